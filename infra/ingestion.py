@@ -1,0 +1,104 @@
+"""The Ingestion concern: input bucket → EventBridge rule → SQS buffer → EventBridge Pipe."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_pipes as pipes
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.buckets import secure_bucket
+from infra.config import LabelwatchConfig
+from infra.queues import DLQ_RETENTION, secure_queue
+
+
+class Ingestion(Construct):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: LabelwatchConfig, access_logs: s3.IBucket
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.config = config
+        self.input_bucket = secure_bucket(
+            self,
+            "InputBucket",
+            bucket_name=config.input_bucket_name,
+            access_logs=access_logs,
+            access_logs_prefix="input/",
+            event_bridge_enabled=True,
+        )
+        self.ingest_dlq = secure_queue(self, "IngestDlq", retention_period=DLQ_RETENTION)
+        self.ingest_queue = secure_queue(
+            self,
+            "IngestQueue",
+            # Longer than the workflow can run, so a message is never handed out twice at once.
+            visibility_timeout=Duration.seconds(config.visibility_timeout_seconds),
+            retention_period=DLQ_RETENTION,
+            dead_letter_queue={"queue": self.ingest_dlq, "max_receive_count": config.max_receive_count},
+        )
+        self.rule_dlq = secure_queue(self, "RuleDlq", retention_period=DLQ_RETENTION)
+
+        detail: dict = {"bucket": {"name": [self.input_bucket.bucket_name]}}
+        if config.key_prefix:
+            detail["object"] = {"key": [{"prefix": config.key_prefix}]}
+        self.rule = events.Rule(
+            self,
+            "ObjectCreatedRule",
+            description="labelwatch: every new object in the input bucket",
+            event_pattern=events.EventPattern(source=["aws.s3"], detail_type=["Object Created"], detail=detail),
+            targets=[
+                targets.SqsQueue(
+                    self.ingest_queue,
+                    dead_letter_queue=self.rule_dlq,
+                    retry_attempts=185,
+                    max_event_age=Duration.hours(24),
+                )
+            ],
+        )
+
+    def connect(self, state_machine: sfn.IStateMachine) -> pipes.CfnPipe:
+        """The Pipe: batches from the ingest queue start the Express workflow synchronously."""
+        role = iam.Role(
+            self,
+            "PipeRole",
+            assumed_by=iam.ServicePrincipal("pipes.amazonaws.com"),
+            description="labelwatch pipe: read the ingest queue, start the workflow",
+        )
+        self.ingest_queue.grant_consume_messages(role)
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["states:StartSyncExecution"], resources=[state_machine.state_machine_arn])
+        )
+        log_group = logs.LogGroup(self, "PipeLogs", retention=logs.RetentionDays.ONE_MONTH)
+        log_group.grant_write(role)
+        self.pipe = pipes.CfnPipe(
+            self,
+            "Pipe",
+            description="labelwatch: ingest queue -> Express workflow (REQUEST_RESPONSE)",
+            role_arn=role.role_arn,
+            source=self.ingest_queue.queue_arn,
+            source_parameters=pipes.CfnPipe.PipeSourceParametersProperty(
+                sqs_queue_parameters=pipes.CfnPipe.PipeSourceSqsQueueParametersProperty(
+                    batch_size=self.config.batch_size,
+                    maximum_batching_window_in_seconds=self.config.batch_window_seconds,
+                )
+            ),
+            target=state_machine.state_machine_arn,
+            target_parameters=pipes.CfnPipe.PipeTargetParametersProperty(
+                step_function_state_machine_parameters=pipes.CfnPipe.PipeTargetStateMachineParametersProperty(
+                    invocation_type="REQUEST_RESPONSE"
+                )
+            ),
+            log_configuration=pipes.CfnPipe.PipeLogConfigurationProperty(
+                level="ERROR",
+                include_execution_data=["ALL"],
+                cloudwatch_logs_log_destination=pipes.CfnPipe.CloudwatchLogsLogDestinationProperty(
+                    log_group_arn=log_group.log_group_arn
+                ),
+            ),
+        )
+        self.pipe.node.add_dependency(role)
+        return self.pipe

@@ -1,0 +1,149 @@
+"""The Workflow concern: the Express state machine, the detect Lambda, claims table, failure DLQ."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from infra.bundling import python_function_code
+from infra.config import LabelwatchConfig
+from infra.queues import DLQ_RETENTION, secure_queue
+from statemachine.definition import RESULTS_PREFIX, WorkflowResources, build_definition
+
+FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
+DETECT_HANDLER = "detect.handler.lambda_handler"
+DETECT_TIMEOUT = Duration.seconds(30)
+# Express executions may run 5 minutes at most; the retry budget is designed to fit inside.
+WORKFLOW_TIMEOUT = Duration.minutes(5)
+
+
+class Workflow(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: LabelwatchConfig,
+        input_bucket: s3.IBucket,
+        results_bucket: s3.IBucket,
+        alerts_topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, construct_id)
+
+        self.failure_dlq = secure_queue(self, "FailureDlq", retention_period=DLQ_RETENTION)
+
+        self.claims_table = dynamodb.Table(
+            self,
+            "Claims",
+            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute="expiresAt",
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+
+        self.detect_function = self._detect_function(config, input_bucket)
+
+        definition = build_definition(
+            self,
+            WorkflowResources(
+                detect_function=self.detect_function,
+                claims_table=self.claims_table,
+                alerts_topic=alerts_topic,
+                results_bucket=results_bucket,
+                failure_dlq=self.failure_dlq,
+                map_concurrency=config.map_concurrency,
+            ),
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "ExecutionLogs",
+            retention=logs.RetentionDays.ONE_MONTH,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_type=sfn.StateMachineType.EXPRESS,
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            timeout=WORKFLOW_TIMEOUT,
+            tracing_enabled=True,
+            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+        )
+
+    def _detect_function(self, config: LabelwatchConfig, input_bucket: s3.IBucket) -> lambda_.Function:
+        runtime = lambda_.Runtime.PYTHON_3_13
+        architecture = lambda_.Architecture.ARM_64
+        log_group = logs.LogGroup(
+            self, "DetectLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
+        )
+        role = iam.Role(
+            self,
+            "DetectRole",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="labelwatch detect: read input images, run the Custom Labels model",
+        )
+        function = lambda_.Function(
+            self,
+            "Detect",
+            description="labelwatch: check an uploaded image and run the Custom Labels model on it",
+            runtime=runtime,
+            architecture=architecture,
+            handler=DETECT_HANDLER,
+            code=python_function_code(
+                FUNCTIONS_DIR,
+                FUNCTIONS_DIR / "detect" / "requirements.txt",
+                architecture=architecture,
+                runtime=runtime,
+            ),
+            memory_size=1024,
+            timeout=DETECT_TIMEOUT,
+            tracing=lambda_.Tracing.ACTIVE,
+            role=role,
+            log_group=log_group,
+            environment={
+                "MODEL_ARN": config.model_arn,
+                "LABEL_RULES": json.dumps(config.label_rules, sort_keys=True),
+                "IMAGE_LINKS": "true" if config.image_links else "false",
+                "IMAGE_LINK_EXPIRY_SECONDS": str(config.image_link_expiry_seconds),
+                "RESULTS_PREFIX": RESULTS_PREFIX,
+                "CLAIM_RETENTION_DAYS": str(config.claim_retention_days),
+                "POWERTOOLS_SERVICE_NAME": "labelwatch",
+                "POWERTOOLS_METRICS_NAMESPACE": "Labelwatch",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+            },
+        )
+        # Least privilege: its own log group, the input images, the one model version.
+        log_group.grant_write(role)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                resources=[input_bucket.arn_for_objects(f"{config.key_prefix}*")],
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["rekognition:DetectCustomLabels"], resources=[config.model_arn])
+        )
+        # Without ListBucket, S3 answers 403 instead of 404 for a deleted image; with it the
+        # handler can tell "object-missing" (a rejection) from a permissions problem.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[input_bucket.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{config.key_prefix}*"]}},
+            )
+        )
+        return function

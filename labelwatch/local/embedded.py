@@ -1,0 +1,59 @@
+"""The embedded stack: the synthesized template provisioned into moto, with its runtimes.
+
+Works with any boto3 client factory: in-process ``mock_aws`` (tests) or clients pointed at
+moto's server (``labelwatch local up``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from labelwatch.local import custom_labels, lambdas, s3_events
+from labelwatch.local.pipe import LocalPipe
+from labelwatch.local.provision import Provisioned, Provisioner
+
+DEFAULT_REGION = "us-east-1"
+
+
+def install_runtimes() -> None:
+    """Make moto behave like AWS where the workflow depends on it (idempotent)."""
+    lambdas.install()
+    custom_labels.install()
+    s3_events.install()
+
+
+@dataclass
+class EmbeddedStack:
+    template: dict[str, Any]
+    provisioned: Provisioned
+    client: Callable[[str], Any]
+    region: str
+
+    @classmethod
+    def create(
+        cls, template: dict[str, Any], client: Callable[[str], Any], *, region: str = DEFAULT_REGION,
+        stack_name: str = "labelwatch",
+    ) -> EmbeddedStack:
+        install_runtimes()
+        provisioned = Provisioner(client, region=region, stack_name=stack_name).provision(template)
+        return cls(template=template, provisioned=provisioned, client=client, region=region)
+
+    @property
+    def outputs(self) -> dict[str, str]:
+        return self.provisioned.outputs
+
+    def pipe(self) -> LocalPipe:
+        (spec,) = self.provisioned.pipes
+        return LocalPipe(spec=spec, client=self.client, region=self.region)
+
+    def detect_environment(self) -> dict[str, str]:
+        """The detect Lambda's environment, as deployed."""
+        from infra.workflow import DETECT_HANDLER
+
+        for name in self.provisioned.of_type("AWS::Lambda::Function").values():
+            config = self.client("lambda").get_function_configuration(FunctionName=name)
+            if config["Handler"] == DETECT_HANDLER:
+                return config["Environment"]["Variables"]
+        raise LookupError("the template has no detect function")

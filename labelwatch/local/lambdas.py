@@ -1,0 +1,116 @@
+"""Run Lambda invocations in-process from ``functions/``, with the template's handler and env.
+
+moto would start a Docker container; there is none here. ``LambdaFunction._invoke_lambda`` is
+the one place every invocation passes (Invoke, Step Functions tasks, event source mappings), so
+it is replaced by a call to the real handler. The function's environment variables are those
+of the deployed function (from the template); the handler reaches the embedded AWS through
+boto3 exactly as on AWS.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import threading
+import traceback
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from moto.awslambda.models import LambdaFunction
+
+FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
+
+_lock = threading.Lock()
+_installed = False
+_original_invoke = LambdaFunction._invoke_lambda
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of AWS's Lambda context object that handlers and Powertools read."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    aws_request_id: str
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def _load_handler(handler: str):
+    module_name, _, function_name = handler.rpartition(".")
+    if str(FUNCTIONS_DIR) not in sys.path:
+        sys.path.insert(0, str(FUNCTIONS_DIR))
+    module = importlib.import_module(module_name)
+    return getattr(module, function_name)
+
+
+@contextmanager
+def _environment(variables: dict[str, str]):
+    """Apply the function's environment for the duration of the call (shared by all threads).
+
+    Every function of one stack sees the same values on each call, so concurrent calls agree.
+    """
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def invoke_in_process(function: LambdaFunction, event: Any) -> tuple[str, bool, str]:
+    """Call the handler; return (payload JSON, errored, logs) as moto expects."""
+    payload = json.loads(event) if isinstance(event, str | bytes) and event else (event or {})
+    context = LambdaContext(
+        function_name=function.function_name,
+        memory_limit_in_mb=int(function.memory_size),
+        invoked_function_arn=function.function_arn,
+        aws_request_id=str(uuid.uuid4()),
+    )
+    with _environment({k: str(v) for k, v in function.environment_vars.items()}):
+        try:
+            handler = _load_handler(function.handler)
+            result = handler(payload, context)
+            return json.dumps(result), False, ""
+        except Exception as error:  # the Lambda runtime reports any exception as a function error
+            body = {
+                "errorType": type(error).__name__,
+                "errorMessage": str(error),
+                "stackTrace": traceback.format_exception(error)[-5:],
+            }
+            return json.dumps(body), True, traceback.format_exc()
+
+
+def install() -> None:
+    """Route every moto Lambda invocation to the in-process runtime (idempotent)."""
+    global _installed
+    with _lock:
+        if _installed:
+            return
+
+        def _invoke_lambda(self: LambdaFunction, event: str | None = None) -> tuple[str, bool, str]:
+            return invoke_in_process(self, event)
+
+        LambdaFunction._invoke_lambda = _invoke_lambda
+        _installed = True
+
+
+def uninstall() -> None:
+    global _installed
+    with _lock:
+        LambdaFunction._invoke_lambda = _original_invoke
+        _installed = False

@@ -1,0 +1,146 @@
+"""Play the EventBridge Pipe's part locally (moto has no Pipes runtime).
+
+Faithful to the Pipe with an SQS source and a Step Functions target in REQUEST_RESPONSE mode:
+collect up to ``batch_size`` messages within the batching window, hand the state machine the
+JSON array of SQS records the Pipe sends, wait for the execution, then delete only what
+succeeded: a failed execution leaves the whole batch on the queue, and the ``itemIdentifier``s
+in the output's ``batchItemFailures`` stay on the queue for SQS to redeliver after the
+visibility timeout (and after ``maxReceiveCount`` receives, in the ingest DLQ).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from labelwatch.local.provision import PipeSpec
+
+RUNNING = "RUNNING"
+MAX_RECEIVE_PER_CALL = 10  # SQS's own limit per ReceiveMessage call
+
+
+@dataclass
+class BatchOutcome:
+    execution_arn: str
+    status: str
+    message_ids: list[str]
+    deleted: list[str]
+    left_on_queue: list[str]
+    output: Any = None
+    error: str | None = None
+
+
+@dataclass
+class LocalPipe:
+    spec: PipeSpec
+    client: Callable[[str], Any]
+    region: str
+    poll_interval: float = 0.05
+    batches: list[BatchOutcome] = field(default_factory=list)
+    _names: itertools.count = field(default_factory=itertools.count)
+
+    @property
+    def queue_url(self) -> str:
+        arn = self.spec.source_queue_arn
+        return self.client("sqs").get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]
+
+    def receive_batch(self, *, wait: bool = True) -> list[dict[str, Any]]:
+        """Messages for one batch: up to batch_size, waiting at most the batching window."""
+        sqs = self.client("sqs")
+        url = self.queue_url
+        deadline = time.monotonic() + (self.spec.batching_window_seconds if wait else 0)
+        messages: list[dict[str, Any]] = []
+        while len(messages) < self.spec.batch_size:
+            response = sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=min(MAX_RECEIVE_PER_CALL, self.spec.batch_size - len(messages)),
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
+            received = response.get("Messages", [])
+            messages.extend(received)
+            if not received and time.monotonic() >= deadline:
+                break
+            if not received:
+                time.sleep(self.poll_interval)
+        return messages
+
+    def to_pipe_records(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The array the Pipe hands its target: SQS records in the Lambda/Pipes event shape."""
+        return [
+            {
+                "messageId": message["MessageId"],
+                "receiptHandle": message["ReceiptHandle"],
+                "body": message["Body"],
+                "attributes": message.get("Attributes", {}),
+                "messageAttributes": message.get("MessageAttributes", {}),
+                "md5OfBody": message.get("MD5OfBody") or hashlib.md5(message["Body"].encode()).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": self.spec.source_queue_arn,
+                "awsRegion": self.region,
+            }
+            for message in messages
+        ]
+
+    def run_once(self, *, wait: bool = True, timeout: float = 330.0) -> BatchOutcome | None:
+        """Take one batch through the workflow. None when the queue had nothing."""
+        messages = self.receive_batch(wait=wait)
+        if not messages:
+            return None
+        sfn = self.client("stepfunctions")
+        execution_arn = sfn.start_execution(
+            stateMachineArn=self.spec.target_state_machine_arn,
+            name=f"pipe-{int(time.time() * 1000)}-{next(self._names)}",
+            input=json.dumps(self.to_pipe_records(messages)),
+        )["executionArn"]
+        description = self._wait(execution_arn, timeout)
+        status = description["status"]
+        ids = [message["MessageId"] for message in messages]
+        keep: set[str] = set(ids)
+        output = None
+        if status == "SUCCEEDED":
+            output = json.loads(description.get("output") or "{}")
+            failures = output.get("batchItemFailures", []) if isinstance(output, dict) else []
+            keep = {item["itemIdentifier"] for item in failures}
+        done = [m for m in messages if m["MessageId"] not in keep]
+        sqs = self.client("sqs")
+        url = self.queue_url
+        for message in done:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        outcome = BatchOutcome(
+            execution_arn=execution_arn,
+            status=status,
+            message_ids=ids,
+            deleted=[m["MessageId"] for m in done],
+            left_on_queue=sorted(keep),
+            output=output,
+            error=description.get("error"),
+        )
+        self.batches.append(outcome)
+        return outcome
+
+    def drain(self, *, max_batches: int = 1000) -> list[BatchOutcome]:
+        """Run batches until the queue has no visible message."""
+        outcomes = []
+        for _ in range(max_batches):
+            outcome = self.run_once(wait=False)
+            if outcome is None:
+                break
+            outcomes.append(outcome)
+        return outcomes
+
+    def _wait(self, execution_arn: str, timeout: float) -> dict[str, Any]:
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout
+        while True:
+            description = sfn.describe_execution(executionArn=execution_arn)
+            if description["status"] != RUNNING:
+                return description
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"execution {execution_arn} still running after {timeout}s")
+            time.sleep(self.poll_interval)

@@ -1,0 +1,258 @@
+"""Create the synthesized template's resources in the embedded AWS (moto).
+
+moto's own CloudFormation skips the Pipe, puts the state machine into the non-executing
+backend and cannot run CDK's custom resources, so the template is walked here instead: each
+supported resource type is created through the ordinary AWS APIs, in dependency order, with
+intrinsic functions resolved to the created resources. Resources with no local meaning
+(alarms, dashboards, Glue/Athena, policies) are listed in ``skipped``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from labelwatch.local.resolve import Resolver, Unresolved
+
+ACCOUNT_ID = "123456789012"
+
+
+@dataclass
+class PipeSpec:
+    """What the local Pipe runner needs from an ``AWS::Pipes::Pipe``."""
+
+    logical_id: str
+    source_queue_arn: str
+    target_state_machine_arn: str
+    batch_size: int
+    batching_window_seconds: int
+    invocation_type: str
+
+
+@dataclass
+class Provisioned:
+    resolver: Resolver
+    physical: dict[str, str] = field(default_factory=dict)  # logical id -> physical name/url/arn
+    types: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+    pipes: list[PipeSpec] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def of_type(self, resource_type: str) -> dict[str, str]:
+        return {lid: self.physical[lid] for lid, t in self.types.items() if t == resource_type and lid in self.physical}
+
+
+def _dummy_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README.txt", "labelwatch runs this function in-process from functions/\n")
+    return buffer.getvalue()
+
+
+def _physical_name(stack_name: str, logical_id: str, *, max_length: int, lower: bool = False) -> str:
+    name = f"{stack_name}-{re.sub(r'[0-9A-F]{8}$', '', logical_id)}"
+    name = name.lower() if lower else name
+    return re.sub(r"[^A-Za-z0-9-]", "-", name)[:max_length].rstrip("-")
+
+
+class Provisioner:
+    def __init__(self, client: Callable[[str], Any], *, region: str, stack_name: str) -> None:
+        self.client = client
+        self.region = region
+        self.stack_name = stack_name
+
+    def provision(self, template: dict[str, Any]) -> Provisioned:
+        resolver = Resolver(
+            pseudo={
+                "AWS::Region": self.region,
+                "AWS::AccountId": ACCOUNT_ID,
+                "AWS::Partition": "aws",
+                "AWS::URLSuffix": "amazonaws.com",
+                "AWS::StackName": self.stack_name,
+                "AWS::StackId": f"arn:aws:cloudformation:{self.region}:{ACCOUNT_ID}:stack/{self.stack_name}/local",
+                "AWS::NoValue": None,
+            }
+        )
+        state = Provisioned(resolver=resolver)
+        pending = dict(template.get("Resources", {}))
+        state.types = {lid: res["Type"] for lid, res in pending.items()}
+        while pending:
+            progressed = False
+            for logical_id, resource in list(pending.items()):
+                creator = getattr(self, "_" + resource["Type"].replace("::", "_").replace("-", "_"), None)
+                if creator is None:
+                    state.skipped[logical_id] = resource["Type"]
+                    resolver.placeholders.add(logical_id)
+                    del pending[logical_id]
+                    progressed = True
+                    continue
+                try:
+                    props = resolver.resolve(resource.get("Properties", {}))
+                except Unresolved:
+                    continue
+                creator(logical_id, props, state)
+                del pending[logical_id]
+                progressed = True
+            if not progressed:
+                raise RuntimeError(f"cannot resolve references of: {sorted(pending)}")
+        for name, output in template.get("Outputs", {}).items():
+            state.outputs[name] = resolver.resolve(output["Value"])
+        return state
+
+    # --- one method per resource type: AWS_<Service>_<Type> ---------------------------------
+
+    def _AWS_S3_Bucket(self, lid: str, props: dict, state: Provisioned) -> None:
+        name = props.get("BucketName") or _physical_name(self.stack_name, lid, max_length=63, lower=True)
+        s3 = self.client("s3")
+        kwargs = {} if self.region == "us-east-1" else {
+            "CreateBucketConfiguration": {"LocationConstraint": self.region}
+        }
+        s3.create_bucket(Bucket=name, **kwargs)
+        if props.get("VersioningConfiguration", {}).get("Status") == "Enabled":
+            s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        if props.get("NotificationConfiguration", {}).get("EventBridgeConfiguration") is not None:
+            s3.put_bucket_notification_configuration(
+                Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
+            )
+        self._register(state, lid, name, Arn=f"arn:aws:s3:::{name}", DomainName=f"{name}.s3.amazonaws.com",
+                       RegionalDomainName=f"{name}.s3.{self.region}.amazonaws.com")
+
+    def _Custom_S3BucketNotifications(self, lid: str, props: dict, state: Provisioned) -> None:
+        config = props.get("NotificationConfiguration", {})
+        if "EventBridgeConfiguration" in config:
+            self.client("s3").put_bucket_notification_configuration(
+                Bucket=props["BucketName"], NotificationConfiguration={"EventBridgeConfiguration": {}}
+            )
+        self._register(state, lid, props["BucketName"])
+
+    def _AWS_SQS_Queue(self, lid: str, props: dict, state: Provisioned) -> None:
+        name = props.get("QueueName") or _physical_name(self.stack_name, lid, max_length=80)
+        attributes = {
+            key: (json.dumps(value) if isinstance(value, dict) else str(value))
+            for key, value in props.items()
+            if key in ("VisibilityTimeout", "MessageRetentionPeriod", "RedrivePolicy", "DelaySeconds",
+                       "ReceiveMessageWaitTimeSeconds", "MaximumMessageSize")
+        }
+        sqs = self.client("sqs")
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        arn = f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{name}"
+        self._register(state, lid, url, Arn=arn, QueueName=name, QueueUrl=url)
+
+    def _AWS_DynamoDB_Table(self, lid: str, props: dict, state: Provisioned) -> None:
+        name = props.get("TableName") or _physical_name(self.stack_name, lid, max_length=255)
+        dynamodb = self.client("dynamodb")
+        dynamodb.create_table(
+            TableName=name,
+            KeySchema=props["KeySchema"],
+            AttributeDefinitions=props["AttributeDefinitions"],
+            BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+        )
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl and ttl.get("Enabled"):
+            dynamodb.update_time_to_live(
+                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]}
+            )
+        arn = f"arn:aws:dynamodb:{self.region}:{ACCOUNT_ID}:table/{name}"
+        self._register(state, lid, name, Arn=arn)
+
+    def _AWS_KMS_Key(self, lid: str, props: dict, state: Provisioned) -> None:
+        key = self.client("kms").create_key(Description=props.get("Description", lid))["KeyMetadata"]
+        self._register(state, lid, key["KeyId"], Arn=key["Arn"], KeyId=key["KeyId"])
+
+    def _AWS_SNS_Topic(self, lid: str, props: dict, state: Provisioned) -> None:
+        name = props.get("TopicName") or _physical_name(self.stack_name, lid, max_length=256)
+        arn = self.client("sns").create_topic(Name=name)["TopicArn"]
+        self._register(state, lid, arn, TopicArn=arn, TopicName=name)
+
+    def _AWS_SNS_Subscription(self, lid: str, props: dict, state: Provisioned) -> None:
+        attributes = {}
+        if "FilterPolicy" in props:
+            attributes["FilterPolicy"] = json.dumps(props["FilterPolicy"])
+        arn = self.client("sns").subscribe(
+            TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"],
+            Attributes=attributes, ReturnSubscriptionArn=True,
+        )["SubscriptionArn"]
+        self._register(state, lid, arn)
+
+    def _AWS_IAM_Role(self, lid: str, props: dict, state: Provisioned) -> None:
+        name = props.get("RoleName") or _physical_name(self.stack_name, lid, max_length=64)
+        role = self.client("iam").create_role(
+            RoleName=name, AssumeRolePolicyDocument=json.dumps(props["AssumeRolePolicyDocument"])
+        )["Role"]
+        self._register(state, lid, name, Arn=role["Arn"], RoleId=role["RoleId"])
+
+    def _AWS_Logs_LogGroup(self, lid: str, props: dict, state: Provisioned) -> None:
+        name = props.get("LogGroupName") or f"/labelwatch/{_physical_name(self.stack_name, lid, max_length=200)}"
+        self.client("logs").create_log_group(logGroupName=name)
+        self._register(state, lid, name, Arn=f"arn:aws:logs:{self.region}:{ACCOUNT_ID}:log-group:{name}:*")
+
+    def _AWS_Lambda_Function(self, lid: str, props: dict, state: Provisioned) -> None:
+        name = props.get("FunctionName") or _physical_name(self.stack_name, lid, max_length=64)
+        function = self.client("lambda").create_function(
+            FunctionName=name,
+            Runtime=props["Runtime"],
+            Role=props["Role"],
+            Handler=props["Handler"],
+            Code={"ZipFile": _dummy_zip()},
+            Timeout=props.get("Timeout", 3),
+            MemorySize=props.get("MemorySize", 128),
+            Environment={"Variables": props.get("Environment", {}).get("Variables", {})},
+            Architectures=props.get("Architectures", ["x86_64"]),
+        )
+        self._register(state, lid, name, Arn=function["FunctionArn"])
+
+    def _AWS_StepFunctions_StateMachine(self, lid: str, props: dict, state: Provisioned) -> None:
+        name = props.get("StateMachineName") or _physical_name(self.stack_name, lid, max_length=80)
+        definition = props["DefinitionString"]
+        arn = self.client("stepfunctions").create_state_machine(
+            name=name,
+            definition=definition if isinstance(definition, str) else json.dumps(definition),
+            roleArn=props["RoleArn"],
+            type=props.get("StateMachineType", "STANDARD"),
+        )["stateMachineArn"]
+        self._register(state, lid, arn, Arn=arn, Name=name)
+
+    def _AWS_Events_Rule(self, lid: str, props: dict, state: Provisioned) -> None:
+        name = props.get("Name") or _physical_name(self.stack_name, lid, max_length=64)
+        events = self.client("events")
+        arn = events.put_rule(
+            Name=name, EventPattern=json.dumps(props["EventPattern"]), State=props.get("State", "ENABLED")
+        )["RuleArn"]
+        targets = []
+        for target in props.get("Targets", []):
+            entry = {"Id": target["Id"], "Arn": target["Arn"]}
+            if "DeadLetterConfig" in target:
+                entry["DeadLetterConfig"] = target["DeadLetterConfig"]
+            if "RetryPolicy" in target:
+                entry["RetryPolicy"] = target["RetryPolicy"]
+            targets.append(entry)
+        if targets:
+            events.put_targets(Rule=name, Targets=targets)
+        self._register(state, lid, name, Arn=arn)
+
+    def _AWS_Pipes_Pipe(self, lid: str, props: dict, state: Provisioned) -> None:
+        source = props.get("SourceParameters", {}).get("SqsQueueParameters", {})
+        target = props.get("TargetParameters", {}).get("StepFunctionStateMachineParameters", {})
+        state.pipes.append(
+            PipeSpec(
+                logical_id=lid,
+                source_queue_arn=props["Source"],
+                target_state_machine_arn=props["Target"],
+                batch_size=int(source.get("BatchSize", 10)),
+                batching_window_seconds=int(source.get("MaximumBatchingWindowInSeconds", 0)),
+                invocation_type=target.get("InvocationType", "FIRE_AND_FORGET"),
+            )
+        )
+        self._register(state, lid, lid, Arn=f"arn:aws:pipes:{self.region}:{ACCOUNT_ID}:pipe/{lid}")
+
+    @staticmethod
+    def _register(state: Provisioned, lid: str, ref: str, **attrs: str) -> None:
+        state.physical[lid] = ref
+        state.resolver.refs[lid] = ref
+        for attribute, value in attrs.items():
+            state.resolver.attrs[(lid, attribute)] = value

@@ -1,0 +1,61 @@
+"""The synthesized CDK template: the single source of truth for what the embedded stack creates."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CACHE_DIR = REPO_ROOT / ".cache" / "templates"
+SOURCES = ("app.py", "cdk.json", "infra", "statemachine")
+
+
+def cdk_context(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The context `npx aws-cdk synth` would use: cdk.json's, then the overrides."""
+    context = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+    context.update(overrides or {})
+    return context
+
+
+def _sources_digest(context: Mapping[str, Any]) -> str:
+    digest = hashlib.sha256(json.dumps(context, sort_keys=True).encode())
+    for name in SOURCES:
+        path = REPO_ROOT / name
+        files = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for file in files:
+            if file.is_file() and "__pycache__" not in file.parts:
+                digest.update(str(file.relative_to(REPO_ROOT)).encode())
+                digest.update(file.read_bytes())
+    return digest.hexdigest()[:20]
+
+
+def synth_stack(context: Mapping[str, Any] | None = None, *, nag: bool = False):
+    """Build the app in-process (no Lambda bundling: the handlers run from ``functions/``)."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    from aws_cdk import App
+
+    from infra.app import build_app, stack_of
+
+    full_context = {**cdk_context(context), "aws:cdk:bundling-stacks": []}
+    app = App(context=full_context, outdir=tempfile.mkdtemp(prefix="labelwatch-cdk-"))
+    build_app(app, nag=nag)
+    return app, stack_of(app)
+
+
+def synth_template(context: Mapping[str, Any] | None = None, *, use_cache: bool = True) -> dict[str, Any]:
+    """The stack's CloudFormation template as a dict, cached by the sources that shape it."""
+    cache_file = CACHE_DIR / f"{_sources_digest(cdk_context(context))}.json"
+    if use_cache and cache_file.exists():
+        return json.loads(cache_file.read_text())
+    from aws_cdk.assertions import Template
+
+    _app, stack = synth_stack(context)
+    template = Template.from_stack(stack).to_json()
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    cache_file.write_text(json.dumps(template))
+    return template

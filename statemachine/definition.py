@@ -1,0 +1,348 @@
+"""The labelwatch workflow, written with CDK's Step Functions constructs.
+
+One Express execution handles one batch from the EventBridge Pipe (a JSON array of SQS records).
+A Map runs the per-image states whose names are part of the contract (DESIGN.md section 1):
+users see them in the Step Functions console graph, and the tests drive them by name.
+
+Outcome of each record, reported by the Map item as ``{"messageId", "outcome", "retry"}``:
+- ``ok`` / ``rejected``: result written (alert published first if rules matched);
+- ``duplicate``: the upload event was already claimed by another delivery, nothing is sent twice;
+- ``retry``: the model is not running; the record's ``messageId`` goes to ``batchItemFailures``
+  so the Pipe leaves it on the ingest queue and SQS redelivers it later;
+- ``failed``: the error went to the failure DLQ with the image and the execution.
+The execution's output is ``{"batchItemFailures": [{"itemIdentifier": ...}, ...]}``.
+
+Order of the side effects: the result is written *before* the alert is published. S3 writes
+are idempotent (same image id, same object key); an SNS publish is not. If the publish keeps
+failing, the claim is released and a redrive rewrites the same result and alerts once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+RESULTS_PREFIX = "results/"
+
+# Error names the detect handler raises (functions/detect/errors.py); Retry/Catch match on them.
+MODEL_NOT_READY = "ModelNotReady"
+DETECTOR_THROTTLED = "DetectorThrottled"
+LAMBDA_TRANSIENT_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
+DYNAMODB_TRANSIENT_ERRORS = [
+    "DynamoDB.ProvisionedThroughputExceededException",
+    "DynamoDB.ThrottlingException",
+    "DynamoDB.InternalServerErrorException",
+    "DynamoDB.RequestLimitExceeded",
+    "DynamoDB.AmazonDynamoDBException",
+]
+CONDITION_FAILED = "DynamoDB.ConditionalCheckFailedException"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter; the worst case must fit in Express's 5 minutes."""
+
+    interval_seconds: int
+    max_attempts: int
+    backoff_rate: float = 2.0
+    max_delay_seconds: int = 30
+
+    def on(self, errors: list[str]) -> dict:
+        """Keyword arguments for ``add_retry``."""
+        return {
+            "errors": errors,
+            "interval": Duration.seconds(self.interval_seconds),
+            "max_attempts": self.max_attempts,
+            "backoff_rate": self.backoff_rate,
+            "max_delay": Duration.seconds(self.max_delay_seconds),
+            "jitter_strategy": sfn.JitterType.FULL,
+        }
+
+
+DETECTOR_RETRY = RetryPolicy(interval_seconds=2, max_attempts=5)
+SERVICE_RETRY = RetryPolicy(interval_seconds=1, max_attempts=3)
+
+
+@dataclass(frozen=True)
+class WorkflowResources:
+    detect_function: lambda_.IFunction
+    claims_table: dynamodb.ITable
+    alerts_topic: sns.ITopic
+    results_bucket: s3.IBucket
+    failure_dlq: sqs.IQueue
+    map_concurrency: int
+
+
+def _claim_key() -> dict[str, tasks.DynamoAttributeValue]:
+    return {"pk": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.claimKey"))}
+
+
+def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable:
+    """The whole workflow: a Map over the Pipe's batch, then the batch report."""
+    parse_event = sfn.Pass(
+        scope,
+        "ParseEvent",
+        comment="Pull the image identity out of the S3 'Object Created' EventBridge event.",
+        parameters={
+            "messageId": sfn.JsonPath.string_at("$.messageId"),
+            "bucket": sfn.JsonPath.string_at("$.event.detail.bucket.name"),
+            "key": sfn.JsonPath.string_at("$.event.detail.object.key"),
+            "sequencer": sfn.JsonPath.string_at("$.event.detail.object.sequencer"),
+            "eventTime": sfn.JsonPath.string_at("$.event.time"),
+            "object": sfn.JsonPath.object_at("$.event.detail.object"),
+            "event": sfn.JsonPath.object_at("$.event"),
+            "claimKey": sfn.JsonPath.format(
+                "s3://{}/{}#{}",
+                sfn.JsonPath.string_at("$.event.detail.bucket.name"),
+                sfn.JsonPath.string_at("$.event.detail.object.key"),
+                sfn.JsonPath.string_at("$.event.detail.object.sequencer"),
+            ),
+        },
+    )
+
+    claim_image = tasks.DynamoPutItem(
+        scope,
+        "ClaimImage",
+        comment="Idempotency: the first delivery of an upload event claims it; a repeat stops here.",
+        table=res.claims_table,
+        item={
+            **_claim_key(),
+            "status": tasks.DynamoAttributeValue.from_string("claimed"),
+            "messageId": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.messageId")),
+            "execution": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$$.Execution.Id")),
+            "claimedAt": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$$.State.EnteredTime")),
+        },
+        # A new claim, or the same SQS message coming back after an unfinished attempt.
+        condition_expression="attribute_not_exists(pk) OR (#status = :claimed AND messageId = :messageId)",
+        expression_attribute_names={"#status": "status"},
+        expression_attribute_values={
+            ":claimed": tasks.DynamoAttributeValue.from_string("claimed"),
+            ":messageId": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.messageId")),
+        },
+        result_path=sfn.JsonPath.DISCARD,
+    )
+
+    detect_labels = tasks.LambdaInvoke(
+        scope,
+        "DetectLabels",
+        comment="Check the image, run the Custom Labels model, apply the label rules.",
+        lambda_function=res.detect_function,
+        payload=sfn.TaskInput.from_object(
+            {
+                "bucket": sfn.JsonPath.string_at("$.bucket"),
+                "key": sfn.JsonPath.string_at("$.key"),
+                "sequencer": sfn.JsonPath.string_at("$.sequencer"),
+                "eventTime": sfn.JsonPath.string_at("$.eventTime"),
+                "object": sfn.JsonPath.object_at("$.object"),
+                "execution": sfn.JsonPath.string_at("$$.Execution.Id"),
+                "messageId": sfn.JsonPath.string_at("$.messageId"),
+            }
+        ),
+        payload_response_only=True,
+        result_path="$.detection",
+        retry_on_service_exceptions=False,
+    )
+    write_result = tasks.CallAwsService(
+        scope,
+        "WriteResult",
+        comment="Write the image's NDJSON result records for Athena.",
+        service="s3",
+        action="putObject",
+        parameters={
+            "Bucket": res.results_bucket.bucket_name,
+            "Key": sfn.JsonPath.string_at("$.detection.resultKey"),
+            "Body": sfn.JsonPath.string_at("$.detection.resultBody"),
+            "ContentType": "application/x-ndjson",
+        },
+        iam_resources=[res.results_bucket.arn_for_objects(f"{RESULTS_PREFIX}*")],
+        iam_action="s3:PutObject",
+        result_path=sfn.JsonPath.DISCARD,
+    )
+
+    evaluate_labels = sfn.Choice(
+        scope, "EvaluateLabels", comment="Did any label of interest reach its threshold?"
+    )
+
+    publish_alert = tasks.SnsPublish(
+        scope,
+        "PublishAlert",
+        comment="E-mail the subscribers; the 'labels' attribute lets each filter by label.",
+        topic=res.alerts_topic,
+        subject=sfn.JsonPath.string_at("$.detection.alertSubject"),
+        message=sfn.TaskInput.from_json_path_at("$.detection.alertMessage"),
+        message_attributes={
+            "labels": tasks.MessageAttribute(
+                value=sfn.JsonPath.string_at("$.detection.alertLabels"),
+                data_type=tasks.MessageAttributeDataType.STRING_ARRAY,
+            )
+        },
+        result_path=sfn.JsonPath.DISCARD,
+    )
+
+    complete_claim = tasks.DynamoUpdateItem(
+        scope,
+        "CompleteClaim",
+        comment="Mark the upload event done so any later delivery of it is skipped; set its expiry.",
+        table=res.claims_table,
+        key=_claim_key(),
+        update_expression="SET #status = :done, imageId = :imageId, expiresAt = :expiresAt",
+        expression_attribute_names={"#status": "status"},
+        expression_attribute_values={
+            ":done": tasks.DynamoAttributeValue.from_string("done"),
+            ":imageId": tasks.DynamoAttributeValue.from_string(
+                sfn.JsonPath.string_at("$.detection.imageId")
+            ),
+            ":expiresAt": tasks.DynamoAttributeValue.number_from_string(
+                sfn.JsonPath.format("{}", sfn.JsonPath.string_at("$.detection.claimExpiresAt"))
+            ),
+        },
+        result_path=sfn.JsonPath.DISCARD,
+    )
+
+    done = sfn.Pass(
+        scope,
+        "Done",
+        parameters={
+            "messageId": sfn.JsonPath.string_at("$.messageId"),
+            "outcome": sfn.JsonPath.string_at("$.detection.status"),
+            "imageId": sfn.JsonPath.string_at("$.detection.imageId"),
+            "retry": [],
+        },
+    )
+    skip_duplicate = sfn.Pass(
+        scope,
+        "SkipDuplicate",
+        comment="This upload event was already claimed by another delivery.",
+        parameters={"messageId": sfn.JsonPath.string_at("$.messageId"), "outcome": "duplicate", "retry": []},
+    )
+
+    release_for_retry = _release_claim(scope, "ReleaseClaimForRetry", res)
+    retry_later = sfn.Pass(
+        scope,
+        "RetryLater",
+        comment="Model not running: leave the message on the ingest queue for redelivery.",
+        parameters={
+            "messageId": sfn.JsonPath.string_at("$.messageId"),
+            "outcome": "retry",
+            "retry": [{"itemIdentifier": sfn.JsonPath.string_at("$.messageId")}],
+        },
+    )
+
+    record_failure = tasks.SqsSendMessage(
+        scope,
+        "RecordFailure",
+        comment="Send the error, the image and the execution to the failure DLQ for redrive.",
+        queue=res.failure_dlq,
+        message_body=sfn.TaskInput.from_object(
+            {
+                "error": sfn.JsonPath.string_at("$.error.Error"),
+                "cause": sfn.JsonPath.string_at("$.error.Cause"),
+                "image": sfn.JsonPath.format(
+                    "s3://{}/{}", sfn.JsonPath.string_at("$.bucket"), sfn.JsonPath.string_at("$.key")
+                ),
+                "bucket": sfn.JsonPath.string_at("$.bucket"),
+                "key": sfn.JsonPath.string_at("$.key"),
+                "sequencer": sfn.JsonPath.string_at("$.sequencer"),
+                "claimKey": sfn.JsonPath.string_at("$.claimKey"),
+                "execution": sfn.JsonPath.string_at("$$.Execution.Id"),
+                "state": sfn.JsonPath.string_at("$$.State.Name"),
+                "failedAt": sfn.JsonPath.string_at("$$.State.EnteredTime"),
+                "messageId": sfn.JsonPath.string_at("$.messageId"),
+                "event": sfn.JsonPath.object_at("$.event"),
+            }
+        ),
+        result_path=sfn.JsonPath.DISCARD,
+    )
+    record_failure.add_retry(**SERVICE_RETRY.on(["States.ALL"]))
+    failed = sfn.Pass(
+        scope,
+        "Failed",
+        parameters={"messageId": sfn.JsonPath.string_at("$.messageId"), "outcome": "failed", "retry": []},
+    )
+    record_failure.next(failed)
+
+    release_after_failure = _release_claim(scope, "ReleaseClaim", res)
+    release_after_failure.next(record_failure)
+    release_after_failure.add_catch(record_failure, errors=["States.ALL"], result_path="$.releaseError")
+    release_for_retry.next(retry_later)
+    # If the claim cannot be released, the redelivery is still allowed: same messageId.
+    release_for_retry.add_catch(retry_later, errors=["States.ALL"], result_path="$.releaseError")
+
+    # Retry and Catch paths.
+    claim_image.add_retry(**SERVICE_RETRY.on(DYNAMODB_TRANSIENT_ERRORS))
+    claim_image.add_catch(skip_duplicate, errors=[CONDITION_FAILED], result_path=sfn.JsonPath.DISCARD)
+    claim_image.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
+
+    detect_labels.add_retry(**SERVICE_RETRY.on(LAMBDA_TRANSIENT_ERRORS))
+    detect_labels.add_retry(**DETECTOR_RETRY.on([DETECTOR_THROTTLED]))
+    detect_labels.add_catch(release_for_retry, errors=[MODEL_NOT_READY], result_path="$.error")
+    detect_labels.add_catch(release_after_failure, errors=["States.ALL"], result_path="$.error")
+
+    for task in (write_result, publish_alert):
+        task.add_retry(**SERVICE_RETRY.on(["States.TaskFailed", "States.Timeout"]))
+        task.add_catch(release_after_failure, errors=["States.ALL"], result_path="$.error")
+
+    complete_claim.add_retry(**SERVICE_RETRY.on(DYNAMODB_TRANSIENT_ERRORS))
+    # The result is written and the alert sent: a claim left 'claimed' only blocks other deliveries.
+    complete_claim.add_catch(done, errors=["States.ALL"], result_path="$.completeError")
+
+    alert_matched = sfn.Condition.boolean_equals("$.detection.alert", True)
+    per_image = (
+        parse_event.next(claim_image)
+        .next(detect_labels)
+        .next(write_result)
+        .next(evaluate_labels.when(alert_matched, publish_alert.next(complete_claim)).otherwise(complete_claim))
+    )
+    complete_claim.next(done)
+
+    process_batch = sfn.Map(
+        scope,
+        "ProcessBatch",
+        comment="One iteration per SQS record of the Pipe's batch.",
+        items_path="$",
+        max_concurrency=res.map_concurrency,
+        item_selector={
+            "messageId": sfn.JsonPath.string_at("$$.Map.Item.Value.messageId"),
+            "event": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at("$$.Map.Item.Value.body")),
+        },
+    )
+    process_batch.item_processor(per_image)
+    report = sfn.Pass(
+        scope,
+        "ReportBatch",
+        comment="Records to leave on the queue (model not running) for the Pipe.",
+        parameters={"batchItemFailures": sfn.JsonPath.list_at("$[*].retry[*]")},
+    )
+    return process_batch.next(report)
+
+
+def _release_claim(scope: Construct, state_id: str, res: WorkflowResources) -> tasks.DynamoDeleteItem:
+    """Delete this delivery's claim so a redelivery or a redrive can do the work."""
+    release = tasks.DynamoDeleteItem(
+        scope,
+        state_id,
+        comment="Release the claim taken by this delivery.",
+        table=res.claims_table,
+        key=_claim_key(),
+        condition_expression="messageId = :messageId",
+        expression_attribute_values={
+            ":messageId": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.messageId")),
+        },
+        result_path=sfn.JsonPath.DISCARD,
+    )
+    release.add_retry(**SERVICE_RETRY.on(DYNAMODB_TRANSIENT_ERRORS))
+    return release
