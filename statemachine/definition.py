@@ -319,15 +319,34 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
             "messageId": sfn.JsonPath.string_at("$$.Map.Item.Value.messageId"),
             "event": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at("$$.Map.Item.Value.body")),
         },
+        result_selector={"outcomes": sfn.JsonPath.list_at("$[*].outcome"), "items": sfn.JsonPath.list_at("$")},
     )
     process_batch.item_processor(per_image)
-    report = sfn.Pass(
+
+    # A JSONPath that matches nothing is a runtime error, so only collect failures when there are any.
+    check_retries = sfn.Pass(
         scope,
-        "ReportBatch",
-        comment="Records to leave on the queue (model not running) for the Pipe.",
-        parameters={"batchItemFailures": sfn.JsonPath.list_at("$[*].retry[*]")},
+        "CheckRetries",
+        parameters={
+            "anyRetry": sfn.JsonPath.array_contains(sfn.JsonPath.list_at("$.outcomes"), "retry"),
+            "items": sfn.JsonPath.list_at("$.items"),
+        },
     )
-    return process_batch.next(report)
+    report_retries = sfn.Pass(
+        scope,
+        "ReportRetries",
+        comment="Records to leave on the queue (model not running): SQS redelivers them later.",
+        parameters={"batchItemFailures": sfn.JsonPath.list_at("$.items[*].retry[*]")},
+    )
+    report_done = sfn.Pass(
+        scope, "ReportAllDone", comment="Every record has its outcome.", parameters={"batchItemFailures": []}
+    )
+    any_retry = (
+        sfn.Choice(scope, "AnyRetries")
+        .when(sfn.Condition.boolean_equals("$.anyRetry", True), report_retries)
+        .otherwise(report_done)
+    )
+    return process_batch.next(check_retries).next(any_retry)
 
 
 def _release_claim(scope: Construct, state_id: str, res: WorkflowResources) -> tasks.DynamoDeleteItem:

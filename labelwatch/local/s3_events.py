@@ -46,7 +46,8 @@ def object_created_event(
         "detail-type": "Object Created",
         "source": "aws.s3",
         "account": account_id,
-        "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        # moto's EventBridge turns a numeric time into AWS's ISO 8601 form on delivery.
+        "time": datetime.now(UTC).timestamp(),
         "region": region,
         "resources": [f"arn:aws:s3:::{bucket}"],
         "detail": {

@@ -1,0 +1,146 @@
+"""Fixtures that run the deployable state machine in moto's executing Step Functions.
+
+The stack comes from the synthesized template (not a hand-kept copy), the detect handler runs
+in-process, DetectCustomLabels is answered by a scripted model with Custom Labels semantics,
+and the Pipe's part is played by ``LocalPipe``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from dataclasses import dataclass, field
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from PIL import Image
+
+from labelwatch.local import custom_labels
+from labelwatch.local.embedded import EmbeddedStack
+
+REGION = "us-east-1"
+
+# A leaf's colour stands for its disease in these tests: the scripted model "sees" the colour.
+COLOURS = {
+    "healthy": (40, 160, 60),
+    "leaf-smut": (60, 40, 30),
+    "bacterial-leaf-blight": (200, 170, 60),
+}
+
+
+def leaf_image(kind: str, *, fmt: str = "JPEG", size: tuple[int, int] = (160, 120)) -> bytes:
+    image = Image.new("RGB", size, COLOURS[kind])
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def scripted_predictor(image_bytes: bytes) -> list[tuple[str, float, None]]:
+    """Classify by the centre pixel: the closest colour gets 93 %, the others share the rest."""
+    image = Image.open(io.BytesIO(image_bytes)).convert("RGB")
+    pixel = image.getpixel((image.width // 2, image.height // 2))
+
+    def distance(colour: tuple[int, int, int]) -> int:
+        return sum((a - b) ** 2 for a, b in zip(pixel, colour, strict=True))
+
+    best = min(COLOURS, key=lambda name: distance(COLOURS[name]))
+    return [(name, 93.0 if name == best else 3.5, None) for name in COLOURS]
+
+
+@dataclass
+class RetryClock:
+    """Replaces the interpreter's real sleeps between retries; records each wait."""
+
+    waits: list[float] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.waits.append(seconds)
+
+    def time(self) -> float:
+        import time
+
+        return time.time()
+
+
+@pytest.fixture
+def retry_clock(monkeypatch) -> RetryClock:
+    clock = RetryClock()
+
+    class _FakeTime:
+        sleep = staticmethod(clock.sleep)
+        time = staticmethod(clock.time)
+
+        def __getattr__(self, name):
+            import time
+
+            return getattr(time, name)
+
+    monkeypatch.setattr(retrier_decl, "time", _FakeTime())
+    return clock
+
+
+@pytest.fixture
+def aws():
+    """A boto3 client factory inside moto with Step Functions executing real ASL."""
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        clients: dict[str, object] = {}
+
+        def client(service: str):
+            if service not in clients:
+                clients[service] = boto3.client(service, region_name=REGION)
+            return clients[service]
+
+        yield client
+
+
+@pytest.fixture
+def stack(aws, template, retry_clock) -> EmbeddedStack:
+    return EmbeddedStack.create(template, aws, region=REGION)
+
+
+@pytest.fixture
+def model(stack):
+    """The Custom Labels model version the stack is configured with, running, scripted."""
+    arn = stack.detect_environment()["MODEL_ARN"]
+    version = custom_labels.REGISTRY.register(arn, scripted_predictor, running=True)
+    custom_labels.REGISTRY.fault = None
+    yield version
+    custom_labels.REGISTRY.fault = None
+    custom_labels.REGISTRY.versions.pop(arn, None)
+
+
+@dataclass
+class Inbox:
+    """An SQS queue subscribed to the alerts topic: what an e-mail subscriber would receive."""
+
+    client: object
+    url: str
+
+    def messages(self) -> list[dict]:
+        received = []
+        while True:
+            batch = self.client("sqs").receive_message(
+                QueueUrl=self.url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            if not batch:
+                return received
+            received.extend(json.loads(message["Body"]) for message in batch)
+
+
+def subscribe_queue(aws, topic_arn: str, name: str, filter_policy: dict | None = None) -> Inbox:
+    sqs = aws("sqs")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    attributes = {"FilterPolicy": json.dumps(filter_policy)} if filter_policy else {}
+    aws("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes)
+    return Inbox(client=aws, url=url)
+
+
+@pytest.fixture
+def inbox(aws, stack) -> Inbox:
+    return subscribe_queue(aws, stack.outputs["AlertsTopicArn"], "test-inbox")

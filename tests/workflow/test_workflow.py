@@ -1,0 +1,261 @@
+"""The deployable state machine, executed: upload → EventBridge rule → ingest queue → Pipe → workflow."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from labelwatch.local import custom_labels
+from tests.workflow.conftest import leaf_image, subscribe_queue
+from tests.workflow.helpers import (
+    drain_queue,
+    execution_history_states,
+    queue_depth,
+    result_objects,
+    result_records,
+    upload,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def test_alert_path_emails_subscribers_and_records_the_result(stack, model, inbox):
+    upload(stack, "field-7/leaf 001.jpg", leaf_image("leaf-smut"))
+
+    outcome = stack.pipe().run_once(wait=False)
+
+    assert outcome.status == "SUCCEEDED"
+    assert outcome.output == {"batchItemFailures": []}
+    states = execution_history_states(stack, outcome.execution_arn)
+    for name in ("ParseEvent", "ClaimImage", "DetectLabels", "WriteResult", "EvaluateLabels", "PublishAlert"):
+        assert name in states
+
+    (alert,) = inbox.messages()
+    assert "leaf-smut" in alert["Subject"]
+    assert json.loads(alert["MessageAttributes"]["labels"]["Value"]) == ["leaf-smut"]
+    assert f"s3://{stack.outputs['InputBucketName']}/field-7/leaf 001.jpg" in alert["Message"]
+    assert "93" in alert["Message"]
+
+    records = result_records(stack)
+    smut = [r for r in records if r["label"] == "leaf-smut"]
+    assert len(smut) == 1 and smut[0]["alert"] is True and smut[0]["status"] == "ok"
+    assert smut[0]["key"] == "field-7/leaf 001.jpg"
+    assert smut[0]["execution"] == outcome.execution_arn
+    assert queue_depth(stack, "IngestQueueUrl") == (0, 0)
+    assert drain_queue(stack, "FailureDlqUrl") == []
+
+
+def test_no_alert_path_records_the_result_and_sends_nothing(stack, model, inbox):
+    upload(stack, "healthy.png", leaf_image("healthy", fmt="PNG"))
+
+    outcome = stack.pipe().run_once(wait=False)
+
+    assert outcome.status == "SUCCEEDED"
+    assert "PublishAlert" not in execution_history_states(stack, outcome.execution_arn)
+    assert inbox.messages() == []
+    records = result_records(stack)
+    # MinConfidence is the lowest rule threshold (70): the 3.5 % labels are not returned.
+    assert [(r["label"], r["confidence"]) for r in records] == [("healthy", 93.0)]
+    assert not any(r["alert"] for r in records)
+    assert queue_depth(stack, "IngestQueueUrl") == (0, 0)
+
+
+def test_one_batch_of_several_images_alerts_only_for_the_match(stack, model, inbox):
+    kinds = ["healthy", "healthy", "leaf-smut", "healthy"]
+    for number, kind in enumerate(kinds):
+        upload(stack, f"batch/img-{number}.jpg", leaf_image(kind))
+
+    outcome = stack.pipe().run_once(wait=False)
+
+    assert len(outcome.message_ids) == 4, "the Pipe hands all four records to one execution"
+    assert outcome.status == "SUCCEEDED"
+    alerts = inbox.messages()
+    assert len(alerts) == 1 and "batch/img-2.jpg" in alerts[0]["Message"]
+    assert len(result_objects(stack)) == 4
+    assert queue_depth(stack, "IngestQueueUrl") == (0, 0)
+
+
+def test_subscriber_filter_policy_delivers_only_their_labels(stack, model, aws):
+    topic = stack.outputs["AlertsTopicArn"]
+    smut_only = subscribe_queue(aws, topic, "smut-only", {"labels": ["leaf-smut"]})
+    blight_only = subscribe_queue(aws, topic, "blight-only", {"labels": ["bacterial-leaf-blight"]})
+    upload(stack, "a.jpg", leaf_image("leaf-smut"))
+    upload(stack, "b.jpg", leaf_image("bacterial-leaf-blight"))
+
+    stack.pipe().drain()
+
+    assert ["a.jpg" in m["Message"] for m in smut_only.messages()] == [True]
+    assert ["b.jpg" in m["Message"] for m in blight_only.messages()] == [True]
+
+
+def test_rejected_image_is_recorded_with_its_reason_not_retried(stack, model, inbox):
+    upload(stack, "notes/photo.jpg", b"this is a text file, not a photo\n" * 10)
+
+    outcome = stack.pipe().run_once(wait=False)
+
+    assert outcome.status == "SUCCEEDED" and outcome.output == {"batchItemFailures": []}
+    (record,) = result_records(stack)
+    assert record["status"] == "rejected" and record["reason"] == "not-an-image"
+    assert record["label"] is None and record["alert"] is False
+    assert inbox.messages() == []
+    assert drain_queue(stack, "FailureDlqUrl") == []
+    assert model.calls == 0, "a rejected image never reaches the model"
+
+
+def test_keys_with_spaces_plus_and_unicode_reach_the_right_object(stack, model, inbox):
+    keys = ["a b/c+d.jpg", "prix 100%.jpg", "feuille été/叶子.jpg"]
+    for key in keys:
+        upload(stack, key, leaf_image("leaf-smut"))
+
+    stack.pipe().drain()
+
+    recorded = {r["key"] for r in result_records(stack) if r["label"] == "leaf-smut"}
+    assert recorded == set(keys)
+    assert len(inbox.messages()) == 3
+
+
+def test_throttling_that_clears_is_retried_with_backoff(stack, model, inbox, retry_clock):
+    throttles = iter(["ThrottlingException", "ProvisionedThroughputExceededException"])
+    custom_labels.REGISTRY.fault = lambda arn: next(throttles, None)
+    upload(stack, "busy.jpg", leaf_image("leaf-smut"))
+
+    outcome = stack.pipe().run_once(wait=False)
+
+    assert outcome.status == "SUCCEEDED"
+    assert len(inbox.messages()) == 1
+    assert len(result_objects(stack)) == 1
+    # Two retries of DetectLabels, full jitter: each wait in [0, 2 * 2**n] seconds.
+    assert len(retry_clock.waits) == 2
+    assert 0 <= retry_clock.waits[0] <= 2 and 0 <= retry_clock.waits[1] <= 4
+    assert drain_queue(stack, "FailureDlqUrl") == []
+
+
+def test_throttling_that_never_ends_goes_to_the_failure_dlq_with_context(stack, model, inbox, retry_clock, aws):
+    custom_labels.REGISTRY.fault = lambda arn: "ThrottlingException"
+    upload(stack, "always-busy.jpg", leaf_image("leaf-smut"))
+
+    outcome = stack.pipe().run_once(wait=False)
+
+    assert outcome.status == "SUCCEEDED" and outcome.output == {"batchItemFailures": []}
+    (failure,) = drain_queue(stack, "FailureDlqUrl")
+    assert failure["error"] == "DetectorThrottled"
+    assert failure["image"] == f"s3://{stack.outputs['InputBucketName']}/always-busy.jpg"
+    assert failure["execution"] == outcome.execution_arn
+    assert failure["event"]["detail"]["object"]["key"] == "always-busy.jpg"
+    assert len(retry_clock.waits) == 5, "five retries, then Catch"
+    assert all(0 <= wait <= 30 for wait in retry_clock.waits)
+    assert inbox.messages() == [] and result_objects(stack) == []
+    # The claim was released, so a redrive can do the work.
+    table = stack.provisioned.of_type("AWS::DynamoDB::Table")
+    (table_name,) = table.values()
+    assert aws("dynamodb").scan(TableName=table_name)["Items"] == []
+    assert queue_depth(stack, "IngestQueueUrl") == (0, 0), "the image is accounted for in the DLQ"
+
+
+def test_model_not_running_leaves_only_that_record_on_the_queue(stack, model, inbox):
+    upload(stack, "first.jpg", leaf_image("healthy"))
+    first = stack.pipe().run_once(wait=False)
+    assert first.status == "SUCCEEDED"
+    custom_labels.REGISTRY.stop(model.arn)
+    upload(stack, "while-stopped.jpg", leaf_image("leaf-smut"))
+
+    outcome = stack.pipe().run_once(wait=False)
+
+    assert outcome.status == "SUCCEEDED"
+    assert outcome.output["batchItemFailures"] == [{"itemIdentifier": outcome.message_ids[0]}]
+    assert outcome.left_on_queue == outcome.message_ids
+    assert queue_depth(stack, "IngestQueueUrl") == (0, 1), "invisible until the visibility timeout"
+    assert drain_queue(stack, "FailureDlqUrl") == []
+    assert len(result_objects(stack)) == 1 and inbox.messages() == []
+
+
+def test_model_not_running_in_a_mixed_batch_fails_only_that_record(stack, model, inbox):
+    calls = iter(["ResourceNotReadyException"])  # the model stops for exactly one call
+    custom_labels.REGISTRY.fault = lambda arn: next(calls, None)
+    for number in range(3):
+        upload(stack, f"mixed-{number}.jpg", leaf_image("healthy"))
+
+    outcome = stack.pipe().run_once(wait=False)
+
+    failures = outcome.output["batchItemFailures"]
+    assert len(failures) == 1 and failures[0]["itemIdentifier"] in outcome.message_ids
+    assert len(outcome.deleted) == 2
+    assert len(result_objects(stack)) == 2
+    assert queue_depth(stack, "IngestQueueUrl") == (0, 1)
+
+
+def test_redelivered_model_not_ready_record_is_processed_once_the_model_runs(stack, model, inbox, aws):
+    custom_labels.REGISTRY.stop(model.arn)
+    upload(stack, "waits.jpg", leaf_image("leaf-smut"))
+    pipe = stack.pipe()
+    first = pipe.run_once(wait=False)
+    assert first.left_on_queue == first.message_ids
+    # SQS makes the message visible again after the visibility timeout; simulate its expiry.
+    custom_labels.REGISTRY.start(model.arn)
+    _make_all_visible(aws, stack.outputs["IngestQueueUrl"])
+
+    second = pipe.run_once(wait=False)
+
+    assert second.message_ids == first.message_ids, "the same SQS message came back"
+    assert second.output == {"batchItemFailures": []}
+    assert len(inbox.messages()) == 1 and len(result_objects(stack)) == 1
+
+
+def test_the_same_upload_event_delivered_twice_alerts_once(stack, model, inbox, aws):
+    upload(stack, "dup.jpg", leaf_image("leaf-smut"))
+    pipe = stack.pipe()
+    queue_url = stack.outputs["IngestQueueUrl"]
+    (original,) = aws("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
+    _make_all_visible(aws, queue_url)
+    # EventBridge delivers at least once: the same event arrives as a second SQS message.
+    aws("sqs").send_message(QueueUrl=queue_url, MessageBody=original["Body"])
+
+    first = pipe.run_once(wait=False)
+    later = pipe.drain()
+
+    assert sum(len(batch.message_ids) for batch in [first, *later]) == 2
+    assert len(inbox.messages()) == 1
+    assert len(result_objects(stack)) == 1
+    assert len([r for r in result_records(stack) if r["label"] == "leaf-smut"]) == 1
+    assert queue_depth(stack, "IngestQueueUrl") == (0, 0), "the duplicate is consumed, not retried"
+
+
+def test_duplicate_delivery_in_separate_batches_is_skipped(stack, model, inbox, aws):
+    upload(stack, "dup2.jpg", leaf_image("leaf-smut"))
+    queue_url = stack.outputs["IngestQueueUrl"]
+    (original,) = aws("sqs").receive_message(QueueUrl=queue_url)["Messages"]
+    _make_all_visible(aws, queue_url)
+    pipe = stack.pipe()
+    pipe.run_once(wait=False)
+
+    aws("sqs").send_message(QueueUrl=queue_url, MessageBody=original["Body"])
+    repeat = pipe.run_once(wait=False)
+
+    assert "SkipDuplicate" in execution_history_states(stack, repeat.execution_arn)
+    assert len(inbox.messages()) == 1 and len(result_objects(stack)) == 1
+
+
+def test_a_new_upload_of_the_same_key_is_a_new_event(stack, model, inbox):
+    upload(stack, "same-key.jpg", leaf_image("leaf-smut"))
+    stack.pipe().drain()
+    upload(stack, "same-key.jpg", leaf_image("leaf-smut"))
+    stack.pipe().drain()
+
+    assert len(inbox.messages()) == 2
+    assert len(result_objects(stack)) == 2
+
+
+def _make_all_visible(aws, queue_url: str) -> None:
+    """What the visibility timeout's expiry does: in-flight messages become receivable again."""
+    sqs = aws("sqs")
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in batch:
+            sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"],
+                                          VisibilityTimeout=0)
+        break
+    from moto.sqs.models import sqs_backends
+
+    for queue in sqs_backends["123456789012"]["us-east-1"].queues.values():
+        for message in queue._messages:
+            message.change_visibility(0) if hasattr(message, "change_visibility") else None
