@@ -24,10 +24,12 @@ SKIP = {"__pycache__", ".pytest_cache", "requirements.txt"}
 
 @jsii.implements(ILocalBundling)
 class PipLocalBundling:
-    def __init__(self, source: Path, requirements: Path, *, platform: str, python_version: str) -> None:
+    def __init__(
+        self, source: Path, requirements: Path, *, platforms: list[str], python_version: str
+    ) -> None:
         self.source = source
         self.requirements = requirements
-        self.platform = platform
+        self.platforms = platforms
         self.python_version = python_version
 
     def try_bundle(self, output_dir: str, *, image, **_kwargs) -> bool:  # noqa: ARG002 (CDK signature)
@@ -40,7 +42,7 @@ class PipLocalBundling:
 
     def _dependencies(self) -> Path:
         digest = hashlib.sha256(
-            self.requirements.read_bytes() + f"{self.platform}/{self.python_version}".encode()
+            self.requirements.read_bytes() + f"{self.platforms}/{self.python_version}".encode()
         ).hexdigest()[:16]
         target = CACHE_DIR / digest
         if (target / ".complete").exists():
@@ -49,10 +51,23 @@ class PipLocalBundling:
         target.mkdir(parents=True)
         subprocess.run(
             [
-                sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                "--requirement", str(self.requirements), "--target", str(target),
-                "--platform", self.platform, "--python-version", self.python_version,
-                "--implementation", "cp", "--only-binary=:all:", "--upgrade",
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--requirement",
+                str(self.requirements),
+                "--target",
+                str(target),
+                *[arg for platform in self.platforms for arg in ("--platform", platform)],
+                "--python-version",
+                self.python_version,
+                "--implementation",
+                "cp",
+                "--only-binary=:all:",
+                "--upgrade",
             ],
             check=True,
         )
@@ -64,13 +79,15 @@ def python_function_code(
     source: Path, requirements: Path, *, architecture: lambda_.Architecture, runtime: lambda_.Runtime
 ) -> lambda_.Code:
     """Lambda code from ``source`` plus the wheels in ``requirements``, built locally."""
-    platform = "manylinux2014_aarch64" if architecture == lambda_.Architecture.ARM_64 else "manylinux2014_x86_64"
+    machine = "aarch64" if architecture.name == "arm64" else "x86_64"
+    # The Python 3.12+ runtimes run on Amazon Linux 2023 (glibc 2.34): manylinux_2_28 wheels fit.
+    platforms = [f"manylinux_2_28_{machine}", f"manylinux2014_{machine}"]
     python_version = runtime.name.removeprefix("python")
     return lambda_.Code.from_asset(
         str(source),
         exclude=["**/__pycache__", "**/*.pyc"],
         bundling=BundlingOptions(
             image=DockerImage.from_registry("unused-local-bundling"),
-            local=PipLocalBundling(source, requirements, platform=platform, python_version=python_version),
+            local=PipLocalBundling(source, requirements, platforms=platforms, python_version=python_version),
         ),
     )

@@ -14,6 +14,7 @@ from constructs import Construct
 
 from infra.buckets import secure_bucket
 from infra.config import LabelwatchConfig
+from infra.nag import acknowledge
 from infra.queues import DLQ_RETENTION, secure_queue
 
 
@@ -41,6 +42,11 @@ class Ingestion(Construct):
             dead_letter_queue={"queue": self.ingest_dlq, "max_receive_count": config.max_receive_count},
         )
         self.rule_dlq = secure_queue(self, "RuleDlq", retention_period=DLQ_RETENTION)
+        acknowledge(
+            self.rule_dlq,
+            "AwsSolutions-SQS3",
+            "This queue is the EventBridge rule target's DLQ: events the rule could not deliver land here.",
+        )
 
         detail: dict = {"bucket": {"name": [self.input_bucket.bucket_name]}}
         if config.key_prefix:
@@ -49,7 +55,9 @@ class Ingestion(Construct):
             self,
             "ObjectCreatedRule",
             description="labelwatch: every new object in the input bucket",
-            event_pattern=events.EventPattern(source=["aws.s3"], detail_type=["Object Created"], detail=detail),
+            event_pattern=events.EventPattern(
+                source=["aws.s3"], detail_type=["Object Created"], detail=detail
+            ),
             targets=[
                 targets.SqsQueue(
                     self.ingest_queue,
@@ -70,7 +78,9 @@ class Ingestion(Construct):
         )
         self.ingest_queue.grant_consume_messages(role)
         role.add_to_policy(
-            iam.PolicyStatement(actions=["states:StartSyncExecution"], resources=[state_machine.state_machine_arn])
+            iam.PolicyStatement(
+                actions=["states:StartSyncExecution"], resources=[state_machine.state_machine_arn]
+            )
         )
         log_group = logs.LogGroup(self, "PipeLogs", retention=logs.RetentionDays.ONE_MONTH)
         log_group.grant_write(role)

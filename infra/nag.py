@@ -12,7 +12,9 @@ from constructs import IConstruct
 
 
 def add_checks(app: App) -> None:
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True, write_suppressions_to_cloud_formation=True))
+    Validations.of(app).add_plugins(
+        AwsSolutionsChecks(app, verbose=True, write_suppressions_to_cloud_formation=True)
+    )
 
 
 def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:

@@ -12,4 +12,6 @@ DLQ_RETENTION = Duration.days(14)
 
 def secure_queue(scope: Construct, construct_id: str, **kwargs) -> sqs.Queue:
     """An SQS queue with SSE-SQS encryption and a policy that denies non-TLS access."""
-    return sqs.Queue(scope, construct_id, encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True, **kwargs)
+    return sqs.Queue(
+        scope, construct_id, encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True, **kwargs
+    )

@@ -17,6 +17,7 @@ from constructs import Construct
 
 from infra.bundling import python_function_code
 from infra.config import LabelwatchConfig
+from infra.nag import acknowledge
 from infra.queues import DLQ_RETENTION, secure_queue
 from statemachine.definition import RESULTS_PREFIX, WorkflowResources, build_definition
 
@@ -39,6 +40,8 @@ class Workflow(Construct):
         alerts_topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._logical_id_of_input_bucket = self._logical_id(input_bucket)
+        self._logical_id_of_results_bucket = self._logical_id(results_bucket)
 
         self.failure_dlq = secure_queue(self, "FailureDlq", retention_period=DLQ_RETENTION)
 
@@ -81,8 +84,11 @@ class Workflow(Construct):
             definition_body=sfn.DefinitionBody.from_chainable(definition),
             timeout=WORKFLOW_TIMEOUT,
             tracing_enabled=True,
-            logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+            logs=sfn.LogOptions(
+                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+            ),
         )
+        self._acknowledge_findings()
 
     def _detect_function(self, config: LabelwatchConfig, input_bucket: s3.IBucket) -> lambda_.Function:
         runtime = lambda_.Runtime.PYTHON_3_13
@@ -147,3 +153,50 @@ class Workflow(Construct):
             )
         )
         return function
+
+    def _acknowledge_findings(self) -> None:
+        acknowledge(
+            self.failure_dlq,
+            "AwsSolutions-SQS3",
+            "This queue is the failure DLQ itself: RecordFailure sends failed images here for redrive.",
+        )
+        acknowledge(
+            self.detect_function,
+            "AwsSolutions-L1",
+            "Python 3.13 is the newest runtime the bundled wheels (Pillow, Powertools) "
+            "are built and tested for.",
+        )
+        detect_policy = self.detect_function.role.node.find_child("DefaultPolicy")
+        acknowledge(
+            detect_policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray PutTraceSegments/PutTelemetryRecords only accept Resource '*'.",
+        )
+        acknowledge(
+            detect_policy,
+            f"AwsSolutions-IAM5[Resource::<{self._logical_id_of_input_bucket}.Arn>/*]",
+            "Any uploaded image under the configured key prefix may need reading.",
+        )
+        machine_policy = self.state_machine.role.node.find_child("DefaultPolicy")
+        acknowledge(
+            machine_policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray and CloudWatch Logs delivery (logs:CreateLogDelivery etc.) only accept Resource '*'.",
+        )
+        acknowledge(
+            machine_policy,
+            f"AwsSolutions-IAM5[Resource::<{self._logical_id(self.detect_function)}.Arn>:*]",
+            "CDK's LambdaInvoke grant covers the detect function's versions and aliases; one function only.",
+        )
+        acknowledge(
+            machine_policy,
+            f"AwsSolutions-IAM5[Resource::<{self._logical_id_of_results_bucket}.Arn>/results/*]",
+            "WriteResult writes one object per image under results/ only.",
+        )
+
+    @staticmethod
+    def _logical_id(construct) -> str:
+        from aws_cdk import Stack
+
+        child = construct.node.default_child
+        return Stack.of(construct).get_logical_id(child)

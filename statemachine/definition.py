@@ -124,7 +124,9 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
             "status": tasks.DynamoAttributeValue.from_string("claimed"),
             "messageId": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.messageId")),
             "execution": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$$.Execution.Id")),
-            "claimedAt": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$$.State.EnteredTime")),
+            "claimedAt": tasks.DynamoAttributeValue.from_string(
+                sfn.JsonPath.string_at("$$.State.EnteredTime")
+            ),
         },
         # A new claim, or the same SQS message coming back after an unfinished attempt.
         condition_expression="attribute_not_exists(pk) OR (#status = :claimed AND messageId = :messageId)",
@@ -203,9 +205,7 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
         expression_attribute_names={"#status": "status"},
         expression_attribute_values={
             ":done": tasks.DynamoAttributeValue.from_string("done"),
-            ":imageId": tasks.DynamoAttributeValue.from_string(
-                sfn.JsonPath.string_at("$.detection.imageId")
-            ),
+            ":imageId": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.detection.imageId")),
             ":expiresAt": tasks.DynamoAttributeValue.number_from_string(
                 sfn.JsonPath.format("{}", sfn.JsonPath.string_at("$.detection.claimExpiresAt"))
             ),
@@ -305,7 +305,9 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
         parse_event.next(claim_image)
         .next(detect_labels)
         .next(write_result)
-        .next(evaluate_labels.when(alert_matched, publish_alert.next(complete_claim)).otherwise(complete_claim))
+        .next(
+            evaluate_labels.when(alert_matched, publish_alert.next(complete_claim)).otherwise(complete_claim)
+        )
     )
     complete_claim.next(done)
 
@@ -319,7 +321,10 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
             "messageId": sfn.JsonPath.string_at("$$.Map.Item.Value.messageId"),
             "event": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at("$$.Map.Item.Value.body")),
         },
-        result_selector={"outcomes": sfn.JsonPath.list_at("$[*].outcome"), "items": sfn.JsonPath.list_at("$")},
+        result_selector={
+            "outcomes": sfn.JsonPath.list_at("$[*].outcome"),
+            "items": sfn.JsonPath.list_at("$"),
+        },
     )
     process_batch.item_processor(per_image)
 

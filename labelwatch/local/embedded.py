@@ -33,7 +33,11 @@ class EmbeddedStack:
 
     @classmethod
     def create(
-        cls, template: dict[str, Any], client: Callable[[str], Any], *, region: str = DEFAULT_REGION,
+        cls,
+        template: dict[str, Any],
+        client: Callable[[str], Any],
+        *,
+        region: str = DEFAULT_REGION,
         stack_name: str = "labelwatch",
     ) -> EmbeddedStack:
         install_runtimes()

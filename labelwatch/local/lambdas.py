@@ -54,22 +54,37 @@ def _load_handler(handler: str):
     return getattr(module, function_name)
 
 
+_active = 0
+_saved: dict[str, str | None] = {}
+
+
 @contextmanager
 def _environment(variables: dict[str, str]):
-    """Apply the function's environment for the duration of the call (shared by all threads).
+    """Apply the function's environment while any invocation runs (the process shares one env).
 
-    Every function of one stack sees the same values on each call, so concurrent calls agree.
+    Concurrent invocations (a Map's iterations) overlap, so the previous values come back only
+    when the last running invocation ends. Every invocation of one stack sees the same values.
     """
-    saved = {name: os.environ.get(name) for name in variables}
-    os.environ.update(variables)
+    global _active
+    with _lock:
+        if _active == 0:
+            _saved.clear()
+            _saved.update({name: os.environ.get(name) for name in variables})
+        _saved.update({name: os.environ.get(name) for name in variables if name not in _saved})
+        os.environ.update(variables)
+        _active += 1
     try:
         yield
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+        with _lock:
+            _active -= 1
+            if _active == 0:
+                for name, value in _saved.items():
+                    if value is None:
+                        os.environ.pop(name, None)
+                    else:
+                        os.environ[name] = value
+                _saved.clear()
 
 
 def invoke_in_process(function: LambdaFunction, event: Any) -> tuple[str, bool, str]:

@@ -44,7 +44,11 @@ class Provisioned:
     skipped: dict[str, str] = field(default_factory=dict)
 
     def of_type(self, resource_type: str) -> dict[str, str]:
-        return {lid: self.physical[lid] for lid, t in self.types.items() if t == resource_type and lid in self.physical}
+        return {
+            lid: self.physical[lid]
+            for lid, t in self.types.items()
+            if t == resource_type and lid in self.physical
+        }
 
 
 def _dummy_zip() -> bytes:
@@ -74,7 +78,9 @@ class Provisioner:
                 "AWS::Partition": "aws",
                 "AWS::URLSuffix": "amazonaws.com",
                 "AWS::StackName": self.stack_name,
-                "AWS::StackId": f"arn:aws:cloudformation:{self.region}:{ACCOUNT_ID}:stack/{self.stack_name}/local",
+                "AWS::StackId": (
+                    f"arn:aws:cloudformation:{self.region}:{ACCOUNT_ID}:stack/{self.stack_name}/local"
+                ),
                 "AWS::NoValue": None,
             }
         )
@@ -109,9 +115,11 @@ class Provisioner:
     def _AWS_S3_Bucket(self, lid: str, props: dict, state: Provisioned) -> None:
         name = props.get("BucketName") or _physical_name(self.stack_name, lid, max_length=63, lower=True)
         s3 = self.client("s3")
-        kwargs = {} if self.region == "us-east-1" else {
-            "CreateBucketConfiguration": {"LocationConstraint": self.region}
-        }
+        kwargs = (
+            {}
+            if self.region == "us-east-1"
+            else {"CreateBucketConfiguration": {"LocationConstraint": self.region}}
+        )
         s3.create_bucket(Bucket=name, **kwargs)
         if props.get("VersioningConfiguration", {}).get("Status") == "Enabled":
             s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
@@ -119,8 +127,14 @@ class Provisioner:
             s3.put_bucket_notification_configuration(
                 Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}}
             )
-        self._register(state, lid, name, Arn=f"arn:aws:s3:::{name}", DomainName=f"{name}.s3.amazonaws.com",
-                       RegionalDomainName=f"{name}.s3.{self.region}.amazonaws.com")
+        self._register(
+            state,
+            lid,
+            name,
+            Arn=f"arn:aws:s3:::{name}",
+            DomainName=f"{name}.s3.amazonaws.com",
+            RegionalDomainName=f"{name}.s3.{self.region}.amazonaws.com",
+        )
 
     def _Custom_S3BucketNotifications(self, lid: str, props: dict, state: Provisioned) -> None:
         config = props.get("NotificationConfiguration", {})
@@ -135,8 +149,15 @@ class Provisioner:
         attributes = {
             key: (json.dumps(value) if isinstance(value, dict) else str(value))
             for key, value in props.items()
-            if key in ("VisibilityTimeout", "MessageRetentionPeriod", "RedrivePolicy", "DelaySeconds",
-                       "ReceiveMessageWaitTimeSeconds", "MaximumMessageSize")
+            if key
+            in (
+                "VisibilityTimeout",
+                "MessageRetentionPeriod",
+                "RedrivePolicy",
+                "DelaySeconds",
+                "ReceiveMessageWaitTimeSeconds",
+                "MaximumMessageSize",
+            )
         }
         sqs = self.client("sqs")
         url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
@@ -155,7 +176,8 @@ class Provisioner:
         ttl = props.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):
             dynamodb.update_time_to_live(
-                TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]}
+                TableName=name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
             )
         arn = f"arn:aws:dynamodb:{self.region}:{ACCOUNT_ID}:table/{name}"
         self._register(state, lid, name, Arn=arn)
@@ -174,8 +196,11 @@ class Provisioner:
         if "FilterPolicy" in props:
             attributes["FilterPolicy"] = json.dumps(props["FilterPolicy"])
         arn = self.client("sns").subscribe(
-            TopicArn=props["TopicArn"], Protocol=props["Protocol"], Endpoint=props["Endpoint"],
-            Attributes=attributes, ReturnSubscriptionArn=True,
+            TopicArn=props["TopicArn"],
+            Protocol=props["Protocol"],
+            Endpoint=props["Endpoint"],
+            Attributes=attributes,
+            ReturnSubscriptionArn=True,
         )["SubscriptionArn"]
         self._register(state, lid, arn)
 
@@ -187,7 +212,9 @@ class Provisioner:
         self._register(state, lid, name, Arn=role["Arn"], RoleId=role["RoleId"])
 
     def _AWS_Logs_LogGroup(self, lid: str, props: dict, state: Provisioned) -> None:
-        name = props.get("LogGroupName") or f"/labelwatch/{_physical_name(self.stack_name, lid, max_length=200)}"
+        name = (
+            props.get("LogGroupName") or f"/labelwatch/{_physical_name(self.stack_name, lid, max_length=200)}"
+        )
         self.client("logs").create_log_group(logGroupName=name)
         self._register(state, lid, name, Arn=f"arn:aws:logs:{self.region}:{ACCOUNT_ID}:log-group:{name}:*")
 

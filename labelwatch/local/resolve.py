@@ -40,7 +40,7 @@ class Resolver:
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
-            (name, arg), = value.items()
+            ((name, arg),) = value.items()
             if name == "Ref":
                 return self.ref(arg)
             if name == "Fn::GetAtt":

@@ -34,7 +34,14 @@ def next_sequencer() -> str:
 
 
 def object_created_event(
-    *, account_id: str, region: str, bucket: str, key: str, size: int, etag: str, version_id: str | None,
+    *,
+    account_id: str,
+    region: str,
+    bucket: str,
+    key: str,
+    size: int,
+    etag: str,
+    version_id: str | None,
     reason: str = "PutObject",
 ) -> dict[str, Any]:
     obj: dict[str, Any] = {"key": encode_key(key), "size": size, "etag": etag, "sequencer": next_sequencer()}

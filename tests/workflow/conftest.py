@@ -124,9 +124,11 @@ class Inbox:
     def messages(self) -> list[dict]:
         received = []
         while True:
-            batch = self.client("sqs").receive_message(
-                QueueUrl=self.url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
-            ).get("Messages", [])
+            batch = (
+                self.client("sqs")
+                .receive_message(QueueUrl=self.url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+                .get("Messages", [])
+            )
             if not batch:
                 return received
             received.extend(json.loads(message["Body"]) for message in batch)

@@ -35,7 +35,9 @@ def queue_depth(stack: EmbeddedStack, output_name: str) -> tuple[int, int]:
         QueueUrl=stack.outputs[output_name],
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
     )["Attributes"]
-    return int(attributes["ApproximateNumberOfMessages"]), int(attributes["ApproximateNumberOfMessagesNotVisible"])
+    return int(attributes["ApproximateNumberOfMessages"]), int(
+        attributes["ApproximateNumberOfMessagesNotVisible"]
+    )
 
 
 def drain_queue(stack: EmbeddedStack, output_name: str) -> list[dict]:

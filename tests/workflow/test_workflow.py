@@ -131,7 +131,9 @@ def test_throttling_that_clears_is_retried_with_backoff(stack, model, inbox, ret
     assert drain_queue(stack, "FailureDlqUrl") == []
 
 
-def test_throttling_that_never_ends_goes_to_the_failure_dlq_with_context(stack, model, inbox, retry_clock, aws):
+def test_throttling_that_never_ends_goes_to_the_failure_dlq_with_context(
+    stack, model, inbox, retry_clock, aws
+):
     custom_labels.REGISTRY.fault = lambda arn: "ThrottlingException"
     upload(stack, "always-busy.jpg", leaf_image("leaf-smut"))
 
@@ -251,8 +253,9 @@ def _make_all_visible(aws, queue_url: str) -> None:
     sqs = aws("sqs")
     while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
         for message in batch:
-            sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"],
-                                          VisibilityTimeout=0)
+            sqs.change_message_visibility(
+                QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
         break
     from moto.sqs.models import sqs_backends
 

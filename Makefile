@@ -1,0 +1,47 @@
+# labelwatch — the commands the README promises.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: setup test synth lint asl deploy clean
+
+## setup: Python virtualenv with the project and its dev tools, and the pinned CDK CLI
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+## test: the whole suite on 2 cores (unit, template, cdk-nag, cfn-lint, executed workflow)
+test: setup
+	$(PY) -m pytest -n 2 --dist loadgroup
+
+## synth: write the deployable template (with the bundled Lambda) to cdk.out/
+synth: setup
+	npx aws-cdk synth --quiet
+	@echo "template: cdk.out/Labelwatch.template.json"
+
+## lint: ruff and cfn-lint on the synthesized template
+lint: synth
+	$(BIN)/ruff check .
+	$(BIN)/cfn-lint cdk.out/Labelwatch.template.json
+
+## asl: regenerate statemachine/workflow.asl.json from the synthesized stack
+asl: setup
+	$(PY) -m statemachine.export
+
+## deploy: deploy to the AWS account of your current credentials (see README for parameters)
+deploy: setup
+	npx aws-cdk deploy
+
+clean:
+	rm -rf cdk.out .cache .pytest_cache

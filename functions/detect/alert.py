@@ -1,0 +1,105 @@
+"""The alert's SNS subject, message and label attribute."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from datetime import UTC, datetime
+
+from .labels import Label
+from .links import ImageLink
+from .rules import LabelRules, Match
+
+SUBJECT_MAX = 100  # SNS: at most 100 printable ASCII characters, no line breaks
+ELLIPSIS = "..."
+
+
+def to_ascii(text: str) -> str:
+    """Printable ASCII only: accents are dropped ('é' -> 'e'), other characters become '?'."""
+    folded = unicodedata.normalize("NFKD", text)
+    out = []
+    for char in folded:
+        if unicodedata.combining(char):
+            continue
+        out.append(char if " " <= char <= "~" else "?")
+    return "".join(out)
+
+
+def pct(confidence: float, decimals: int = 2) -> str:
+    """93.1 -> '93.1%', 80.0 -> '80%', 93.126 -> '93.13%'."""
+    text = f"{confidence:.{decimals}f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def _when(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def alert_labels(matches: list[Match]) -> str:
+    """JSON array of the matched labels as configured (what subscription filter policies name)."""
+    names: list[str] = []
+    for match in matches:
+        if match.rule not in names:
+            names.append(match.rule)
+    return json.dumps(names, ensure_ascii=False)
+
+
+def build_subject(matches: list[Match], key: str) -> str:
+    """e.g. ``labelwatch: leaf-smut 93.1% (+1 more) in leaves/img.jpg``; the key is shortened from the
+    left (the file name is the useful end) so the subject stays within SNS's limit."""
+    if not matches:
+        return ""
+    top = matches[0]
+    others = len({m.rule for m in matches} - {top.rule})
+    head = f"labelwatch: {to_ascii(top.label.name)} {pct(top.label.confidence, 1)}"
+    if others:
+        head += f" (+{others} more)"
+    head += " in "
+    where = to_ascii(key)
+    room = SUBJECT_MAX - len(head)
+    if len(where) <= room:
+        return head + where
+    if room >= len(ELLIPSIS) + 8:
+        return head + ELLIPSIS + where[-(room - len(ELLIPSIS)) :]
+    return (head + where)[: SUBJECT_MAX - len(ELLIPSIS)] + ELLIPSIS
+
+
+def build_message(
+    *,
+    image_uri: str,
+    uploaded_at: datetime,
+    detected_at: datetime,
+    matches: list[Match],
+    labels: list[Label],
+    rules: LabelRules,
+    model_arn: str,
+    execution: str | None,
+    link: ImageLink | None,
+) -> str:
+    """Plain text for e-mail: what matched and why, what else was seen, where the image is."""
+    lines = ["labelwatch found labels of interest in an uploaded image.", ""]
+    lines += [f"Image:     {image_uri}", f"Uploaded:  {_when(uploaded_at)}"]
+    lines += [f"Detected:  {_when(detected_at)}"]
+    lines += ["", "Matched labels (confidence, your threshold):"]
+    for m in matches:
+        lines.append(f"  - {m.label.name}: {pct(m.label.confidence)} (threshold {pct(m.threshold)})")
+
+    matched = {id(m.label) for m in matches}
+    others = [label for label in labels if id(label) not in matched]
+    lines += ["", "Other labels seen:"]
+    if not others:
+        lines.append("  (none)")
+    for label in others:
+        rule = rules.rule_for(label.name)
+        note = f" (below your threshold {pct(rule[1])})" if rule else ""
+        lines.append(f"  - {label.name}: {pct(label.confidence)}{note}")
+
+    if link is not None:
+        expiry = link.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        lines += [
+            "",
+            f"View the image (link valid until {expiry}, or until the signing credentials expire if sooner):",
+            link.url,
+        ]
+    lines += ["", f"Model:     {model_arn}", f"Execution: {execution or '-'}"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,62 @@
+"""Result records: NDJSON, one line per detected label (DESIGN.md section 4, the Athena contract)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from .event import iso_utc
+from .keys import s3_uri
+from .labels import Label
+
+
+def build_records(
+    *,
+    bucket: str,
+    key: str,
+    labels: list[Label],
+    is_alert: Callable[[Label], bool],
+    status: str,
+    reason: str | None,
+    model: str,
+    uploaded_at: datetime,
+    detected_at: datetime,
+    execution: str | None,
+    width: int | None,
+    height: int | None,
+) -> list[dict[str, Any]]:
+    """One record per label; an image without labels (or a rejected one) gets one with label null."""
+    common = {
+        "image": s3_uri(bucket, key),
+        "bucket": bucket,
+        "key": key,
+    }
+    tail = {
+        "status": status,
+        "reason": reason,
+        "model": model,
+        "uploaded_at": iso_utc(uploaded_at),
+        "detected_at": iso_utc(detected_at),
+        "execution": execution,
+        "width": width,
+        "height": height,
+    }
+    if not labels:
+        return [{**common, "label": None, "confidence": None, "alert": False, **tail, "geometry": None}]
+    return [
+        {
+            **common,
+            "label": label.name,
+            "confidence": label.confidence,
+            "alert": is_alert(label),
+            **tail,
+            "geometry": label.geometry,
+        }
+        for label in labels
+    ]
+
+
+def to_ndjson(records: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)

@@ -1,0 +1,119 @@
+"""One image through the function: check, detect, apply the rules, build the alert and the records.
+
+Pure orchestration over injected clients, so it runs the same under Lambda, moto and unit tests.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from .alert import alert_labels, build_message, build_subject
+from .detector import detect_labels
+from .errors import ImageRejected
+from .event import parse_event
+from .image_check import check_image
+from .keys import result_key
+from .labels import Label
+from .links import presign_image
+from .records import build_records, to_ndjson
+from .settings import Settings
+
+
+def process_image(
+    event: dict[str, Any],
+    *,
+    s3: Any,
+    rekognition: Any,
+    settings: Settings,
+    now: datetime,
+    presign_s3: Any = None,
+) -> dict[str, Any]:
+    """The DetectLabels output (docs/contracts.md) for one upload event.
+
+    ``ImageRejected`` becomes ``status: rejected``; ModelNotReady, DetectorThrottled,
+    DetectorMisconfigured and unexpected errors propagate to the workflow.
+    ``presign_s3`` (an s3v4 client) signs image links; defaults to ``s3``.
+    """
+    upload = parse_event(event)
+    rules = settings.label_rules
+
+    status, reason = "ok", None
+    width = height = None
+    labels: list[Label] = []
+    try:
+        checked = check_image(s3, bucket=upload.bucket, key=upload.key, version_id=upload.version_id)
+        width, height = checked.width, checked.height
+        labels = detect_labels(
+            rekognition,
+            model_arn=settings.model_arn,
+            bucket=upload.bucket,
+            key=upload.key,
+            version_id=upload.version_id,
+            min_confidence=rules.min_confidence,
+        )
+    except ImageRejected as rejected:
+        status, reason = "rejected", rejected.reason
+        width = rejected.width if rejected.width is not None else width
+        height = rejected.height if rejected.height is not None else height
+
+    matches = rules.evaluate(labels)
+    alert = bool(matches)
+    subject = message = ""
+    if alert:
+        link = None
+        if settings.image_links:
+            link = presign_image(
+                presign_s3 or s3,
+                bucket=upload.bucket,
+                key=upload.key,
+                version_id=upload.version_id,
+                expiry_seconds=settings.image_link_expiry_seconds,
+                now=now,
+            )
+        subject = build_subject(matches, upload.key)
+        message = build_message(
+            image_uri=upload.uri,
+            uploaded_at=upload.uploaded_at,
+            detected_at=now,
+            matches=matches,
+            labels=labels,
+            rules=rules,
+            model_arn=settings.model_arn,
+            execution=upload.execution,
+            link=link,
+        )
+
+    records = build_records(
+        bucket=upload.bucket,
+        key=upload.key,
+        labels=labels,
+        is_alert=rules.is_match,
+        status=status,
+        reason=reason,
+        model=settings.model_arn,
+        uploaded_at=upload.uploaded_at,
+        detected_at=now,
+        execution=upload.execution,
+        width=width,
+        height=height,
+    )
+    image_id = upload.image_id
+    return {
+        "imageId": image_id,
+        "image": upload.uri,
+        "status": status,
+        "reason": reason,
+        "labels": [{"name": label.name, "confidence": label.confidence} for label in labels],
+        "matches": [
+            {"name": m.label.name, "confidence": m.label.confidence, "threshold": m.threshold}
+            for m in matches
+        ],
+        "alert": alert,
+        "alertLabels": alert_labels(matches),
+        "alertSubject": subject,
+        "alertMessage": message,
+        "resultKey": result_key(settings.results_prefix, upload.uploaded_at, image_id),
+        "resultBody": to_ndjson(records),
+        "claimExpiresAt": int((now + timedelta(days=settings.claim_retention_days)).timestamp()),
+    }

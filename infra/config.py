@@ -1,0 +1,536 @@
+"""The deployment parameters (DESIGN.md section 3) as validated, immutable data.
+
+Values come from CDK context (``cdk.json`` or ``cdk deploy -c name=value``), so every parameter is
+accepted both as a JSON value and as the plain string the CLI passes. Validation collects every
+problem before raising, so one synth shows the user all that is wrong, each as
+``<parameter>: <value> <rule it breaks>``.
+
+This module imports nothing from CDK: the embedded stack and the unit tests use it as plain Python.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+MODEL_ARN_PATTERN = re.compile(
+    r"^arn:aws(-[a-z]+)*:rekognition:[a-z0-9-]+:\d{12}:"
+    r"project/[A-Za-z0-9_.-]{1,255}/version/[A-Za-z0-9_.-]{1,255}/\d{13}$"
+)
+_MODEL_ARN_FORMAT = (
+    "a Rekognition Custom Labels project version ARN "
+    "(arn:aws:rekognition:<region>:<account>:project/<name>/version/<name>/<13-digit timestamp>)"
+)
+
+# A pragmatic address check (dot-atom local part, dotted host name); SNS itself is the final judge.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL_PATTERN = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_HOST_LABEL}(?:\.{_HOST_LABEL})+$")
+MAX_EMAIL_LENGTH = 254
+
+MAX_LABELS = 10
+MAX_LABEL_LENGTH = 100
+_LABEL_FORBIDDEN = ",=|"
+
+DATABASE_PATTERN = re.compile(r"^[a-z0-9_]{1,255}$")
+MAX_KEY_PREFIX_LENGTH = 512
+
+_BUCKET_CHARS = re.compile(r"^[a-z0-9.-]+$")
+_IP_ADDRESS = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
+_BUCKET_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+_BUCKET_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+
+_TRUE = {"true", "yes", "1", "on"}
+_FALSE = {"false", "no", "0", "off"}
+
+DEFAULT_MIN_CONFIDENCE = 70.0
+DEFAULT_DATABASE = "labelwatch"
+
+
+@dataclass(frozen=True)
+class _IntRule:
+    attribute: str
+    low: int
+    high: int
+    default: int
+    why: str = ""
+
+
+# camelCase context key -> (dataclass field, bounds, default, why the bound exists)
+_INT_RULES: dict[str, _IntRule] = {
+    "imageLinkExpiryMinutes": _IntRule(
+        "image_link_expiry_minutes",
+        1,
+        720,
+        60,
+        "a link signed with the Lambda role's temporary credentials dies when they expire",
+    ),
+    "batchSize": _IntRule(
+        "batch_size", 1, 50, 10, "the Pipe hands Step Functions at most 262,144 characters per batch"
+    ),
+    "batchWindowSeconds": _IntRule("batch_window_seconds", 0, 300, 2),
+    "maxReceiveCount": _IntRule("max_receive_count", 1, 1000, 12),
+    "visibilityTimeoutSeconds": _IntRule(
+        "visibility_timeout_seconds",
+        330,
+        43200,
+        360,
+        "it must outlast the Express workflow's 5-minute worst case",
+    ),
+    "mapConcurrency": _IntRule("map_concurrency", 1, 40, 4),
+    "claimRetentionDays": _IntRule("claim_retention_days", 1, 365, 7),
+}
+
+CONTEXT_KEYS: tuple[str, ...] = (
+    "modelArn",
+    "notificationEmails",
+    "labelsOfInterest",
+    "minConfidence",
+    "inputBucketName",
+    "resultsBucketName",
+    "imageLinks",
+    "keyPrefix",
+    *_INT_RULES,
+    "opsEmail",
+    "analyticsDatabase",
+)
+
+
+class ConfigError(ValueError):
+    """Every problem found in the deployment parameters; ``problems`` lists them one per entry."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        count = len(self.problems)
+        heading = f"invalid labelwatch configuration ({count} problem{'s' if count != 1 else ''}):"
+        super().__init__("\n  - ".join([heading, *self.problems]))
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """An alert e-mail address; ``labels`` empty means every alert, else only alerts on those labels."""
+
+    email: str
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LabelwatchConfig:
+    model_arn: str
+    subscribers: tuple[Subscriber, ...]
+    labels_of_interest: tuple[str, ...]
+    # label of interest -> effective minimum confidence (its override, else min_confidence);
+    # plain str/float so json.dumps() gives the detect Lambda's LABEL_RULES directly.
+    label_rules: dict[str, float] = field(hash=False)
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    input_bucket_name: str | None = None
+    results_bucket_name: str | None = None
+    image_links: bool = True
+    image_link_expiry_minutes: int = 60
+    key_prefix: str = ""
+    batch_size: int = 10
+    batch_window_seconds: int = 2
+    max_receive_count: int = 12
+    visibility_timeout_seconds: int = 360
+    map_concurrency: int = 4
+    claim_retention_days: int = 7
+    ops_email: str | None = None
+    analytics_database: str = DEFAULT_DATABASE
+
+    @property
+    def image_link_expiry_seconds(self) -> int:
+        return self.image_link_expiry_minutes * 60
+
+    @classmethod
+    def from_context(cls, node: _ContextNode) -> LabelwatchConfig:
+        """Read every parameter with ``node.try_get_context`` (a construct's ``node``)."""
+        return cls.from_mapping({key: node.try_get_context(key) for key in CONTEXT_KEYS})
+
+    @classmethod
+    def from_mapping(cls, mapping: Mapping[str, Any]) -> LabelwatchConfig:
+        """Validate camelCase parameters; raise one ConfigError listing every problem.
+
+        ``None`` and ``""`` mean "not given". Keys that are not parameters are ignored (the
+        mapping may be the whole CDK context), except near-misses such as ``min_confidence``,
+        which are reported so a typo cannot silently fall back to a default.
+        """
+        return _Parser(mapping).parse()
+
+
+class _ContextNode(Protocol):
+    def try_get_context(self, key: str) -> Any: ...
+
+
+def _normalised_key(key: str) -> str:
+    return key.replace("_", "").replace("-", "").lower()
+
+
+_KEY_BY_NORMALISED = {_normalised_key(key): key for key in CONTEXT_KEYS}
+
+
+def _absent(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+class _Parser:
+    def __init__(self, mapping: Mapping[str, Any]) -> None:
+        self.raw = mapping
+        self.problems: list[str] = []
+
+    def problem(self, parameter: str, text: str) -> None:
+        self.problems.append(f"{parameter}: {text}")
+
+    def get(self, key: str) -> Any:
+        value = self.raw.get(key)
+        return None if _absent(value) else value
+
+    def parse(self) -> LabelwatchConfig:
+        self._check_unknown_keys()
+        model_arn = self._model_arn()
+        min_confidence = self._confidence("minConfidence", self.get("minConfidence"))
+        if min_confidence is None:
+            min_confidence = DEFAULT_MIN_CONFIDENCE
+        labels, overrides = self._labels()
+        subscribers = self._subscribers("notificationEmails", labels)
+        input_bucket = self._bucket_name("inputBucketName")
+        results_bucket = self._bucket_name("resultsBucketName")
+        if input_bucket and input_bucket == results_bucket:
+            self.problem(
+                "resultsBucketName",
+                f"{results_bucket!r} is also the inputBucketName; the two buckets must differ",
+            )
+        ints = {rule.attribute: self._int(key, rule) for key, rule in _INT_RULES.items()}
+        values = dict(
+            model_arn=model_arn,
+            subscribers=subscribers,
+            labels_of_interest=labels,
+            label_rules={label: overrides.get(label, min_confidence) for label in labels},
+            min_confidence=min_confidence,
+            input_bucket_name=input_bucket,
+            results_bucket_name=results_bucket,
+            image_links=self._bool("imageLinks", default=True),
+            key_prefix=self._key_prefix(),
+            ops_email=self._ops_email(),
+            analytics_database=self._database(),
+            **ints,
+        )
+        if self.problems:
+            raise ConfigError(self.problems)
+        return LabelwatchConfig(**values)
+
+    # -- individual parameters -------------------------------------------------------------
+
+    def _check_unknown_keys(self) -> None:
+        for key in self.raw:
+            if not isinstance(key, str) or key in CONTEXT_KEYS:
+                continue
+            known = _KEY_BY_NORMALISED.get(_normalised_key(key))
+            if known:
+                self.problem(key, f"{self.raw[key]!r} is not a parameter; did you mean {known!r}?")
+
+    def _model_arn(self) -> str:
+        value = self.get("modelArn")
+        if value is None:
+            self.problem("modelArn", f"not set; it is required: {_MODEL_ARN_FORMAT}")
+            return ""
+        if not isinstance(value, str) or not MODEL_ARN_PATTERN.match(value.strip()):
+            self.problem("modelArn", f"{value!r} is not {_MODEL_ARN_FORMAT}")
+            return ""
+        return value.strip()
+
+    def _confidence(self, parameter: str, value: Any, context: str = "") -> float | None:
+        """A number from 0 to 100, or None (not given, or invalid and reported).
+
+        ``context`` prefixes the value in messages, e.g. for a per-label override.
+        """
+        if value is None:
+            return None
+        number = _to_number(value)
+        if number is None:
+            self.problem(parameter, f"{context}{value!r} is not a number; a confidence is 0 to 100")
+            return None
+        if not 0 <= number <= 100:
+            shown = _format_number(number)
+            self.problem(parameter, f"{context}{shown} is out of range; must be between 0 and 100")
+            return None
+        return float(number)
+
+    def _labels(self) -> tuple[tuple[str, ...], dict[str, float]]:
+        parameter = "labelsOfInterest"
+        value = self.get(parameter)
+        if value is None:
+            self.problem(parameter, f"not set; it is required: 1 to {MAX_LABELS} labels")
+            return (), {}
+        entries = self._entries(parameter, value)
+        if entries is None:
+            return (), {}
+        if not 1 <= len(entries) <= MAX_LABELS:
+            self.problem(parameter, f"{len(entries)} labels given; 1 to {MAX_LABELS} are allowed")
+        labels: list[str] = []
+        overrides: dict[str, float] = {}
+        seen: dict[str, str] = {}
+        for entry in entries:
+            if isinstance(entry, tuple):  # from a JSON object {"label": threshold | null}
+                name, threshold_text = entry
+                shown = repr({name: threshold_text})
+            elif isinstance(entry, str):
+                name, sep, threshold_text = entry.partition("=")
+                threshold_text = threshold_text.strip() if sep else None
+                shown = repr(entry.strip())
+                if sep and threshold_text == "":
+                    self.problem(parameter, f"{shown} has an empty threshold after '='")
+                    threshold_text = None
+            else:
+                self.problem(parameter, f"{entry!r} is not a label name (a string)")
+                continue
+            name = name.strip() if isinstance(name, str) else name
+            if not self._label_name(parameter, name):
+                continue
+            if name.casefold() in seen:
+                self.problem(
+                    parameter,
+                    f"{name!r} is listed more than once (as {seen[name.casefold()]!r}); "
+                    "labels are compared case-insensitively",
+                )
+                continue
+            seen[name.casefold()] = name
+            labels.append(name)
+            if threshold_text is not None:
+                threshold = self._confidence(parameter, threshold_text, context=f"{shown}: threshold ")
+                if threshold is not None:
+                    overrides[name] = threshold
+        return tuple(labels), overrides
+
+    def _label_name(self, parameter: str, name: Any) -> bool:
+        if not isinstance(name, str):
+            self.problem(parameter, f"{name!r} is not a label name (a string)")
+            return False
+        if not name:
+            self.problem(parameter, "'' is blank; a label name has 1 to 100 characters")
+            return False
+        if len(name) > MAX_LABEL_LENGTH:
+            self.problem(parameter, f"{name!r} is longer than {MAX_LABEL_LENGTH} characters")
+            return False
+        bad = sorted({c for c in name if c in _LABEL_FORBIDDEN})
+        if bad:
+            self.problem(parameter, f"{name!r} contains {''.join(bad)!r}; label names may not contain , = |")
+            return False
+        return True
+
+    def _entries(self, parameter: str, value: Any) -> list[Any] | None:
+        """A list from a JSON list/object (or a string holding one) or a comma-separated string."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text[:1] in "[{":
+                try:
+                    value = json.loads(text)
+                except json.JSONDecodeError as error:
+                    self.problem(parameter, f"{text!r} is not valid JSON ({error.msg})")
+                    return None
+            else:
+                return text.split(",")
+        if isinstance(value, Mapping):
+            return list(value.items())
+        if isinstance(value, list | tuple):
+            return list(value)
+        self.problem(parameter, f"{value!r} is not a list or a comma-separated string")
+        return None
+
+    def _subscribers(self, parameter: str, labels: tuple[str, ...]) -> tuple[Subscriber, ...]:
+        value = self.get(parameter)
+        if value is None:
+            self.problem(parameter, "not set; it is required: one or more e-mail addresses")
+            return ()
+        entries = self._entries(parameter, value)
+        if entries is None:
+            return ()
+        if not entries:
+            self.problem(parameter, "[] has no address; give one or more e-mail addresses")
+        subscribers: list[Subscriber] = []
+        seen: set[str] = set()
+        for entry in entries:
+            parsed = self._subscriber(parameter, entry, labels)
+            if parsed is None:
+                continue
+            if parsed.email.lower() in seen:
+                self.problem(
+                    parameter,
+                    f"{parsed.email!r} is listed more than once; give each address once "
+                    "with all the labels it wants",
+                )
+                continue
+            seen.add(parsed.email.lower())
+            subscribers.append(parsed)
+        return tuple(subscribers)
+
+    def _subscriber(self, parameter: str, entry: Any, labels: tuple[str, ...]) -> Subscriber | None:
+        shown = repr(entry)
+        if isinstance(entry, Mapping):
+            email, wanted = entry.get("email"), entry.get("labels") or []
+            if isinstance(wanted, str):
+                wanted = wanted.split("|")
+        elif isinstance(entry, str):
+            entry = entry.strip()
+            shown = repr(entry)
+            # The filter starts at the first '=' after the '@': a local part may itself hold '='.
+            at = entry.find("@")
+            cut = entry.find("=", at + 1) if at >= 0 else -1
+            email, wanted = (entry, []) if cut < 0 else (entry[:cut], entry[cut + 1 :].split("|"))
+        else:
+            self.problem(parameter, f"{shown} is not an e-mail address or an {{email, labels}} object")
+            return None
+        if not isinstance(email, str) or not email.strip():
+            self.problem(parameter, f"{shown} has no e-mail address")
+            return None
+        if not self._email(parameter, email.strip(), shown):
+            return None
+        if not isinstance(wanted, list | tuple):
+            self.problem(parameter, f"{shown} labels must be a list of label names")
+            return None
+        filters: list[str] = []
+        for label in wanted:
+            name = label.strip() if isinstance(label, str) else label
+            if name == "":
+                self.problem(parameter, f"{shown} has an empty label in its filter")
+            elif name not in labels:
+                allowed = ", ".join(repr(known) for known in labels) or "none are valid"
+                self.problem(
+                    parameter,
+                    f"{shown} filters on {name!r}, which is not one of labelsOfInterest ({allowed})",
+                )
+            elif name not in filters:
+                filters.append(name)
+        return Subscriber(email=email.strip(), labels=tuple(filters))
+
+    def _email(self, parameter: str, email: str, shown: str | None = None) -> bool:
+        shown = shown or repr(email)
+        if len(email) > MAX_EMAIL_LENGTH:
+            self.problem(parameter, f"{shown} is longer than {MAX_EMAIL_LENGTH} characters")
+            return False
+        local = email.rpartition("@")[0]
+        if not EMAIL_PATTERN.match(email) or len(local) > 64:
+            self.problem(parameter, f"{shown} is not a valid e-mail address")
+            return False
+        return True
+
+    def _ops_email(self) -> str | None:
+        value = self.get("opsEmail")
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.problem("opsEmail", f"{value!r} is not an e-mail address")
+            return None
+        return value.strip() if self._email("opsEmail", value.strip()) else None
+
+    def _bucket_name(self, parameter: str) -> str | None:
+        value = self.get(parameter)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.problem(parameter, f"{value!r} is not a bucket name (a string)")
+            return None
+        reasons = bucket_name_problems(value)
+        if reasons:
+            self.problem(parameter, f"{value!r} is not a valid S3 bucket name: {'; '.join(reasons)}")
+            return None
+        return value
+
+    def _int(self, parameter: str, rule: _IntRule) -> int:
+        value = self.get(parameter)
+        if value is None:
+            return rule.default
+        number = _to_number(value)
+        if number is None or number != int(number):
+            self.problem(parameter, f"{value!r} is not a whole number")
+            return rule.default
+        number = int(number)
+        if not rule.low <= number <= rule.high:
+            why = f" ({rule.why})" if rule.why else ""
+            self.problem(
+                parameter, f"{number} is out of range; must be between {rule.low} and {rule.high}{why}"
+            )
+            return rule.default
+        return number
+
+    def _bool(self, parameter: str, *, default: bool) -> bool:
+        value = self.get(parameter)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower() if isinstance(value, str | int) else None
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        self.problem(parameter, f"{value!r} is not a boolean; use true/false, yes/no or 1/0")
+        return default
+
+    def _key_prefix(self) -> str:
+        value = self.raw.get("keyPrefix")
+        if value is None or value == "":
+            return ""
+        if not isinstance(value, str):
+            self.problem("keyPrefix", f"{value!r} is not a string")
+        elif value.startswith("/"):
+            self.problem("keyPrefix", f"{value!r} starts with '/'; S3 keys have no leading slash")
+        elif len(value) > MAX_KEY_PREFIX_LENGTH:
+            self.problem("keyPrefix", f"{value!r} is longer than {MAX_KEY_PREFIX_LENGTH} characters")
+        else:
+            return value
+        return ""
+
+    def _database(self) -> str:
+        value = self.get("analyticsDatabase")
+        if value is None:
+            return DEFAULT_DATABASE
+        if not isinstance(value, str) or not DATABASE_PATTERN.match(value):
+            self.problem(
+                "analyticsDatabase",
+                f"{value!r} is not a valid Glue database name "
+                "(1 to 255 lowercase letters, digits and underscores)",
+            )
+            return DEFAULT_DATABASE
+        return value
+
+
+def bucket_name_problems(name: str) -> list[str]:
+    """The S3 general purpose bucket naming rules ``name`` breaks (empty when it is valid)."""
+    reasons: list[str] = []
+    if not 3 <= len(name) <= 63:
+        reasons.append(f"must be 3 to 63 characters long (it has {len(name)})")
+    if not _BUCKET_CHARS.match(name):
+        reasons.append("may contain only lowercase letters, digits, hyphens and dots")
+    if not (name[:1].isalnum() and name[-1:].isalnum()) or not name.isascii():
+        reasons.append("must begin and end with a lowercase letter or digit")
+    if ".." in name:
+        reasons.append("must not contain two adjacent dots")
+    if _IP_ADDRESS.match(name):
+        reasons.append("must not be formatted as an IP address")
+    reasons += [f"must not start with {p!r}" for p in _BUCKET_RESERVED_PREFIXES if name.startswith(p)]
+    reasons += [f"must not end with {s!r}" for s in _BUCKET_RESERVED_SUFFIXES if name.endswith(s)]
+    return reasons
+
+
+def _to_number(value: Any) -> float | None:
+    """A finite number from an int/float or a numeric string; None for anything else (incl. bool)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _format_number(number: float) -> str:
+    return str(int(number)) if number == int(number) else repr(number)

@@ -1,0 +1,183 @@
+"""Monitoring: alarms on everything that means "an image was not handled", to an ops topic; a dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Annotations, Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+_CLOUDWATCH = "cloudwatch.amazonaws.com"
+
+
+class Monitoring(Construct):
+    """Alarms (any DLQ message, failed or timed-out execution, Lambda error or throttle) and a dashboard.
+
+    Every alarm notifies the ops topic on ALARM and on OK, and treats missing data as not breaching:
+    a quiet system is a healthy one.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        key: kms.IKey,
+        ops_email: str | None,
+        state_machine: sfn.IStateMachine,
+        detect_function: lambda_.IFunction,
+        dead_letter_queues: Mapping[str, sqs.IQueue],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.ops_topic = sns.Topic(
+            self, "OpsTopic", display_name="labelwatch ops", master_key=key, enforce_ssl=True
+        )
+        self._let_cloudwatch_publish(key)
+        if ops_email:
+            self.ops_topic.add_subscription(subscriptions.EmailSubscription(ops_email))
+
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
+        for name, queue in dead_letter_queues.items():
+            self._alarm(
+                f"Dlq-{name}",
+                queue.metric_approximate_number_of_messages_visible(
+                    period=Duration.minutes(5), statistic="Maximum"
+                ),
+                f"The {name} dead-letter queue holds messages: uploads that were not processed. "
+                "Each message says why; fix the cause, then redrive the queue.",
+            )
+        minute = Duration.minutes(1)
+        self._alarm(
+            "ExecutionsFailed",
+            state_machine.metric_failed(period=minute, statistic="Sum"),
+            "A workflow execution failed outright (not even RecordFailure ran): a whole batch may be "
+            "unhandled. See the state machine's log group.",
+        )
+        self._alarm(
+            "ExecutionsTimedOut",
+            state_machine.metric_timed_out(period=minute, statistic="Sum"),
+            "A workflow execution hit the Express 5-minute limit; its batch returns to the ingest "
+            "queue. Lower batchSize or raise mapConcurrency.",
+        )
+        self._alarm(
+            "DetectErrors",
+            detect_function.metric_errors(period=minute, statistic="Sum"),
+            "The detect function raised errors. ModelNotReady means the Custom Labels model is not "
+            "running (images wait in the queue until it is); anything else: see its logs.",
+        )
+        self._alarm(
+            "DetectThrottles",
+            detect_function.metric_throttles(period=minute, statistic="Sum"),
+            "Lambda throttled the detect function (concurrency limit): the workflow retries, "
+            "but lower mapConcurrency or raise the account's concurrency if this persists.",
+        )
+
+        self.dashboard = self._dashboard(state_machine, detect_function, dead_letter_queues)
+
+    def _let_cloudwatch_publish(self, key: kms.IKey) -> None:
+        """CloudWatch alarms publish as ``cloudwatch.amazonaws.com``: the topic policy and key must allow it.
+
+        The topic grant is limited to this account's alarms. The key grant is not conditioned: it lets
+        CloudWatch only encrypt for and decrypt from topics under this key, which the topic policies
+        already gate, and a condition the KMS request does not carry would silently drop every alarm.
+        """
+        stack = Stack.of(self)
+        alarms = f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:*"
+        self.ops_topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowThisAccountsAlarmsToPublish",
+                principals=[iam.ServicePrincipal(_CLOUDWATCH)],
+                actions=["sns:Publish"],
+                resources=[self.ops_topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": alarms},
+                },
+            )
+        )
+        if isinstance(key, kms.Key):
+            key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowCloudWatchAlarmsToUseTheKey",
+                    principals=[iam.ServicePrincipal(_CLOUDWATCH)],
+                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                    resources=["*"],
+                )
+            )
+        else:
+            Annotations.of(self).add_warning_v2(
+                "labelwatch:ImportedOpsKey",
+                "The ops topic's key is imported: its key policy must let cloudwatch.amazonaws.com use "
+                "kms:Decrypt and kms:GenerateDataKey*, or alarm notifications are silently dropped.",
+            )
+
+    def _alarm(self, construct_id: str, metric: cloudwatch.Metric, description: str) -> None:
+        alarm = metric.create_alarm(
+            self,
+            construct_id,
+            alarm_description=description,
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        action = cloudwatch_actions.SnsAction(self.ops_topic)
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
+        self.alarms[construct_id] = alarm
+
+    def _dashboard(
+        self,
+        state_machine: sfn.IStateMachine,
+        detect_function: lambda_.IFunction,
+        dead_letter_queues: Mapping[str, sqs.IQueue],
+    ) -> cloudwatch.Dashboard:
+        five = Duration.minutes(5)
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.days(1))
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Workflow executions",
+                width=12,
+                left=[
+                    state_machine.metric_started(period=five, statistic="Sum", label="started"),
+                    state_machine.metric_succeeded(period=five, statistic="Sum", label="succeeded"),
+                    state_machine.metric_failed(period=five, statistic="Sum", label="failed"),
+                    state_machine.metric_timed_out(period=five, statistic="Sum", label="timed out"),
+                ],
+            ),
+            cloudwatch.GraphWidget(
+                title="Detect function",
+                width=12,
+                left=[
+                    detect_function.metric_duration(period=five, statistic="Average", label="duration avg"),
+                    detect_function.metric_duration(period=five, statistic="p99", label="duration p99"),
+                ],
+                right=[
+                    detect_function.metric_errors(period=five, statistic="Sum", label="errors"),
+                    detect_function.metric_throttles(period=five, statistic="Sum", label="throttles"),
+                ],
+            ),
+        )
+        dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Dead-letter queue depth",
+                width=12,
+                left=[
+                    queue.metric_approximate_number_of_messages_visible(
+                        period=five, statistic="Maximum", label=name
+                    )
+                    for name, queue in dead_letter_queues.items()
+                ],
+            ),
+            cloudwatch.AlarmStatusWidget(title="Alarms", width=12, alarms=list(self.alarms.values())),
+        )
+        return dashboard

@@ -1,0 +1,62 @@
+"""Export the deployable workflow as concrete ASL: ``statemachine/workflow.asl.json``.
+
+The definition is taken from the synthesized template (what deploys), with each reference to
+another resource written as a ``${LogicalId}`` / ``${LogicalId.Attribute}`` placeholder, so it
+can be reviewed, diffed and opened in Workflow Studio. ``make asl`` regenerates it; a test
+fails when it is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ASL_PATH = Path(__file__).resolve().parent / "workflow.asl.json"
+
+
+class _PlaceholderResolver:
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            ((name, arg),) = value.items()
+            if name == "Ref":
+                return f"${{{arg}}}"
+            if name == "Fn::GetAtt":
+                logical_id, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
+                return f"${{{logical_id}.{attribute}}}"
+            if name == "Fn::Join":
+                separator, items = arg
+                return separator.join(str(item) for item in self.resolve(items))
+        return {key: self.resolve(item) for key, item in value.items()}
+
+
+def state_machine_definition(template: dict[str, Any]) -> dict[str, Any]:
+    (machine,) = [
+        resource
+        for resource in template["Resources"].values()
+        if resource["Type"] == "AWS::StepFunctions::StateMachine"
+    ]
+    return json.loads(_PlaceholderResolver().resolve(machine["Properties"]["DefinitionString"]))
+
+
+def render(template: dict[str, Any]) -> str:
+    return json.dumps(state_machine_definition(template), indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> None:
+    from labelwatch.local.template import synth_template
+
+    ASL_PATH.write_text(render(synth_template()))
+    print(
+        f"wrote {ASL_PATH.relative_to(Path.cwd()) if ASL_PATH.is_relative_to(Path.cwd()) else ASL_PATH}",
+        file=sys.stderr,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,431 @@
+"""Unit tests of the deployment parameters' rules (infra/config.py): no CDK, no synth."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import FrozenInstanceError
+
+import pytest
+
+from infra.config import (
+    CONTEXT_KEYS,
+    ConfigError,
+    LabelwatchConfig,
+    Subscriber,
+    bucket_name_problems,
+)
+
+ARN = "arn:aws:rekognition:us-east-1:123456789012:project/leaves/version/leaves.2026-11-01/1761955200000"
+BASE = {
+    "modelArn": ARN,
+    "notificationEmails": "ops@example.com",
+    "labelsOfInterest": "leaf-smut,bacterial-leaf-blight",
+}
+
+
+def parse(**overrides):
+    return LabelwatchConfig.from_mapping({**BASE, **overrides})
+
+
+def problems(**overrides) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse(**overrides)
+    return caught.value.problems
+
+
+def only_problem(**overrides) -> str:
+    found = problems(**overrides)
+    assert len(found) == 1, found
+    return found[0]
+
+
+# -- valid input and defaults ----------------------------------------------------------------------
+
+
+def test_minimal_parameters_take_the_defaults():
+    config = parse()
+    assert config.model_arn == ARN
+    assert config.subscribers == (Subscriber("ops@example.com", ()),)
+    assert config.labels_of_interest == ("leaf-smut", "bacterial-leaf-blight")
+    assert config.min_confidence == 70.0
+    assert config.label_rules == {"leaf-smut": 70.0, "bacterial-leaf-blight": 70.0}
+    assert (config.input_bucket_name, config.results_bucket_name) == (None, None)
+    assert config.image_links is True
+    assert config.image_link_expiry_minutes == 60
+    assert config.image_link_expiry_seconds == 3600
+    assert config.key_prefix == ""
+    assert (config.batch_size, config.batch_window_seconds) == (10, 2)
+    assert (config.max_receive_count, config.visibility_timeout_seconds) == (12, 360)
+    assert (config.map_concurrency, config.claim_retention_days) == (4, 7)
+    assert config.ops_email is None
+    assert config.analytics_database == "labelwatch"
+
+
+def test_config_is_frozen():
+    with pytest.raises(FrozenInstanceError):
+        parse().batch_size = 3
+
+
+def test_every_parameter_given_as_cli_strings():
+    config = parse(
+        notificationEmails="a@x.com,b@y.com=leaf-smut|bacterial-leaf-blight",
+        labelsOfInterest="leaf-smut=80, bacterial-leaf-blight",
+        minConfidence="65.5",
+        inputBucketName="my-input.bucket",
+        resultsBucketName="my-results-bucket",
+        imageLinks="no",
+        imageLinkExpiryMinutes="720",
+        keyPrefix="leaves/",
+        batchSize="50",
+        batchWindowSeconds="0",
+        maxReceiveCount="1000",
+        visibilityTimeoutSeconds="330",
+        mapConcurrency="40",
+        claimRetentionDays="365",
+        opsEmail="oncall@example.org",
+        analyticsDatabase="leaf_results",
+    )
+    assert config.subscribers == (
+        Subscriber("a@x.com", ()),
+        Subscriber("b@y.com", ("leaf-smut", "bacterial-leaf-blight")),
+    )
+    assert config.label_rules == {"leaf-smut": 80.0, "bacterial-leaf-blight": 65.5}
+    assert config.min_confidence == 65.5
+    assert config.input_bucket_name == "my-input.bucket"
+    assert config.results_bucket_name == "my-results-bucket"
+    assert config.image_links is False
+    assert config.image_link_expiry_seconds == 720 * 60
+    assert config.key_prefix == "leaves/"
+    assert (config.batch_size, config.batch_window_seconds, config.max_receive_count) == (50, 0, 1000)
+    assert (config.visibility_timeout_seconds, config.map_concurrency) == (330, 40)
+    assert config.claim_retention_days == 365
+    assert config.ops_email == "oncall@example.org"
+    assert config.analytics_database == "leaf_results"
+
+
+def test_json_lists_and_objects():
+    config = parse(
+        notificationEmails=[
+            "a@x.com",
+            {"email": "b@y.com", "labels": ["leaf-smut"]},
+            {"email": "c@z.com", "labels": "leaf-smut|healthy"},
+            "d@w.com=healthy",
+        ],
+        labelsOfInterest=["leaf-smut=85", "healthy"],
+        minConfidence=50,
+    )
+    assert [s.labels for s in config.subscribers] == [
+        (),
+        ("leaf-smut",),
+        ("leaf-smut", "healthy"),
+        ("healthy",),
+    ]
+    assert config.label_rules == {"leaf-smut": 85.0, "healthy": 50.0}
+
+
+def test_json_given_as_a_string_and_label_object_form():
+    config = parse(
+        notificationEmails=json.dumps([{"email": "b@y.com", "labels": ["healthy"]}]),
+        labelsOfInterest='{"leaf-smut": 90, "healthy": null}',
+    )
+    assert config.subscribers == (Subscriber("b@y.com", ("healthy",)),)
+    assert config.label_rules == {"leaf-smut": 90.0, "healthy": 70.0}
+
+
+def test_label_rules_is_ready_for_json():
+    rules = parse(labelsOfInterest="a=80,b").label_rules
+    assert json.loads(json.dumps(rules)) == {"a": 80.0, "b": 70.0}
+
+
+def test_email_local_part_may_hold_an_equals_sign():
+    config = parse(notificationEmails="x=y@example.com=leaf-smut")
+    assert config.subscribers == (Subscriber("x=y@example.com", ("leaf-smut",)),)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (True, True),
+        (False, False),
+        ("true", True),
+        ("FALSE", False),
+        ("yes", True),
+        ("no", False),
+        ("1", True),
+        ("0", False),
+        (1, True),
+        (0, False),
+    ],
+)
+def test_image_links_booleans(raw, expected):
+    assert parse(imageLinks=raw).image_links is expected
+
+
+def test_blank_optional_values_mean_not_given():
+    config = parse(inputBucketName="", opsEmail=None, keyPrefix="", minConfidence="")
+    assert (config.input_bucket_name, config.ops_email, config.key_prefix) == (None, None, "")
+    assert config.min_confidence == 70.0
+
+
+def test_from_context_reads_each_key():
+    class Node:
+        def __init__(self, values):
+            self.values = values
+            self.asked: list[str] = []
+
+        def try_get_context(self, key):
+            self.asked.append(key)
+            return self.values.get(key)
+
+    node = Node({**BASE, "batchSize": 5})
+    config = LabelwatchConfig.from_context(node)
+    assert config.batch_size == 5
+    assert set(node.asked) == set(CONTEXT_KEYS)
+
+
+def test_unrelated_context_keys_are_ignored():
+    assert parse(**{"@aws-cdk/core:newStyleStackSynthesis": True}).batch_size == 10
+
+
+# -- one message per broken rule: parameter, value and rule ----------------------------------------
+
+
+def test_eleven_labels():
+    message = only_problem(labelsOfInterest=",".join(f"label-{n}" for n in range(11)))
+    assert message == "labelsOfInterest: 11 labels given; 1 to 10 are allowed"
+
+
+def test_no_labels():
+    assert only_problem(labelsOfInterest=[]) == "labelsOfInterest: 0 labels given; 1 to 10 are allowed"
+
+
+def test_confidence_120():
+    assert only_problem(minConfidence=120) == "minConfidence: 120 is out of range; must be between 0 and 100"
+
+
+def test_confidence_not_a_number():
+    assert only_problem(minConfidence="high").startswith("minConfidence: 'high' is not a number")
+
+
+@pytest.mark.parametrize("value", [True, float("nan"), float("inf"), -0.5])
+def test_confidence_odd_values(value):
+    assert only_problem(minConfidence=value).startswith("minConfidence: ")
+
+
+def test_override_out_of_range():
+    message = only_problem(labelsOfInterest="leaf-smut=101,healthy")
+    assert message == (
+        "labelsOfInterest: 'leaf-smut=101': threshold 101 is out of range; must be between 0 and 100"
+    )
+
+
+def test_override_not_a_number():
+    message = only_problem(labelsOfInterest="leaf-smut=lots")
+    assert message.startswith("labelsOfInterest: 'leaf-smut=lots': threshold 'lots' is not a number")
+
+
+def test_non_version_model_arn():
+    arn = "arn:aws:rekognition:us-east-1:123456789012:project/x/1"
+    assert only_problem(modelArn=arn) == (
+        f"modelArn: {arn!r} is not a Rekognition Custom Labels project version ARN "
+        "(arn:aws:rekognition:<region>:<account>:project/<name>/version/<name>/<13-digit timestamp>)"
+    )
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        "arn:aws:rekognition:us-east-1:123456789012:project/leaves/1761955200000",  # the project ARN
+        "arn:aws:rekognition:us-east-1:12345678901:project/a/version/b/1761955200000",
+        "arn:aws:rekognition:us-east-1:123456789012:project/a/version/b/176195520000",
+        "arn:aws:s3:us-east-1:123456789012:project/a/version/b/1761955200000",
+        "arn:aws:rekognition:us-east-1:123456789012:project/a b/version/b/1761955200000",
+    ],
+)
+def test_other_bad_model_arns(arn):
+    assert only_problem(modelArn=arn).startswith(f"modelArn: {arn!r} is not a Rekognition")
+
+
+def test_partition_arns_are_accepted():
+    arn = "arn:aws-cn:rekognition:cn-north-1:123456789012:project/p/version/v.1/1761955200000"
+    assert parse(modelArn=arn).model_arn == arn
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["not-an-email", "a@b", "a@@b.com", "a b@c.com", "a@-b.com", ".a@b.com", "a..b@c.com", "a@b.com."],
+)
+def test_malformed_email(email):
+    assert (
+        only_problem(notificationEmails=email)
+        == f"notificationEmails: {email!r} is not a valid e-mail address"
+    )
+
+
+def test_email_too_long():
+    email = "a" * 60 + "@" + ".".join(["b" * 60] * 4) + ".com"
+    assert only_problem(notificationEmails=email) == (
+        f"notificationEmails: {email!r} is longer than 254 characters"
+    )
+
+
+def test_filter_label_not_in_labels_of_interest():
+    message = only_problem(notificationEmails="a@x.com=leaf-rot")
+    assert message == (
+        "notificationEmails: 'a@x.com=leaf-rot' filters on 'leaf-rot', which is not one of "
+        "labelsOfInterest ('leaf-smut', 'bacterial-leaf-blight')"
+    )
+
+
+def test_duplicate_subscriber():
+    assert "'A@x.com' is listed more than once" in only_problem(notificationEmails="a@x.com,A@x.com")
+
+
+def test_emails_required():
+    assert only_problem(notificationEmails=None).startswith("notificationEmails: not set; it is required")
+    assert only_problem(notificationEmails=[]).startswith("notificationEmails: [] has no address")
+
+
+def test_model_arn_and_labels_required():
+    found = problems(modelArn="", labelsOfInterest=None)
+    assert [p.split(":")[0] for p in found] == ["modelArn", "labelsOfInterest"]
+    assert all("not set; it is required" in p for p in found)
+
+
+@pytest.mark.parametrize(
+    ("labels", "fragment"),
+    [
+        ("a,,b", "labelsOfInterest: '' is blank"),
+        (["  "], "labelsOfInterest: '' is blank"),
+        (["x" * 101], "is longer than 100 characters"),
+        (["a|b"], "contains '|'"),
+        ("leaf-smut,Leaf-Smut", "'Leaf-Smut' is listed more than once (as 'leaf-smut')"),
+        ([5], "labelsOfInterest: 5 is not a label name"),
+        ("[not json", "labelsOfInterest: '[not json' is not valid JSON"),
+    ],
+)
+def test_bad_labels(labels, fragment):
+    assert fragment in only_problem(labelsOfInterest=labels)
+
+
+@pytest.mark.parametrize(
+    ("name", "fragment"),
+    [
+        ("My-Bucket", "may contain only lowercase letters, digits, hyphens and dots"),
+        ("ab", "must be 3 to 63 characters long (it has 2)"),
+        ("a" * 64, "must be 3 to 63 characters long (it has 64)"),
+        ("192.168.5.4", "must not be formatted as an IP address"),
+        ("my..bucket", "must not contain two adjacent dots"),
+        ("-bucket", "must begin and end with a lowercase letter or digit"),
+        ("bucket.", "must begin and end with a lowercase letter or digit"),
+        ("my_bucket", "may contain only lowercase letters, digits, hyphens and dots"),
+        ("xn--bucket", "must not start with 'xn--'"),
+        ("bucket-s3alias", "must not end with '-s3alias'"),
+        ("bucket--ol-s3", "must not end with '--ol-s3'"),
+    ],
+)
+def test_bad_bucket_names(name, fragment):
+    message = only_problem(inputBucketName=name)
+    assert message.startswith(f"inputBucketName: {name!r} is not a valid S3 bucket name: ")
+    assert fragment in message
+
+
+def test_bucket_name_rules_all_listed():
+    assert bucket_name_problems("A") == [
+        "must be 3 to 63 characters long (it has 1)",
+        "may contain only lowercase letters, digits, hyphens and dots",
+    ]
+    assert bucket_name_problems("labelwatch-results-123") == []
+
+
+def test_buckets_must_differ():
+    message = only_problem(inputBucketName="same-bucket", resultsBucketName="same-bucket")
+    assert message == (
+        "resultsBucketName: 'same-bucket' is also the inputBucketName; the two buckets must differ"
+    )
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value", "expected"),
+    [
+        ("batchSize", 0, "batchSize: 0 is out of range; must be between 1 and 50"),
+        ("batchSize", 51, "batchSize: 51 is out of range; must be between 1 and 50"),
+        ("batchWindowSeconds", 301, "batchWindowSeconds: 301 is out of range; must be between 0 and 300"),
+        ("maxReceiveCount", 0, "maxReceiveCount: 0 is out of range; must be between 1 and 1000"),
+        ("mapConcurrency", 41, "mapConcurrency: 41 is out of range; must be between 1 and 40"),
+        ("claimRetentionDays", 366, "claimRetentionDays: 366 is out of range; must be between 1 and 365"),
+        (
+            "imageLinkExpiryMinutes",
+            721,
+            "imageLinkExpiryMinutes: 721 is out of range; must be between 1 and 720",
+        ),
+        (
+            "visibilityTimeoutSeconds",
+            300,
+            "visibilityTimeoutSeconds: 300 is out of range; must be between 330",
+        ),
+        ("batchSize", "2.5", "batchSize: '2.5' is not a whole number"),
+        ("batchSize", "ten", "batchSize: 'ten' is not a whole number"),
+        ("batchSize", True, "batchSize: True is not a whole number"),
+    ],
+)
+def test_integer_ranges(parameter, value, expected):
+    assert only_problem(**{parameter: value}).startswith(expected)
+
+
+def test_range_messages_say_why():
+    assert "Express workflow's 5-minute worst case" in only_problem(visibilityTimeoutSeconds=120)
+    assert "temporary credentials" in only_problem(imageLinkExpiryMinutes=1440)
+
+
+def test_bad_boolean():
+    assert only_problem(imageLinks="maybe") == (
+        "imageLinks: 'maybe' is not a boolean; use true/false, yes/no or 1/0"
+    )
+
+
+def test_key_prefix_rules():
+    assert only_problem(keyPrefix="/leaves/") == (
+        "keyPrefix: '/leaves/' starts with '/'; S3 keys have no leading slash"
+    )
+    assert "is longer than 512 characters" in only_problem(keyPrefix="k" * 513)
+
+
+def test_ops_email_and_database():
+    assert only_problem(opsEmail="oncall") == "opsEmail: 'oncall' is not a valid e-mail address"
+    assert only_problem(analyticsDatabase="Label-Watch").startswith(
+        "analyticsDatabase: 'Label-Watch' is not a valid Glue database name"
+    )
+
+
+def test_near_miss_keys_are_reported():
+    assert (
+        only_problem(min_confidence=80)
+        == "min_confidence: 80 is not a parameter; did you mean 'minConfidence'?"
+    )
+
+
+def test_several_errors_are_reported_together():
+    with pytest.raises(ConfigError) as caught:
+        parse(
+            modelArn="arn:aws:rekognition:us-east-1:123456789012:project/x/1",
+            labelsOfInterest=",".join(f"l{n}" for n in range(11)),
+            minConfidence=120,
+            notificationEmails="bad-address",
+            inputBucketName="UPPER",
+            batchSize=0,
+        )
+    error = caught.value
+    assert isinstance(error, ValueError)
+    assert [p.split(":")[0] for p in error.problems] == [
+        "modelArn",
+        "minConfidence",
+        "labelsOfInterest",
+        "notificationEmails",
+        "inputBucketName",
+        "batchSize",
+    ]
+    text = str(error)
+    assert text.startswith("invalid labelwatch configuration (6 problems):")
+    for problem in error.problems:
+        assert f"\n  - {problem}" in text

@@ -1,0 +1,110 @@
+"""What a subscriber reads: the SNS subject, the message and the label attribute."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlparse
+
+import boto3
+from botocore.config import Config
+from detect.alert import alert_labels, build_message, build_subject
+from detect.labels import Label
+from detect.links import ImageLink, presign_image
+from detect.rules import parse_label_rules
+from moto import mock_aws
+
+from tests.unit.factories import BUCKET, EXECUTION, MODEL_ARN
+
+RULES = parse_label_rules('{"Leaf-Smut": 80, "bacterial-leaf-blight": 70.5}')
+NOW = datetime(2026, 11, 25, 10, 0, 42, tzinfo=UTC)
+
+
+def printable_ascii(text: str) -> bool:
+    return all(" " <= char <= "~" for char in text)
+
+
+def labels_and_matches():
+    labels = [Label("leaf-smut", 93.12), Label("bacterial-leaf-blight", 71.0), Label("healthy", 40.0)]
+    labels.append(Label("bacterial-leaf-blight", 50.25))
+    return labels, RULES.evaluate(labels)
+
+
+def test_subject_names_top_label_and_key():
+    _, matches = labels_and_matches()
+    assert (
+        build_subject(matches, "leaves/img.jpg") == "labelwatch: leaf-smut 93.1% (+1 more) in leaves/img.jpg"
+    )
+
+
+def test_subject_with_long_unicode_key_fits_sns_limits():
+    _, matches = labels_and_matches()
+    key = "фото/" + "写真" * 80 + "/\u00e9t\u00e9\nleaf photo.jpg"
+    subject = build_subject(matches, key)
+    assert len(subject) <= 100
+    assert printable_ascii(subject)
+    assert subject.startswith("labelwatch: leaf-smut 93.1% (+1 more) in ...")
+    assert subject.endswith("/ete?leaf photo.jpg")  # accents folded, newline and CJK replaced
+
+
+def test_subject_with_absurdly_long_label_name_is_cut():
+    rules = parse_label_rules('{"' + "x" * 150 + '": 10}')
+    subject = build_subject(rules.evaluate([Label("x" * 150, 50.0)]), "a.jpg")
+    assert len(subject) == 100 and subject.endswith("...") and printable_ascii(subject)
+
+
+def test_no_matches_no_subject():
+    assert build_subject([], "a.jpg") == ""
+    assert alert_labels([]) == "[]"
+
+
+def test_alert_labels_are_the_configured_names_once_each():
+    labels = [Label("LEAF-SMUT", 90.0), Label("leaf-smut", 85.0), Label("bacterial-leaf-blight", 75.0)]
+    assert json.loads(alert_labels(RULES.evaluate(labels))) == ["Leaf-Smut", "bacterial-leaf-blight"]
+
+
+def message(link=None):
+    labels, matches = labels_and_matches()
+    return build_message(
+        image_uri=f"s3://{BUCKET}/leaves/my photoé.jpg",
+        uploaded_at=datetime(2026, 11, 25, 9, 59, 58, tzinfo=UTC),
+        detected_at=NOW,
+        matches=matches,
+        labels=labels,
+        rules=RULES,
+        model_arn=MODEL_ARN,
+        execution=EXECUTION,
+        link=link,
+    )
+
+
+def test_message_explains_matches_and_context():
+    text = message()
+    assert "leaf-smut: 93.12% (threshold 80%)" in text
+    assert "bacterial-leaf-blight: 71% (threshold 70.5%)" in text
+    assert "healthy: 40%" in text
+    assert "bacterial-leaf-blight: 50.25% (below your threshold 70.5%)" in text
+    assert f"s3://{BUCKET}/leaves/my photoé.jpg" in text
+    assert "2026-11-25 09:59:58 UTC" in text
+    assert MODEL_ARN in text and EXECUTION in text
+    assert "http" not in text and "valid until" not in text
+
+
+def test_message_with_link_states_its_expiry():
+    link = ImageLink(url="https://example.test/leaf.jpg?X-Amz-Signature=abc", expires_at=NOW.replace(hour=11))
+    text = message(link)
+    assert link.url in text.splitlines()
+    assert "valid until 2026-11-25 11:00 UTC, or until the signing credentials expire if sooner" in text
+
+
+def test_presigned_link_is_sigv4_for_the_uploaded_version():
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1", config=Config(signature_version="s3v4"))
+        link = presign_image(
+            client, bucket=BUCKET, key="leaves/my photoé.jpg", version_id="v-9", expiry_seconds=900, now=NOW
+        )
+    query = parse_qs(urlparse(link.url).query)
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+    assert query["X-Amz-Expires"] == ["900"]
+    assert query["versionId"] == ["v-9"]
+    assert link.expires_at == datetime(2026, 11, 25, 10, 15, 42, tzinfo=UTC)

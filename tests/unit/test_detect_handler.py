@@ -1,0 +1,202 @@
+"""The Lambda end to end: moto S3, a stubbed Rekognition, the real handler and its Powertools."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import boto3
+import pytest
+from botocore.config import Config
+from detect import clients
+from detect import handler as handler_module
+from detect.errors import DetectorThrottled, ModelNotReady, SettingsError
+from detect.handler import lambda_handler
+
+from tests.unit.factories import BUCKET, EXECUTION, MODEL_ARN, custom_label, image_bytes, make_event
+
+CONTRACT_KEYS = {
+    "imageId",
+    "image",
+    "status",
+    "reason",
+    "labels",
+    "matches",
+    "alert",
+    "alertLabels",
+    "alertSubject",
+    "alertMessage",
+    "resultKey",
+    "resultBody",
+    "claimExpiresAt",
+}
+KEY = "leaves/my photoé.jpg"
+ENCODED_KEY = "leaves/my+photo%C3%A9.jpg"
+
+
+class CurrentStdout:
+    def write(self, text: str) -> int:
+        return sys.stdout.write(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+@pytest.fixture
+def wired(s3, rekognition, function_env, capsys, monkeypatch):
+    # The Powertools logger keeps the stdout it saw at import; make it write to whatever stdout is now.
+    monkeypatch.setattr(handler_module.logger.registered_handler, "stream", CurrentStdout())
+    presign = boto3.client("s3", region_name="us-east-1", config=Config(signature_version="s3v4"))
+    clients.override(s3=s3, rekognition=rekognition.client, s3_presign=presign)
+    yield rekognition.stubber
+    clients.reset()
+
+
+def emitted(capsys):
+    """Log lines and EMF metric documents the handler printed."""
+    out = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    metrics = {}
+    for doc in out:
+        if "_aws" in doc:
+            for definition in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+                value = doc[definition["Name"]]
+                metrics[definition["Name"]] = sum(value) if isinstance(value, list) else value
+    return [doc for doc in out if "_aws" not in doc], metrics
+
+
+def expect_detection(stubber, labels, key=KEY):
+    stubber.add_response(
+        "detect_custom_labels",
+        {"CustomLabels": labels},
+        {
+            "ProjectVersionArn": MODEL_ARN,
+            "Image": {"S3Object": {"Bucket": BUCKET, "Name": key}},
+            "MinConfidence": 70.5,
+        },
+    )
+
+
+def test_ok_with_alert(s3, wired, lambda_context, capsys):
+    s3.put_object(Bucket=BUCKET, Key=KEY, Body=image_bytes("JPEG", (100, 80)))
+    expect_detection(wired, [custom_label("leaf-smut", 93.1), custom_label("healthy", 20.0)])
+    started = time.time()
+
+    result = lambda_handler(make_event(ENCODED_KEY), lambda_context)
+
+    assert set(result) == CONTRACT_KEYS
+    assert len(result["imageId"]) == 32
+    assert result["image"] == f"s3://{BUCKET}/{KEY}"
+    assert (result["status"], result["reason"], result["alert"]) == ("ok", None, True)
+    assert result["labels"] == [
+        {"name": "leaf-smut", "confidence": 93.1},
+        {"name": "healthy", "confidence": 20.0},
+    ]
+    assert result["matches"] == [{"name": "leaf-smut", "confidence": 93.1, "threshold": 80.0}]
+    assert json.loads(result["alertLabels"]) == ["leaf-smut"]
+    assert result["alertSubject"] == "labelwatch: leaf-smut 93.1% in leaves/my photoe.jpg"
+    assert f"s3://{BUCKET}/{KEY}" in result["alertMessage"] and EXECUTION in result["alertMessage"]
+    assert "http" not in result["alertMessage"]  # IMAGE_LINKS is false
+    assert result["resultKey"] == f"results/dt=2026-11-25/{result['imageId']}.json"
+    rows = [json.loads(line) for line in result["resultBody"].splitlines()]
+    assert [(r["label"], r["alert"], r["width"], r["height"]) for r in rows] == [
+        ("leaf-smut", True, 100, 80),
+        ("healthy", False, 100, 80),
+    ]
+    assert abs(result["claimExpiresAt"] - (started + 7 * 86400)) < 60
+    json.dumps(result)  # the state machine receives it as JSON
+
+    logs, metrics = emitted(capsys)
+    assert metrics == {"ImagesProcessed": 1, "LabelsDetected": 2, "AlertsRaised": 1, "ImagesRejected": 0}
+    (summary,) = [line for line in logs if line["message"] == "image processed"]
+    assert (summary["key"], summary["execution"], summary["correlation_id"]) == (KEY, EXECUTION, "msg-1")
+
+
+def test_ok_without_alert(s3, wired, lambda_context, capsys):
+    s3.put_object(Bucket=BUCKET, Key=KEY, Body=image_bytes("PNG"))
+    expect_detection(wired, [custom_label("leaf-smut", 79.99)])
+
+    result = lambda_handler(make_event(ENCODED_KEY), lambda_context)
+
+    assert set(result) == CONTRACT_KEYS
+    assert (result["status"], result["alert"], result["matches"]) == ("ok", False, [])
+    assert (result["alertLabels"], result["alertSubject"], result["alertMessage"]) == ("[]", "", "")
+    (row,) = [json.loads(line) for line in result["resultBody"].splitlines()]
+    assert (row["label"], row["confidence"], row["alert"]) == ("leaf-smut", 79.99, False)
+    assert emitted(capsys)[1]["AlertsRaised"] == 0
+
+
+def test_no_labels_at_all(s3, wired, lambda_context):
+    s3.put_object(Bucket=BUCKET, Key=KEY, Body=image_bytes("PNG"))
+    expect_detection(wired, [])
+    result = lambda_handler(make_event(ENCODED_KEY), lambda_context)
+    (row,) = [json.loads(line) for line in result["resultBody"].splitlines()]
+    assert (result["status"], result["labels"], row["label"], row["status"]) == ("ok", [], None, "ok")
+
+
+def test_rejected_image_is_a_result_not_an_error(s3, wired, lambda_context, capsys):
+    s3.put_object(Bucket=BUCKET, Key="leaves/anim.jpg", Body=image_bytes("GIF"))
+    # no Rekognition response queued: calling the model would fail the test
+
+    result = lambda_handler(make_event("leaves/anim.jpg"), lambda_context)
+
+    assert set(result) == CONTRACT_KEYS
+    assert (result["status"], result["reason"], result["alert"]) == (
+        "rejected",
+        "unsupported-format:gif",
+        False,
+    )
+    assert (result["labels"], result["matches"], result["alertLabels"], result["alertSubject"]) == (
+        [],
+        [],
+        "[]",
+        "",
+    )
+    (row,) = [json.loads(line) for line in result["resultBody"].splitlines()]
+    assert (row["status"], row["reason"], row["label"]) == ("rejected", "unsupported-format:gif", None)
+    assert emitted(capsys)[1]["ImagesRejected"] == 1
+
+
+def test_model_rejecting_the_image_is_a_rejection(s3, wired, lambda_context):
+    s3.put_object(Bucket=BUCKET, Key=KEY, Body=image_bytes("JPEG"))
+    wired.add_client_error("detect_custom_labels", service_error_code="InvalidImageFormatException")
+    result = lambda_handler(make_event(ENCODED_KEY), lambda_context)
+    (row,) = [json.loads(line) for line in result["resultBody"].splitlines()]
+    assert (result["status"], result["reason"]) == ("rejected", "unsupported-format")
+    assert (row["width"], row["height"]) == (100, 80)
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [("ResourceNotReadyException", ModelNotReady), ("ThrottlingException", DetectorThrottled)],
+)
+def test_detector_errors_reach_the_workflow_typed(s3, wired, lambda_context, capsys, code, error):
+    s3.put_object(Bucket=BUCKET, Key=KEY, Body=image_bytes("JPEG"))
+    wired.add_client_error("detect_custom_labels", service_error_code=code)
+    with pytest.raises(error):
+        lambda_handler(make_event(ENCODED_KEY), lambda_context)
+    assert emitted(capsys)[1] == {"DetectionsDeferred": 1}
+
+
+def test_image_link_in_message_but_never_in_logs(s3, wired, lambda_context, capsys, monkeypatch):
+    monkeypatch.setenv("IMAGE_LINKS", "true")
+    monkeypatch.setenv("IMAGE_LINK_EXPIRY_SECONDS", "600")
+    put = s3.put_object(Bucket=BUCKET, Key=KEY, Body=image_bytes("JPEG"))
+    expect_detection(wired, [custom_label("bacterial-leaf-blight", 88.0)])
+
+    result = lambda_handler(make_event(ENCODED_KEY), lambda_context)
+
+    (url,) = [line for line in result["alertMessage"].splitlines() if line.startswith("http")]
+    assert "X-Amz-Signature=" in url and "X-Amz-Expires=600" in url
+    assert "valid until" in result["alertMessage"]
+    assert s3.get_object(Bucket=BUCKET, Key=KEY)["ETag"] == put["ETag"]
+    printed = capsys.readouterr().out
+    assert "image processed" in printed and f"s3://{BUCKET}/{KEY}" in printed
+    assert "X-Amz-Signature" not in printed
+
+
+def test_bad_configuration_names_the_variable(wired, lambda_context, monkeypatch, capsys):
+    monkeypatch.setenv("LABEL_RULES", '{"leaf-smut": 180}')
+    with pytest.raises(SettingsError, match="LABEL_RULES"):
+        lambda_handler(make_event(ENCODED_KEY), lambda_context)
+    assert emitted(capsys)[1] == {"DetectionsFailed": 1}

@@ -1,0 +1,162 @@
+"""Images are judged by content, against what DetectCustomLabels accepts."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from detect.errors import DetectorMisconfigured, DetectorThrottled, ImageRejected
+from detect.image_check import SNIFF_BYTES, check_image, sniff_format
+from PIL import Image
+
+from tests.unit.factories import BUCKET, image_bytes
+
+
+def put(s3, key: str, body: bytes) -> dict:
+    return s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+
+
+def rejection(s3, key: str, **kwargs) -> ImageRejected:
+    with pytest.raises(ImageRejected) as info:
+        check_image(s3, bucket=BUCKET, key=key, **kwargs)
+    return info.value
+
+
+def record_ranges(s3) -> list[str | None]:
+    ranges: list[str | None] = []
+    s3.meta.events.register(
+        "provide-client-params.s3.GetObject", lambda params, **_: ranges.append(params.get("Range"))
+    )
+    return ranges
+
+
+@pytest.mark.parametrize(("fmt", "key"), [("JPEG", "leaves/a.jpg"), ("PNG", "leaves/scan.bin")])
+def test_jpeg_and_png_are_accepted_whatever_the_name(s3, fmt, key):
+    body = image_bytes(fmt, (100, 80))
+    put(s3, key, body)
+    checked = check_image(s3, bucket=BUCKET, key=key)
+    assert (checked.format, checked.width, checked.height, checked.size) == (fmt.lower(), 100, 80, len(body))
+
+
+@pytest.mark.parametrize(
+    ("fmt", "reason"), [("GIF", "gif"), ("WEBP", "webp"), ("BMP", "bmp"), ("TIFF", "tiff")]
+)
+def test_other_image_formats_are_unsupported(s3, fmt, reason):
+    put(s3, "leaves/photo.jpg", image_bytes(fmt))
+    assert rejection(s3, "leaves/photo.jpg").reason == f"unsupported-format:{reason}"
+
+
+def test_heic_and_avif_are_recognised_by_their_brand():
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
+    avif = b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf" + b"\x00" * 64
+    video = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00" * 64
+    assert (sniff_format(heic), sniff_format(avif), sniff_format(video)) == ("heic", "avif", None)
+
+
+def test_text_named_jpg_is_not_an_image(s3):
+    put(s3, "leaves/notes.jpg", b"shopping list: apples, pears\n" * 10)
+    assert rejection(s3, "leaves/notes.jpg").reason == "not-an-image"
+
+
+def test_empty_object(s3):
+    put(s3, "leaves/empty.jpg", b"")
+    assert rejection(s3, "leaves/empty.jpg").reason == "empty-object"
+
+
+def test_folder_placeholder(s3):
+    put(s3, "leaves/new folder/", b"")
+    assert rejection(s3, "leaves/new folder/").reason == "folder-placeholder"
+
+
+def test_missing_object(s3):
+    assert rejection(s3, "leaves/gone.jpg").reason == "object-missing"
+
+
+def test_too_small_reports_its_size(s3):
+    put(s3, "tiny.png", image_bytes("PNG", (32, 32)))
+    rejected = rejection(s3, "tiny.png")
+    assert (rejected.reason, rejected.width, rejected.height) == ("too-small", 32, 32)
+
+
+@pytest.mark.parametrize("size", [(5000, 70), (70, 4097)])
+def test_too_large_side(s3, size):
+    put(s3, "wide.png", image_bytes("PNG", size))
+    assert rejection(s3, "wide.png").reason == "too-large"
+
+
+def test_limits_are_inclusive(s3):
+    put(s3, "edge.png", image_bytes("PNG", (64, 4096)))
+    checked = check_image(s3, bucket=BUCKET, key="edge.png")
+    assert (checked.width, checked.height) == (64, 4096)
+
+
+def test_object_over_15_mb_is_too_large_without_reading_it_all(s3):
+    put(s3, "huge.jpg", image_bytes("JPEG") + b"\x00" * (15 * 1024 * 1024))
+    ranges = record_ranges(s3)
+    assert rejection(s3, "huge.jpg").reason == "too-large"
+    assert ranges == [f"bytes=0-{SNIFF_BYTES - 1}"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"\xff\xd8\xff\xe0" + b"garbage" * 20,
+        image_bytes("JPEG")[:30],
+        b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDR" + b"\xff" * 3,
+    ],
+    ids=["garbage-jpeg-header", "truncated-jpeg", "truncated-png"],
+)
+def test_corrupt_header(s3, body):
+    put(s3, "broken.jpg", body)
+    assert rejection(s3, "broken.jpg").reason == "corrupt-image"
+
+
+def test_large_image_is_sniffed_from_its_first_bytes_only(s3):
+    noise = Image.frombytes("RGB", (1000, 1000), os.urandom(3_000_000))
+    buffer = io.BytesIO()
+    noise.save(buffer, "PNG")
+    assert len(buffer.getvalue()) > 2 * SNIFF_BYTES
+    put(s3, "noise.png", buffer.getvalue())
+    ranges = record_ranges(s3)
+    checked = check_image(s3, bucket=BUCKET, key="noise.png")
+    assert (checked.format, checked.width, checked.height) == ("png", 1000, 1000)
+    assert ranges == [f"bytes=0-{SNIFF_BYTES - 1}"]
+
+
+def test_jpeg_with_metadata_longer_than_the_sniffed_part(s3):
+    jpeg = image_bytes("JPEG", (120, 90))
+    app_segment = b"\xff\xe2" + (65535).to_bytes(2, "big") + b"\x00" * 65533  # e.g. a long ICC profile
+    body = jpeg[:2] + app_segment * 5 + jpeg[2:]
+    assert len(body) > SNIFF_BYTES
+    put(s3, "camera.jpg", body)
+    checked = check_image(s3, bucket=BUCKET, key="camera.jpg")
+    assert (checked.format, checked.width, checked.height) == ("jpeg", 120, 90)
+
+
+def test_checks_the_uploaded_version_not_the_latest(s3):
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    first = put(s3, "leaf.png", image_bytes("PNG", (100, 80)))["VersionId"]
+    put(s3, "leaf.png", b"overwritten by a text file")
+    assert check_image(s3, bucket=BUCKET, key="leaf.png", version_id=first).format == "png"
+    assert rejection(s3, "leaf.png").reason == "not-an-image"
+
+
+def stubbed_head_error(code: str, status: int):
+    client = boto3.client("s3", region_name="us-east-1")
+    stubber = Stubber(client)
+    stubber.add_client_error("head_object", service_error_code=code, http_status_code=status)
+    stubber.activate()
+    return client
+
+
+def test_access_denied_is_a_misconfiguration_not_a_rejection():
+    with pytest.raises(DetectorMisconfigured, match="s3:GetObject"):
+        check_image(stubbed_head_error("403", 403), bucket=BUCKET, key="a.jpg")
+
+
+def test_s3_unavailable_is_transient():
+    with pytest.raises(DetectorThrottled):
+        check_image(stubbed_head_error("503", 503), bucket=BUCKET, key="a.jpg")

@@ -1,0 +1,103 @@
+"""Result records: the NDJSON lines Athena reads (DESIGN.md section 4)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from detect.labels import Label
+from detect.records import build_records, to_ndjson
+from detect.rules import parse_label_rules
+
+from tests.unit.factories import BUCKET, EXECUTION, MODEL_ARN
+
+FIELDS = [
+    "image",
+    "bucket",
+    "key",
+    "label",
+    "confidence",
+    "alert",
+    "status",
+    "reason",
+    "model",
+    "uploaded_at",
+    "detected_at",
+    "execution",
+    "width",
+    "height",
+    "geometry",
+]
+RULES = parse_label_rules('{"leaf-smut": 80}')
+BOX = {"Width": 0.5, "Height": 0.25, "Left": 0.1, "Top": 0.3}
+
+
+def lines(labels, *, status="ok", reason=None, width=100, height=80):
+    records = build_records(
+        bucket=BUCKET,
+        key="leaves/my photoé.jpg",
+        labels=labels,
+        is_alert=RULES.is_match,
+        status=status,
+        reason=reason,
+        model=MODEL_ARN,
+        uploaded_at=datetime(2026, 11, 25, 10, 0, tzinfo=UTC),
+        detected_at=datetime(2026, 11, 25, 10, 0, 3, 456789, tzinfo=UTC),
+        execution=EXECUTION,
+        width=width,
+        height=height,
+    )
+    body = to_ndjson(records)
+    assert body.endswith("\n")
+    return [json.loads(line) for line in body.splitlines()]
+
+
+def test_one_line_per_label_with_every_field():
+    rows = lines([Label("leaf-smut", 93.1, BOX), Label("healthy", 12.5)])
+    assert [list(row) for row in rows] == [FIELDS, FIELDS]
+    first, second = rows
+    assert first == {
+        "image": f"s3://{BUCKET}/leaves/my photoé.jpg",
+        "bucket": BUCKET,
+        "key": "leaves/my photoé.jpg",
+        "label": "leaf-smut",
+        "confidence": 93.1,
+        "alert": True,
+        "status": "ok",
+        "reason": None,
+        "model": MODEL_ARN,
+        "uploaded_at": "2026-11-25T10:00:00Z",
+        "detected_at": "2026-11-25T10:00:03Z",
+        "execution": EXECUTION,
+        "width": 100,
+        "height": 80,
+        "geometry": BOX,
+    }
+    assert (second["label"], second["confidence"], second["alert"], second["geometry"]) == (
+        "healthy",
+        12.5,
+        False,
+        None,
+    )
+
+
+def test_types_match_the_table():
+    for row in lines([Label("leaf-smut", 93.0)]):
+        assert isinstance(row["confidence"], float) and isinstance(row["alert"], bool)
+        assert isinstance(row["width"], int) and isinstance(row["height"], int)
+
+
+def test_image_without_labels_gets_one_null_line():
+    (row,) = lines([])
+    assert (row["label"], row["confidence"], row["alert"], row["status"]) == (None, None, False, "ok")
+
+
+def test_rejected_image_gets_one_null_line_with_reason():
+    (row,) = lines([], status="rejected", reason="unsupported-format:gif", width=None, height=None)
+    assert (row["label"], row["confidence"], row["alert"]) == (None, None, False)
+    assert (row["status"], row["reason"], row["width"], row["height"]) == (
+        "rejected",
+        "unsupported-format:gif",
+        None,
+        None,
+    )
