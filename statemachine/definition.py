@@ -41,6 +41,7 @@ LAMBDA_TRANSIENT_ERRORS = [
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
+    "Sandbox.Timedout",  # the function hit its timeout (e.g. a slow image download)
 ]
 DYNAMODB_TRANSIENT_ERRORS = [
     "DynamoDB.ProvisionedThroughputExceededException",
@@ -89,6 +90,11 @@ class WorkflowResources:
 
 def _claim_key() -> dict[str, tasks.DynamoAttributeValue]:
     return {"pk": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.claimKey"))}
+
+
+def _image_identity() -> dict[str, str]:
+    """Bucket, (still URL-encoded) key and sequencer: what identifies one upload event."""
+    return {name: sfn.JsonPath.string_at(f"$.{name}") for name in ("bucket", "key", "sequencer")}
 
 
 def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable:
@@ -145,9 +151,7 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
         lambda_function=res.detect_function,
         payload=sfn.TaskInput.from_object(
             {
-                "bucket": sfn.JsonPath.string_at("$.bucket"),
-                "key": sfn.JsonPath.string_at("$.key"),
-                "sequencer": sfn.JsonPath.string_at("$.sequencer"),
+                **_image_identity(),
                 "eventTime": sfn.JsonPath.string_at("$.eventTime"),
                 "object": sfn.JsonPath.object_at("$.object"),
                 "execution": sfn.JsonPath.string_at("$$.Execution.Id"),
@@ -254,9 +258,7 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
                 "image": sfn.JsonPath.format(
                     "s3://{}/{}", sfn.JsonPath.string_at("$.bucket"), sfn.JsonPath.string_at("$.key")
                 ),
-                "bucket": sfn.JsonPath.string_at("$.bucket"),
-                "key": sfn.JsonPath.string_at("$.key"),
-                "sequencer": sfn.JsonPath.string_at("$.sequencer"),
+                **_image_identity(),
                 "claimKey": sfn.JsonPath.string_at("$.claimKey"),
                 "execution": sfn.JsonPath.string_at("$$.Execution.Id"),
                 "state": sfn.JsonPath.string_at("$$.State.Name"),

@@ -13,26 +13,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from labelwatch.local.resolve import Resolver
+
 ASL_PATH = Path(__file__).resolve().parent / "workflow.asl.json"
 
 
-class _PlaceholderResolver:
-    def resolve(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return [self.resolve(item) for item in value]
-        if not isinstance(value, dict):
-            return value
-        if len(value) == 1:
-            ((name, arg),) = value.items()
-            if name == "Ref":
-                return f"${{{arg}}}"
-            if name == "Fn::GetAtt":
-                logical_id, attribute = arg if isinstance(arg, list) else arg.split(".", 1)
-                return f"${{{logical_id}.{attribute}}}"
-            if name == "Fn::Join":
-                separator, items = arg
-                return separator.join(str(item) for item in self.resolve(items))
-        return {key: self.resolve(item) for key, item in value.items()}
+class _PlaceholderResolver(Resolver):
+    """Writes references as placeholders instead of resolving them to created resources."""
+
+    def ref(self, name: str) -> str:
+        return f"${{{name}}}"
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        return f"${{{logical_id}.{attribute}}}"
 
 
 def state_machine_definition(template: dict[str, Any]) -> dict[str, Any]:
@@ -41,7 +34,7 @@ def state_machine_definition(template: dict[str, Any]) -> dict[str, Any]:
         for resource in template["Resources"].values()
         if resource["Type"] == "AWS::StepFunctions::StateMachine"
     ]
-    return json.loads(_PlaceholderResolver().resolve(machine["Properties"]["DefinitionString"]))
+    return json.loads(_PlaceholderResolver(pseudo={}).resolve(machine["Properties"]["DefinitionString"]))
 
 
 def render(template: dict[str, Any]) -> str:

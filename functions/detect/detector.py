@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from .errors import DetectorMisconfigured, DetectorThrottled, ImageRejected, ModelNotReady
 from .keys import s3_uri
@@ -71,5 +72,8 @@ def detect_labels(
         )
     except ClientError as exc:
         raise _translate(exc, model_arn, s3_uri(bucket, key)) from exc
+    except (BotocoreConnectionError, HTTPClientError) as exc:
+        # A network blip to the endpoint is transient too: let the workflow retry it with backoff.
+        raise DetectorThrottled(f"DetectCustomLabels unreachable for {s3_uri(bucket, key)}: {exc}") from exc
     labels = [_label(item) for item in response.get("CustomLabels", [])]
     return sorted(labels, key=lambda label: label.confidence, reverse=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 from detect.detector import detect_labels
 from detect.errors import DetectorMisconfigured, DetectorThrottled, ImageRejected, ModelNotReady
 
@@ -107,3 +107,21 @@ def test_unknown_errors_propagate_unchanged(rekognition):
     rekognition.stubber.add_client_error("detect_custom_labels", service_error_code="SomethingNew")
     with pytest.raises(ClientError, match="SomethingNew"):
         call(rekognition)
+
+
+@pytest.mark.parametrize(
+    "network_error",
+    [
+        EndpointConnectionError(endpoint_url="https://rekognition.us-east-1.amazonaws.com"),
+        ReadTimeoutError(endpoint_url="https://rekognition.us-east-1.amazonaws.com"),
+    ],
+)
+def test_network_errors_are_retried_by_the_workflow(network_error):
+    class Unreachable:
+        def detect_custom_labels(self, **_request):
+            raise network_error
+
+    with pytest.raises(DetectorThrottled, match="unreachable"):
+        detect_labels(
+            Unreachable(), model_arn=MODEL_ARN, bucket=BUCKET, key="a.jpg", version_id=None, min_confidence=50
+        )
