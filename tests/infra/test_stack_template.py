@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -95,6 +96,19 @@ def test_definition_has_the_contract_state_names_and_a_bounded_map(template):
 
 def test_exported_asl_is_up_to_date(template):
     assert ASL_PATH.read_text() == render(template), "statemachine/workflow.asl.json is stale: run `make asl`"
+
+
+def test_exported_asl_passes_asl_validator(tmp_path):
+    """The Amazon States Language schema and graph checks (e.g. every Next names a state)."""
+    text = ASL_PATH.read_text().replace("${AWS::Partition}", "aws")
+    text = re.sub(r"\$\{(\w+)\.Arn\}", r"arn:aws:lambda:us-east-1:123456789012:function:\1", text)
+    text = re.sub(r"\$\{(\w+)\}", r"\1", text)
+    concrete = tmp_path / "workflow.asl.json"
+    concrete.write_text(text)
+    validator = Path("node_modules/.bin/asl-validator")
+    assert validator.exists(), "run `make setup` (npm ci installs asl-validator)"
+    result = subprocess.run([str(validator), "--json-path", str(concrete)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_pipe_reads_the_ingest_queue_and_waits_for_the_workflow(template, assertions):
