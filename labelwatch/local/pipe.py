@@ -16,6 +16,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from labelwatch.local.provision import PipeSpec
@@ -44,7 +45,7 @@ class LocalPipe:
     batches: list[BatchOutcome] = field(default_factory=list)
     _names: itertools.count = field(default_factory=itertools.count)
 
-    @property
+    @cached_property
     def queue_url(self) -> str:
         arn = self.spec.source_queue_arn
         return self.client("sqs").get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]
