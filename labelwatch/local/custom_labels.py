@@ -14,6 +14,7 @@ per call (throttling) to exercise the workflow's retries.
 from __future__ import annotations
 
 import base64
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -112,8 +113,6 @@ def _read_image(response: RekognitionResponse, image: dict[str, Any]) -> bytes:
 
 
 def _detect_custom_labels(self: RekognitionResponse) -> str:
-    import json
-
     arn = self._get_param("ProjectVersionArn")
     image_bytes = _read_image(self, self._get_param("Image") or {})
     labels = REGISTRY.detect(arn, image_bytes, self._get_param("MinConfidence"))

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from labelwatch.local import custom_labels
-from tests.workflow.conftest import leaf_image, subscribe_queue
+from tests.workflow.conftest import REGION, leaf_image, subscribe_queue
 from tests.workflow.helpers import (
     drain_queue,
     execution_history_states,
@@ -249,16 +249,13 @@ def test_a_new_upload_of_the_same_key_is_a_new_event(stack, model, inbox):
 
 
 def _make_all_visible(aws, queue_url: str) -> None:
-    """What the visibility timeout's expiry does: in-flight messages become receivable again."""
-    sqs = aws("sqs")
-    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
-        for message in batch:
-            sqs.change_message_visibility(
-                QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
-            )
-        break
+    """What the visibility timeout's expiry does: in-flight messages become receivable again.
+
+    In-flight messages cannot be received through the API, so their visibility is reset in
+    moto's queue directly, as if the timeout had passed.
+    """
     from moto.sqs.models import sqs_backends
 
-    for queue in sqs_backends["123456789012"]["us-east-1"].queues.values():
-        for message in queue._messages:
-            message.change_visibility(0) if hasattr(message, "change_visibility") else None
+    queue = sqs_backends["123456789012"][REGION].queues[queue_url.rsplit("/", 1)[1]]
+    for message in queue._messages:
+        message.change_visibility(0)
