@@ -7,8 +7,13 @@ confidences are 0–100, an unknown ARN is ``ResourceNotFoundException``, and th
 from the embedded S3 (``S3Object``) or from ``Bytes``.
 
 A *predictor* is any callable ``(image_bytes) -> [(label, confidence 0..100, geometry|None)]``:
-the trained local model (issue: local model) or a scripted one in tests. Faults can be injected
-per call (throttling) to exercise the workflow's retries.
+the trained local model or a scripted one in tests. Faults can be injected per call (throttling)
+to exercise the workflow's retries.
+
+Versions trained with ``labelwatch model train`` are found through a ``ModelSource`` (the local
+model store) the first time their ARN is used, and ``StartProjectVersion``,
+``StopProjectVersion`` and ``DescribeProjectVersions`` work on the endpoint as on AWS, so the
+same ``labelwatch model start|stop|status`` commands drive a local and a deployed model.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from moto.core.exceptions import JsonRESTError
 from moto.rekognition.responses import RekognitionResponse
@@ -32,33 +37,91 @@ MAX_S3_OBJECT_BYTES = 15 * 1024 * 1024
 MAX_INLINE_BYTES = 4 * 1024 * 1024
 
 
+RUNNING = "RUNNING"
+STOPPED = "STOPPED"
+
+
+class ModelSource(Protocol):
+    """Where trained versions live (the local model store)."""
+
+    def predictor(self, arn: str) -> tuple[Predictor, dict[str, float]]:
+        """The version's predictor and its per-label assumed thresholds; KeyError if unknown."""
+        ...
+
+    def status(self, arn: str) -> str: ...
+
+    def set_status(self, arn: str, status: str) -> None: ...
+
+    def describe(self, arn: str) -> dict[str, Any]:
+        """CreationTimestamp (epoch seconds), EvaluationResult, …: DescribeProjectVersions fields."""
+        ...
+
+    def arns(self) -> list[str]: ...
+
+
 @dataclass
 class ModelVersion:
     arn: str
     predictor: Predictor
     running: bool = False
     calls: int = 0
+    assumed_thresholds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
 class CustomLabelsRegistry:
     versions: dict[str, ModelVersion] = field(default_factory=dict)
     fault: FaultInjector | None = None
+    source: ModelSource | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def register(self, arn: str, predictor: Predictor, *, running: bool = True) -> ModelVersion:
+    def register(
+        self,
+        arn: str,
+        predictor: Predictor,
+        *,
+        running: bool = True,
+        assumed_thresholds: dict[str, float] | None = None,
+    ) -> ModelVersion:
         with self._lock:
-            version = ModelVersion(arn=arn, predictor=predictor, running=running)
+            version = ModelVersion(
+                arn=arn, predictor=predictor, running=running, assumed_thresholds=assumed_thresholds or {}
+            )
             self.versions[arn] = version
             return version
 
     def start(self, arn: str) -> None:
-        self._version(arn).running = True
+        self._set_running(arn, True)
 
     def stop(self, arn: str) -> None:
-        self._version(arn).running = False
+        self._set_running(arn, False)
+
+    def _set_running(self, arn: str, running: bool) -> None:
+        self._version(arn).running = running
+        if self.source is not None and arn in self.source.arns():
+            self.source.set_status(arn, RUNNING if running else STOPPED)
+
+    def status(self, arn: str) -> str:
+        version = self._version(arn)
+        if version.running:
+            return RUNNING
+        if self.source is not None and arn in self.source.arns():
+            return self.source.status(arn)
+        return STOPPED
 
     def _version(self, arn: str) -> ModelVersion:
+        if arn not in self.versions and self.source is not None:
+            try:
+                predictor, thresholds = self.source.predictor(arn)
+            except KeyError:
+                pass
+            else:
+                running = self.source.status(arn) == RUNNING
+                with self._lock:
+                    self.versions.setdefault(
+                        arn,
+                        ModelVersion(arn, predictor, running=running, assumed_thresholds=thresholds),
+                    )
         try:
             return self.versions[arn]
         except KeyError:
@@ -78,10 +141,11 @@ class CustomLabelsRegistry:
             raise JsonRESTError("InvalidImageFormatException", "Request has unsupported image format")
         with self._lock:
             version.calls += 1
-        floor = 0.0 if min_confidence is None else float(min_confidence)
         labels = []
         for name, confidence, geometry in version.predictor(image_bytes):
-            if confidence >= floor:
+            # Without MinConfidence, Custom Labels applies each label's assumed threshold.
+            floor = version.assumed_thresholds.get(name, 0.0) if min_confidence is None else min_confidence
+            if confidence >= float(floor):
                 label: dict[str, Any] = {"Name": name, "Confidence": float(confidence)}
                 if geometry:
                     label["Geometry"] = {"BoundingBox": geometry}
@@ -119,10 +183,50 @@ def _detect_custom_labels(self: RekognitionResponse) -> str:
     return json.dumps({"CustomLabels": labels})
 
 
+def _start_project_version(self: RekognitionResponse) -> str:
+    arn = self._get_param("ProjectVersionArn")
+    REGISTRY.start(arn)
+    return json.dumps({"Status": RUNNING})  # a real start takes 10-30 minutes; locally it is instant
+
+
+def _stop_project_version(self: RekognitionResponse) -> str:
+    arn = self._get_param("ProjectVersionArn")
+    REGISTRY.stop(arn)
+    return json.dumps({"Status": STOPPED})
+
+
+def project_of(arn: str) -> str:
+    """The project name in a project or project-version ARN."""
+    return arn.split(":", 5)[-1].split("/")[1]
+
+
+def _describe_project_versions(self: RekognitionResponse) -> str:
+    project = project_of(self._get_param("ProjectArn"))
+    wanted = set(self._get_param("VersionNames") or [])
+    arns = set(REGISTRY.versions) | set(REGISTRY.source.arns() if REGISTRY.source else [])
+    descriptions = []
+    for arn in sorted(arns):
+        version_name = arn.split("/")[3]
+        if project_of(arn) != project or (wanted and version_name not in wanted):
+            continue
+        details = REGISTRY.source.describe(arn) if REGISTRY.source and arn in REGISTRY.source.arns() else {}
+        descriptions.append(
+            {"ProjectVersionArn": arn, "Status": REGISTRY.status(arn), "MinInferenceUnits": 1, **details}
+        )
+    descriptions.sort(key=lambda item: -item.get("CreationTimestamp", 0))
+    return json.dumps({"ProjectVersionDescriptions": descriptions})
+
+
 def install() -> None:
-    """Answer DetectCustomLabels from the registry instead of moto's canned label."""
+    """Answer the Custom Labels API from the registry instead of moto's canned answers."""
     RekognitionResponse.detect_custom_labels = _detect_custom_labels
+    RekognitionResponse.start_project_version = _start_project_version
+    RekognitionResponse.stop_project_version = _stop_project_version
+    RekognitionResponse.describe_project_versions = _describe_project_versions
 
 
 def uninstall() -> None:
     RekognitionResponse.detect_custom_labels = _original
+    for name in ("start_project_version", "stop_project_version", "describe_project_versions"):
+        if name in vars(RekognitionResponse):
+            delattr(RekognitionResponse, name)

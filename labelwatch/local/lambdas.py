@@ -87,6 +87,66 @@ def _environment(variables: dict[str, str]):
                 _saved.clear()
 
 
+class FunctionLogs:
+    """Send what handlers print to one log file per function, as Lambda sends it to CloudWatch Logs.
+
+    The process shares one ``sys.stdout``; a proxy routes writes made while a handler runs on this
+    thread to that function's file and everything else to the real stdout.
+    """
+
+    def __init__(self) -> None:
+        self.directory: Path | None = None
+        self._local = threading.local()
+        self._files: dict[str, Any] = {}
+        self._real = sys.stdout
+
+    def install(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        if sys.stdout is not self:
+            self._real = sys.stdout
+            sys.stdout = self  # type: ignore[assignment]
+
+    def uninstall(self) -> None:
+        if sys.stdout is self:
+            sys.stdout = self._real
+        for file in self._files.values():
+            file.close()
+        self._files.clear()
+        self.directory = None
+
+    @contextmanager
+    def function(self, name: str):
+        previous = getattr(self._local, "name", None)
+        self._local.name = name
+        try:
+            yield
+        finally:
+            self._local.name = previous
+
+    def _sink(self) -> Any:
+        name = getattr(self._local, "name", None)
+        if name is None or self.directory is None:
+            return self._real
+        if name not in self._files:
+            with _lock:
+                if name not in self._files:
+                    self._files[name] = (self.directory / f"{name}.log").open("a", encoding="utf-8")
+        return self._files[name]
+
+    def write(self, text: str) -> int:
+        return self._sink().write(text)
+
+    def flush(self) -> None:
+        self._sink().flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+FUNCTION_LOGS = FunctionLogs()
+
+
 def invoke_in_process(function: LambdaFunction, event: Any) -> tuple[str, bool, str]:
     """Call the handler; return (payload JSON, errored, logs) as moto expects."""
     payload = json.loads(event) if isinstance(event, str | bytes) and event else (event or {})
@@ -96,7 +156,10 @@ def invoke_in_process(function: LambdaFunction, event: Any) -> tuple[str, bool, 
         invoked_function_arn=function.function_arn,
         aws_request_id=str(uuid.uuid4()),
     )
-    with _environment({k: str(v) for k, v in function.environment_vars.items()}):
+    with (
+        _environment({k: str(v) for k, v in function.environment_vars.items()}),
+        FUNCTION_LOGS.function(function.function_name),
+    ):
         try:
             handler = _load_handler(function.handler)
             result = handler(payload, context)

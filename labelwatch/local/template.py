@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,7 +35,6 @@ def _sources_digest(context: Mapping[str, Any]) -> str:
 
 def synth_stack(context: Mapping[str, Any] | None = None, *, nag: bool = False):
     """Build the app in-process (no Lambda bundling: the handlers run from ``functions/``)."""
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     from aws_cdk import App
 
     from infra.app import build_app, stack_of

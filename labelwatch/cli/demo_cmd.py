@@ -1,0 +1,118 @@
+"""``labelwatch demo``: the whole system on this machine, from generated photos to a report."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from rich.rule import Rule
+from rich.table import Table
+
+from labelwatch.cli.analytics_cmd import render_rows, run_query, write_dashboard
+from labelwatch.cli.console import console, progress
+from labelwatch.cli.errors import INCOMPLETE, CliError
+from labelwatch.cli.local_cmd import start_local_stack
+from labelwatch.cli.model_cmd import render_evaluation, train_model
+from labelwatch.cli.target import LOCAL, Target
+from labelwatch.local.home import Home
+from labelwatch.local.outbox import Mail
+
+PROJECT = "plant-leaves"
+
+
+def _step(text: str) -> None:
+    console.print(Rule(f"[bold]{text}", align="left"))
+
+
+def run_demo(home: Home, *, images: int, per_label: int, size: int, seed: int, timeout: float) -> None:
+    from labelwatch.analytics.named_queries import named_query
+    from labelwatch.demo.leaves import generate_dataset, incoming_batch
+    from labelwatch.demo.outcomes_wait import score, wait_for_outcomes
+    from labelwatch.uploads import plan_uploads, upload_all
+
+    started = time.monotonic()
+    workdir = home.demo
+    shutil.rmtree(workdir, ignore_errors=True)
+
+    _step("1/6  Generate synthetic plant-leaf photos")
+    with console.status("drawing leaves…"):
+        generate_dataset(workdir / "training", per_label, seed, "JPEG", size=size)
+        incoming_root = workdir / "incoming"
+        batch = incoming_batch(incoming_root, images, seed + 1, size=size)
+    console.print(f"training set: {workdir / 'training'} ({per_label} per label); "
+                  f"{len(batch)} incoming photos in {incoming_root}", highlight=False)
+
+    _step("2/6  Train the model (pretrained features + classifier, held-out test split)")
+    result = train_model(home.models, workdir / "training", project=PROJECT, test_fraction=0.2, seed=seed)
+    console.print(render_evaluation(result.evaluation, title=f"Evaluation of {result.version_name}"))
+
+    _step("3/6  Start the embedded stack and the model")
+    mails: list[Mail] = []
+    with console.status("synthesizing the CDK app and creating its resources…"):
+        stack = start_local_stack(home, port=0, model_arn=result.arn, context={}, on_mail=mails.append)
+    try:
+        rekognition = stack.client("rekognition")
+        rekognition.start_project_version(ProjectVersionArn=result.arn, MinInferenceUnits=1)
+        console.print(f"endpoint {stack.endpoint}; model {result.version_name}: RUNNING", highlight=False)
+        target = Target(LOCAL, stack.outputs, stack.client, f"local stack at {stack.endpoint}",
+                        model_arn=result.arn, home=home)
+
+        _step(f"4/6  Upload {len(batch)} photos and wait for every outcome")
+        uploads = plan_uploads([incoming_root])
+        truth = {upload.key: label for upload, (_path, label) in zip(uploads, _by_path(batch, uploads),
+                                                                      strict=True)}
+        with progress() as bar:
+            sent = bar.add_task("uploading", total=len(uploads))
+            upload_all(stack.client("s3"), stack.outputs["InputBucketName"], uploads,
+                       on_done=lambda _u: bar.advance(sent))
+            done = bar.add_task("processed", total=len(uploads))
+            outcomes = wait_for_outcomes(stack.client, stack.outputs, set(truth), timeout=timeout,
+                                         on_progress=lambda n: bar.update(done, completed=n))
+        missing = sorted(set(truth) - set(outcomes))
+        kinds: dict[str, int] = {}
+        for found in outcomes.values():
+            for outcome in found:
+                kinds[outcome.kind] = kinds.get(outcome.kind, 0) + 1
+        console.print("outcomes: " + ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())),
+                      highlight=False)
+
+        _step("5/6  What happened")
+        time.sleep(0.2)  # the last alert e-mails are written just after their result
+        table = Table(title=f"{len(mails)} alert e-mails sent (outbox: {home.outbox})", title_justify="left")
+        table.add_column("to")
+        table.add_column("subject", overflow="fold")
+        for mail in mails[:15]:
+            table.add_row(mail.recipient, mail.subject)
+        if len(mails) > 15:
+            table.add_row("…", f"{len(mails) - 15} more in the outbox")
+        console.print(table)
+        label_counts = named_query("label_counts")
+        answer = run_query(target, label_counts.sql)
+        render_rows(answer.columns, answer.rows, title=f"labelwatch query --named label_counts  "
+                    f"({label_counts.description[:60]}…)")
+        accuracy = score(truth, outcomes)
+        per_label = ", ".join(f"{label} {hit}/{total}" for label, (hit, total) in accuracy.per_label().items())
+        console.print(f"model accuracy on the incoming photos: [bold]{accuracy.correct}/{accuracy.total} "
+                      f"({accuracy.ratio:.1%})[/]  ({per_label})", highlight=False)
+
+        _step("6/6  Report")
+        report = write_dashboard(target, home.reports / "demo-report.html")
+    finally:
+        with console.status("stopping the embedded stack…"):
+            stack.stop()
+    console.print(
+        f"HTML report: [bold]{report}[/]\noutbox:      [bold]{home.outbox}[/] (.eml files)\n"
+        f"logs:        {home.logs}\n"
+        f"demo finished in {time.monotonic() - started:.0f} s; nothing is left running.",
+        highlight=False,
+    )
+    if missing:
+        raise CliError(f"{len(missing)} image(s) had no outcome within {timeout:.0f} s: "
+                       + ", ".join(missing[:5]), INCOMPLETE)
+
+
+def _by_path(batch: list[tuple[Path, str]], uploads) -> list[tuple[Path, str]]:
+    """The generator's (path, label) pairs in the order of the planned uploads."""
+    labels = {path.resolve(): label for path, label in batch}
+    return [(upload.path, labels[upload.path.resolve()]) for upload in uploads]

@@ -1,0 +1,67 @@
+"""Where labelwatch keeps what outlives one run: models, the outbox, reports, the running stack.
+
+``LABELWATCH_HOME`` (default ``./.labelwatch``, like ``.terraform``) so each checkout has its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ENV_VAR = "LABELWATCH_HOME"
+DEFAULT = ".labelwatch"
+
+
+@dataclass(frozen=True)
+class Home:
+    root: Path
+
+    @classmethod
+    def resolve(cls, root: str | os.PathLike[str] | None = None) -> Home:
+        return cls(Path(root or os.environ.get(ENV_VAR) or DEFAULT).expanduser().absolute())
+
+    @property
+    def models(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def outbox(self) -> Path:
+        return self.root / "outbox"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def logs(self) -> Path:
+        """What the in-process Lambda functions print (CloudWatch Logs on AWS)."""
+        return self.root / "logs"
+
+    @property
+    def demo(self) -> Path:
+        return self.root / "demo"
+
+    @property
+    def stack_file(self) -> Path:
+        """Written by ``labelwatch local up`` while it runs: endpoint, outputs, pid."""
+        return self.root / "local-stack.json"
+
+    def write_stack(self, info: dict[str, Any]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        temporary = self.stack_file.with_suffix(".tmp")
+        temporary.write_text(json.dumps(info, indent=2))
+        temporary.replace(self.stack_file)
+
+    def read_stack(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.stack_file.read_text())
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+
+    def clear_stack(self, pid: int) -> None:
+        info = self.read_stack()
+        if info and info.get("pid") == pid:
+            self.stack_file.unlink(missing_ok=True)

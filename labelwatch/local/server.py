@@ -1,0 +1,212 @@
+"""The embedded AWS on loopback: moto's server in this process, the stack, and the Pipe's loop.
+
+One process holds everything, so the in-process runtimes (Lambda handlers, the Custom Labels
+stand-in, the S3 event fixes, the outbox) act on the same moto backends the server answers from.
+Anything that speaks AWS (boto3, ``aws --endpoint-url``) can use the endpoint; the handlers reach
+it through ``AWS_ENDPOINT_URL`` like any other program.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+
+from labelwatch.local import custom_labels, lambdas, outbox
+from labelwatch.local.embedded import DEFAULT_REGION, EmbeddedStack
+from labelwatch.local.home import Home
+from labelwatch.local.pipe import BatchOutcome, LocalPipe
+from labelwatch.local.template import synth_template
+
+log = logging.getLogger(__name__)
+
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+EXECUTING_STEP_FUNCTIONS = {"stepfunctions": {"execute_state_machine": True}}
+
+
+def endpoint_clients(endpoint: str, region: str = DEFAULT_REGION) -> Callable[[str], Any]:
+    """A cached, thread-safe boto3 client factory for the embedded endpoint."""
+    session = boto3.session.Session(
+        aws_access_key_id=CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=region,
+    )
+    clients: dict[str, Any] = {}
+    lock = threading.Lock()
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=20)
+
+    def client(service: str) -> Any:
+        with lock:
+            if service not in clients:
+                clients[service] = session.client(service, endpoint_url=endpoint, config=config)
+            return clients[service]
+
+    return client
+
+
+@dataclass
+class LocalStack:
+    """Start with ``start()`` (or ``with LocalStack(...) as stack``); ``stop()`` leaves nothing running."""
+
+    home: Home
+    host: str = "127.0.0.1"
+    port: int = 0
+    region: str = DEFAULT_REGION
+    context: Mapping[str, Any] = field(default_factory=dict)
+    model_source: custom_labels.ModelSource | None = None
+    on_mail: Callable[[outbox.Mail], None] | None = None
+    on_batch: Callable[[BatchOutcome], None] | None = None
+    run_pipe: bool = True
+
+    endpoint: str = ""
+    stack: EmbeddedStack | None = None
+    pipe: LocalPipe | None = None
+    _server: ThreadedMotoServer | None = None
+    _saved_env: dict[str, str | None] = field(default_factory=dict)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+    _pipe_thread: threading.Thread | None = None
+    pipe_errors: list[str] = field(default_factory=list)
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def start(self) -> LocalStack:
+        template = synth_template(self.context)  # first, so a synth error leaves nothing running
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per AWS call
+        lambdas.FUNCTION_LOGS.install(self.home.logs)
+        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        self._set_env(
+            {
+                **CREDENTIALS,
+                "AWS_DEFAULT_REGION": self.region,
+                "AWS_ENDPOINT_URL": self.endpoint,
+                # moto's Step Functions interpreter calls the other services on this port
+                "MOTO_PORT": str(port),
+            }
+        )
+        _reset_handler_clients()
+        self._post_config(EXECUTING_STEP_FUNCTIONS)
+        custom_labels.REGISTRY.source = self.model_source
+        outbox.install(self.home.outbox, self.on_mail)
+        self.stack = EmbeddedStack.create(template, self.client, region=self.region)
+        self.pipe = self.stack.pipe()
+        if self.run_pipe:
+            self._pipe_thread = threading.Thread(target=self._pipe_loop, name="local-pipe", daemon=True)
+            self._pipe_thread.start()
+        self.home.write_stack(self.describe())
+        return self
+
+    def stop(self, *, timeout: float = 30.0) -> None:
+        """Stop the Pipe after its current batch, then the server; restore the environment."""
+        self._stopping.set()
+        if self._pipe_thread is not None:
+            self._pipe_thread.join(timeout)
+            if self._pipe_thread.is_alive():
+                log.warning("the Pipe's current batch did not finish within %ss", timeout)
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        outbox.uninstall()
+        lambdas.FUNCTION_LOGS.uninstall()
+        custom_labels.REGISTRY.source = None
+        custom_labels.REGISTRY.versions.clear()
+        self.home.clear_stack(os.getpid())
+        self._restore_env()
+        _reset_handler_clients()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- use -------------------------------------------------------------------------------
+    @property
+    def outputs(self) -> dict[str, str]:
+        assert self.stack is not None, "start() first"
+        return self.stack.outputs
+
+    def client(self, service: str) -> Any:
+        if not hasattr(self, "_clients"):
+            self._clients = endpoint_clients(self.endpoint, self.region)
+        return self._clients(service)
+
+    def describe(self) -> dict[str, Any]:
+        """What ``labelwatch`` commands in other terminals need to reach this stack."""
+        return {
+            "endpoint": self.endpoint,
+            "region": self.region,
+            "pid": os.getpid(),
+            "started": datetime.now(UTC).isoformat(timespec="seconds"),
+            "outputs": self.outputs,
+            "modelArn": self.stack.detect_environment()["MODEL_ARN"] if self.stack else None,
+            "outbox": str(self.home.outbox),
+        }
+
+    # --- internals -------------------------------------------------------------------------
+    def _pipe_loop(self) -> None:
+        assert self.pipe is not None
+        while not self._stopping.is_set():
+            try:
+                outcome = self.pipe.run_once(wait=True)
+            except Exception as error:  # keep polling, like the Pipe service; say what happened
+                self.pipe_errors.append(f"{type(error).__name__}: {error}")
+                log.exception("local pipe batch failed")
+                self._stopping.wait(1.0)
+                continue
+            if outcome is None:
+                self._stopping.wait(self.pipe.poll_interval)
+            elif self.on_batch:
+                self.on_batch(outcome)
+
+    def _post_config(self, config: dict[str, Any]) -> None:
+        request = urllib.request.Request(
+            f"{self.endpoint}/moto-api/config",
+            data=json.dumps(config).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+
+    def _set_env(self, values: dict[str, str]) -> None:
+        for name, value in values.items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    def _restore_env(self) -> None:
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+
+
+def _reset_handler_clients() -> None:
+    """The detect handler caches boto3 clients; a new endpoint needs new ones."""
+    module = sys.modules.get("detect.clients")
+    if module is not None:
+        module.reset()
+
+
+def wait_for(predicate: Callable[[], bool], *, timeout: float, interval: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()

@@ -1,0 +1,65 @@
+"""Upload files and folders to the input bucket, the way a user's camera sync would."""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Upload:
+    path: Path
+    key: str
+    size: int
+
+
+def plan_uploads(paths: Iterable[Path], prefix: str = "") -> list[Upload]:
+    """Files as given; folders recursively, keyed by the folder's name and the path inside it.
+
+    Hidden files and folders (``.DS_Store``, ``.git``) are skipped. A path that does not exist is
+    an error naming it, before anything is uploaded.
+    """
+    prefix = prefix.lstrip("/")
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"
+    uploads: list[Upload] = []
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or folder")
+        if path.is_file():
+            uploads.append(Upload(path, prefix + path.name, path.stat().st_size))
+            continue
+        base = path.resolve()
+        for file in sorted(base.rglob("*")):
+            relative = file.relative_to(base)
+            if file.is_file() and not any(part.startswith(".") for part in relative.parts):
+                key = f"{prefix}{base.name}/{relative.as_posix()}"
+                uploads.append(Upload(file, key, file.stat().st_size))
+    return uploads
+
+
+def upload_all(
+    s3: Any,
+    bucket: str,
+    uploads: list[Upload],
+    *,
+    on_done: Callable[[Upload], None] | None = None,
+    workers: int = 4,
+) -> None:
+    """Put every file (a few at a time); ``on_done`` is called as each one lands."""
+
+    def put(upload: Upload) -> Upload:
+        content_type = mimetypes.guess_type(upload.path.name)[0] or "application/octet-stream"
+        with upload.path.open("rb") as body:
+            s3.put_object(Bucket=bucket, Key=upload.key, Body=body, ContentType=content_type)
+        return upload
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for upload in pool.map(put, uploads):
+            if on_done:
+                on_done(upload)
