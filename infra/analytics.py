@@ -44,7 +44,7 @@ RESULT_COLUMNS: tuple[tuple[str, str, str], ...] = (
         "bounding box (ratios of the image size) for object-detection models, else null",
     ),
 )
-PARTITION_KEY = "dt"  # results/dt=YYYY-MM-DD/: the UTC day of detection
+PARTITION_KEY = "dt"  # results/dt=YYYY-MM-DD/: UTC day of the upload (a redelivery rewrites the same object)
 
 
 def named_query_sql() -> dict[str, str]:
@@ -129,7 +129,7 @@ class Analytics(Construct):
                 },
                 partition_keys=[
                     glue.CfnTable.ColumnProperty(
-                        name=PARTITION_KEY, type="string", comment="UTC day of detection, yyyy-MM-dd"
+                        name=PARTITION_KEY, type="string", comment="UTC day of the upload, yyyy-MM-dd"
                     )
                 ],
                 storage_descriptor=glue.CfnTable.StorageDescriptorProperty(

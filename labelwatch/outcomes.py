@@ -16,8 +16,8 @@ from labelwatch.analytics.results_source import iter_result_objects, parse_recor
 
 OK = "ok"
 REJECTED = "rejected"
-FAILED = "failed"              # in the failure DLQ: the workflow gave up on the image
-UNDELIVERED = "undelivered"    # in the ingest DLQ: the event never got through the Pipe
+FAILED = "failed"  # in the failure DLQ: the workflow gave up on the image
+UNDELIVERED = "undelivered"  # in the ingest DLQ: the event never got through the Pipe
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,13 @@ def collect_outcomes(
             outcomes[key].append(Outcome(key, REJECTED, top.get("reason") or ""))
         else:
             outcomes[key].append(
-                Outcome(key, OK, "alert" if any(r.get("alert") for r in rows) else "",
-                        top.get("label"), top.get("confidence"))
+                Outcome(
+                    key,
+                    OK,
+                    "alert" if any(r.get("alert") for r in rows) else "",
+                    top.get("label"),
+                    top.get("confidence"),
+                )
             )
     sqs = client("sqs")
     for message in peek_queue(sqs, outputs["FailureDlqUrl"]):

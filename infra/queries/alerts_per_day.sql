@@ -1,4 +1,4 @@
--- Alerts per day (by the dt partition, the UTC day of detection): how many alerts were sent
+-- Alerts per day (by the dt partition, the UTC day of the upload): how many alerts were sent
 -- (one per uploaded image with a match) and how many label matches they carried.
 SELECT
     day,

@@ -31,21 +31,30 @@ def load_records(target: Target) -> list[dict[str, Any]]:
 def run_query(target: Target, sql: str):
     """DuckDB over the results locally; Athena in the stack's workgroup when deployed."""
     from labelwatch.analytics.query_types import QueryError
+    from labelwatch.analytics.results_source import ResultFormatError
 
     try:
         if target.is_local:
             from labelwatch.analytics.local_query import LocalQueryEngine
 
             with LocalQueryEngine.from_s3(
-                target.client("s3"), target.output("ResultsBucketName"), database=target.output("GlueDatabase")
+                target.client("s3"),
+                target.output("ResultsBucketName"),
+                database=target.output("GlueDatabase"),
             ) as engine:
                 return engine.run(sql)
         from labelwatch.analytics.athena_query import run_athena_query
 
-        return run_athena_query(sql, target.client("athena"), workgroup=target.output("AthenaWorkgroup"),
-                                database=target.output("GlueDatabase"))
+        return run_athena_query(
+            sql,
+            target.client("athena"),
+            workgroup=target.output("AthenaWorkgroup"),
+            database=target.output("GlueDatabase"),
+        )
     except QueryError as error:
         raise CliError(f"query failed: {error.message}", BAD_INPUT) from None
+    except ResultFormatError as error:
+        raise CliError(f"a result object cannot be read: {error}", BAD_INPUT) from None
 
 
 def _cell(value: Any) -> str:
@@ -58,7 +67,9 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def render_rows(columns: list[str], rows: list[tuple], *, fmt: str = "table", title: str | None = None) -> None:
+def render_rows(
+    columns: list[str], rows: list[tuple], *, fmt: str = "table", title: str | None = None
+) -> None:
     if fmt == "json":
         console.print_json(json.dumps([dict(zip(columns, row, strict=True)) for row in rows], default=str))
     elif fmt == "csv":
@@ -78,7 +89,9 @@ def render_rows(columns: list[str], rows: list[tuple], *, fmt: str = "table", ti
 
 def latest_records(records: list[dict[str, Any]], limit: int, status: str | None) -> list[dict[str, Any]]:
     chosen = [record for record in records if status is None or record.get("status") == status]
-    chosen.sort(key=lambda record: (record.get("detected_at") or "", record.get("confidence") or 0), reverse=True)
+    chosen.sort(
+        key=lambda record: (record.get("detected_at") or "", record.get("confidence") or 0), reverse=True
+    )
     return chosen[:limit]
 
 
@@ -104,8 +117,12 @@ def register(app: typer.Typer) -> None:
         target = ctx.obj.target()
         rows = latest_records(load_records(target), limit, status)
         columns = ["detected_at", "key", "status", "label", "confidence", "alert", "reason"]
-        render_rows(columns, [tuple(record.get(c) for c in columns) for record in rows], fmt=fmt,
-                    title=f"results ({target.description})")
+        render_rows(
+            columns,
+            [tuple(record.get(c) for c in columns) for record in rows],
+            fmt=fmt,
+            title=f"results ({target.description})",
+        )
 
     @app.command()
     def alerts(
@@ -117,21 +134,29 @@ def register(app: typer.Typer) -> None:
         target = ctx.obj.target()
         if target.is_local:
             mails = outbox_mails(target.home.outbox, limit)
-            render_rows(["date", "to", "subject"], [(m["date"], m["to"], m["subject"]) for m in mails],
-                        title=f"alert e-mails in {target.home.outbox}")
+            render_rows(
+                ["date", "to", "subject"],
+                [(m["date"], m["to"], m["subject"]) for m in mails],
+                title=f"alert e-mails in {target.home.outbox}",
+            )
             if show and mails:
                 console.print(mails[0]["body"], markup=False, highlight=False)
             return
         rows = [record for record in load_records(target) if record.get("alert")]
         rows = latest_records(rows, limit, None)
         columns = ["detected_at", "key", "label", "confidence"]
-        render_rows(columns, [tuple(record.get(c) for c in columns) for record in rows],
-                    title=f"alerting results ({target.description})")
+        render_rows(
+            columns,
+            [tuple(record.get(c) for c in columns) for record in rows],
+            title=f"alerting results ({target.description})",
+        )
 
     @app.command()
     def query(
         ctx: typer.Context,
-        sql: Annotated[str | None, typer.Argument(help="SQL over the `results` table (Athena dialect)")] = None,
+        sql: Annotated[
+            str | None, typer.Argument(help="SQL over the `results` table (Athena dialect)")
+        ] = None,
         named: Annotated[str | None, typer.Option(help="Run one of the stack's named queries")] = None,
         list_named: Annotated[bool, typer.Option("--list", help="List the named queries")] = False,
         fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
@@ -156,7 +181,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def report(
         ctx: typer.Context,
-        output: Annotated[Path | None, typer.Option(help="HTML file to write [LABELWATCH_HOME/reports/…]")] = None,
+        output: Annotated[
+            Path | None, typer.Option(help="HTML file to write [LABELWATCH_HOME/reports/…]")
+        ] = None,
     ) -> None:
         """Write a self-contained HTML dashboard (opens offline): label mix, alerts, confidences."""
         target = ctx.obj.target()

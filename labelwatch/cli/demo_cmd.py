@@ -12,7 +12,7 @@ from rich.table import Table
 from labelwatch.cli.analytics_cmd import render_rows, run_query, write_dashboard
 from labelwatch.cli.console import console, progress
 from labelwatch.cli.errors import INCOMPLETE, CliError
-from labelwatch.cli.local_cmd import start_local_stack
+from labelwatch.cli.local_cmd import start_local_stack, start_stack_model
 from labelwatch.cli.model_cmd import render_evaluation, train_model
 from labelwatch.cli.target import LOCAL, Target
 from labelwatch.local.home import Home
@@ -40,8 +40,11 @@ def run_demo(home: Home, *, images: int, per_label: int, size: int, seed: int, t
         generate_dataset(workdir / "training", per_label, seed, "JPEG", size=size)
         incoming_root = workdir / "incoming"
         batch = incoming_batch(incoming_root, images, seed + 1, size=size)
-    console.print(f"training set: {workdir / 'training'} ({per_label} per label); "
-                  f"{len(batch)} incoming photos in {incoming_root}", highlight=False)
+    console.print(
+        f"training set: {workdir / 'training'} ({per_label} per label); "
+        f"{len(batch)} incoming photos in {incoming_root}",
+        highlight=False,
+    )
 
     _step("2/6  Train the model (pretrained features + classifier, held-out test split)")
     result = train_model(home.models, workdir / "training", project=PROJECT, test_fraction=0.2, seed=seed)
@@ -52,30 +55,47 @@ def run_demo(home: Home, *, images: int, per_label: int, size: int, seed: int, t
     with console.status("synthesizing the CDK app and creating its resources…"):
         stack = start_local_stack(home, port=0, model_arn=result.arn, context={}, on_mail=mails.append)
     try:
-        rekognition = stack.client("rekognition")
-        rekognition.start_project_version(ProjectVersionArn=result.arn, MinInferenceUnits=1)
+        start_stack_model(stack)
         console.print(f"endpoint {stack.endpoint}; model {result.version_name}: RUNNING", highlight=False)
-        target = Target(LOCAL, stack.outputs, stack.client, f"local stack at {stack.endpoint}",
-                        model_arn=result.arn, home=home)
+        target = Target(
+            LOCAL,
+            stack.outputs,
+            stack.client,
+            f"local stack at {stack.endpoint}",
+            model_arn=result.arn,
+            home=home,
+        )
 
         _step(f"4/6  Upload {len(batch)} photos and wait for every outcome")
         uploads = plan_uploads([incoming_root])
-        truth = {upload.key: label for upload, (_path, label) in zip(uploads, _by_path(batch, uploads),
-                                                                      strict=True)}
+        truth = {
+            upload.key: label
+            for upload, (_path, label) in zip(uploads, _by_path(batch, uploads), strict=True)
+        }
         with progress() as bar:
             sent = bar.add_task("uploading", total=len(uploads))
-            upload_all(stack.client("s3"), stack.outputs["InputBucketName"], uploads,
-                       on_done=lambda _u: bar.advance(sent))
+            upload_all(
+                stack.client("s3"),
+                stack.outputs["InputBucketName"],
+                uploads,
+                on_done=lambda _u: bar.advance(sent),
+            )
             done = bar.add_task("processed", total=len(uploads))
-            outcomes = wait_for_outcomes(stack.client, stack.outputs, set(truth), timeout=timeout,
-                                         on_progress=lambda n: bar.update(done, completed=n))
+            outcomes = wait_for_outcomes(
+                stack.client,
+                stack.outputs,
+                set(truth),
+                timeout=timeout,
+                on_progress=lambda n: bar.update(done, completed=n),
+            )
         missing = sorted(set(truth) - set(outcomes))
         kinds: dict[str, int] = {}
         for found in outcomes.values():
             for outcome in found:
                 kinds[outcome.kind] = kinds.get(outcome.kind, 0) + 1
-        console.print("outcomes: " + ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())),
-                      highlight=False)
+        console.print(
+            "outcomes: " + ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())), highlight=False
+        )
 
         _step("5/6  What happened")
         time.sleep(0.2)  # the last alert e-mails are written just after their result
@@ -89,12 +109,20 @@ def run_demo(home: Home, *, images: int, per_label: int, size: int, seed: int, t
         console.print(table)
         label_counts = named_query("label_counts")
         answer = run_query(target, label_counts.sql)
-        render_rows(answer.columns, answer.rows, title=f"labelwatch query --named label_counts  "
-                    f"({label_counts.description[:60]}…)")
+        render_rows(
+            answer.columns,
+            answer.rows,
+            title=f"labelwatch query --named label_counts  ({label_counts.description[:60]}…)",
+        )
         accuracy = score(truth, outcomes)
-        per_label = ", ".join(f"{label} {hit}/{total}" for label, (hit, total) in accuracy.per_label().items())
-        console.print(f"model accuracy on the incoming photos: [bold]{accuracy.correct}/{accuracy.total} "
-                      f"({accuracy.ratio:.1%})[/]  ({per_label})", highlight=False)
+        per_label = ", ".join(
+            f"{label} {hit}/{total}" for label, (hit, total) in accuracy.per_label().items()
+        )
+        console.print(
+            f"model accuracy on the incoming photos: [bold]{accuracy.correct}/{accuracy.total} "
+            f"({accuracy.ratio:.1%})[/]  ({per_label})",
+            highlight=False,
+        )
 
         _step("6/6  Report")
         report = write_dashboard(target, home.reports / "demo-report.html")
@@ -108,8 +136,10 @@ def run_demo(home: Home, *, images: int, per_label: int, size: int, seed: int, t
         highlight=False,
     )
     if missing:
-        raise CliError(f"{len(missing)} image(s) had no outcome within {timeout:.0f} s: "
-                       + ", ".join(missing[:5]), INCOMPLETE)
+        raise CliError(
+            f"{len(missing)} image(s) had no outcome within {timeout:.0f} s: " + ", ".join(missing[:5]),
+            INCOMPLETE,
+        )
 
 
 def _by_path(batch: list[tuple[Path, str]], uploads) -> list[tuple[Path, str]]:

@@ -34,8 +34,9 @@ def parse_context(pairs: list[str]) -> dict[str, object]:
     return context
 
 
-def start_local_stack(home: Home, *, port: int, model_arn: str | None, context: dict[str, object],
-                      on_mail=None, on_batch=None):
+def start_local_stack(
+    home: Home, *, port: int, model_arn: str | None, context: dict[str, object], on_mail=None, on_batch=None
+):
     """Start the stack wired to the local model store; the newest trained model unless told."""
     from infra.config import ConfigError, LabelwatchConfig
     from labelwatch.local.model_source import StoreModelSource
@@ -49,14 +50,30 @@ def start_local_stack(home: Home, *, port: int, model_arn: str | None, context: 
         LabelwatchConfig.from_mapping(cdk_context(full_context))
     except ConfigError as error:
         raise CliError(str(error), BAD_INPUT) from None
-    stack = LocalStack(home, port=port, context=full_context, model_source=source,
-                       on_mail=on_mail, on_batch=on_batch)
+    stack = LocalStack(
+        home, port=port, context=full_context, model_source=source, on_mail=on_mail, on_batch=on_batch
+    )
     try:
         return stack.start()
     except OSError as error:
         stack.stop()
-        raise CliError(f"cannot listen on port {port}: {error.strerror or error}", BAD_INPUT,
-                       hint="pick another with --port (0 = any free port)") from None
+        raise CliError(
+            f"cannot listen on port {port}: {error.strerror or error}",
+            BAD_INPUT,
+            hint="pick another with --port (0 = any free port)",
+        ) from None
+
+
+def start_stack_model(stack) -> bool:
+    """StartProjectVersion on the stack's model, as a user would before uploading; False if unknown."""
+    from botocore.exceptions import ClientError
+
+    arn = stack.stack.detect_environment()["MODEL_ARN"]
+    try:
+        stack.client("rekognition").start_project_version(ProjectVersionArn=arn, MinInferenceUnits=1)
+    except ClientError:
+        return False
+    return True
 
 
 def print_mail(mail: Mail) -> None:
@@ -75,8 +92,9 @@ def print_batch(outcome: BatchOutcome) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    local = typer.Typer(help="The embedded stack: AWS on this machine, no account needed.",
-                        no_args_is_help=True)
+    local = typer.Typer(
+        help="The embedded stack: AWS on this machine, no account needed.", no_args_is_help=True
+    )
     app.add_typer(local, name="local")
 
     @local.command("up")
@@ -86,6 +104,9 @@ def register(app: typer.Typer) -> None:
             DEFAULT_PORT
         ),
         model: Annotated[str | None, typer.Option(help="Model version ARN [newest trained]")] = None,
+        start_model: Annotated[
+            bool, typer.Option(help="Start the model version (StartProjectVersion) if it is not running")
+        ] = True,
         context: Annotated[
             list[str] | None, typer.Option("--context", "-c", help="Stack parameter key=value (cdk.json)")
         ] = None,
@@ -94,9 +115,16 @@ def register(app: typer.Typer) -> None:
         settings = ctx.obj
         stopped = threading.Event()
         with console.status("synthesizing the CDK app and creating its resources…"):
-            stack = start_local_stack(settings.home, port=port, model_arn=model,
-                                      context=parse_context(context or []),
-                                      on_mail=print_mail, on_batch=print_batch)
+            stack = start_local_stack(
+                settings.home,
+                port=port,
+                model_arn=model,
+                context=parse_context(context or []),
+                on_mail=print_mail,
+                on_batch=print_batch,
+            )
+            if start_model:
+                start_stack_model(stack)
         previous = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
         try:
             show_stack(stack)
@@ -117,14 +145,25 @@ def show_stack(stack) -> None:
     outputs = stack.outputs
     table = Table(title="labelwatch local stack", show_header=False, title_justify="left")
     table.add_row("endpoint", f"[bold cyan]{stack.endpoint}[/]")
-    for name in ("InputBucketName", "ResultsBucketName", "AlertsTopicArn", "StateMachineArn",
-                 "IngestQueueUrl", "FailureDlqUrl", "IngestDlqUrl", "GlueDatabase"):
+    for name in (
+        "InputBucketName",
+        "ResultsBucketName",
+        "AlertsTopicArn",
+        "StateMachineArn",
+        "IngestQueueUrl",
+        "FailureDlqUrl",
+        "IngestDlqUrl",
+        "GlueDatabase",
+    ):
         table.add_row(name, outputs.get(name, ""))
     arn = stack.stack.detect_environment()["MODEL_ARN"]
     try:
         status = custom_labels.REGISTRY.status(arn)
-    except Exception:
-        status = "NOT FOUND (train one: labelwatch model train DATASET)"
+    except Exception:  # moto's JsonRESTError: no such version
+        status = "[red]NOT FOUND[/]: train one with `labelwatch model train DATASET` and restart"
+    else:
+        if status != custom_labels.RUNNING:
+            status = f"[yellow]{status}[/]: images wait on the queue until `labelwatch model start`"
     table.add_row("model", f"{arn}\n{status}")
     table.add_row("outbox", str(stack.home.outbox))
     table.add_row("function logs", str(stack.home.logs))

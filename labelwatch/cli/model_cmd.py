@@ -59,8 +59,14 @@ def train_model(home_models: Path, dataset: Path, *, project: str, test_fraction
                 bar.update(task, description="fitting the classifier")
 
         try:
-            return train(dataset, ModelStore(home_models), project=project, test_fraction=test_fraction,
-                         seed=seed, progress=on_progress)
+            return train(
+                dataset,
+                ModelStore(home_models),
+                project=project,
+                test_fraction=test_fraction,
+                seed=seed,
+                progress=on_progress,
+            )
         except (DatasetError, ModelStoreError) as error:
             raise CliError(str(error), BAD_INPUT) from None
 
@@ -80,8 +86,10 @@ def _call(action: str, call) -> dict:
         return call()
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
-        raise CliError(f"{action}: {code}: {error.response.get('Error', {}).get('Message', '')}",
-                       NO_STACK if code == "ResourceNotFoundException" else 1) from None
+        raise CliError(
+            f"{action}: {code}: {error.response.get('Error', {}).get('Message', '')}",
+            NO_STACK if code == "ResourceNotFoundException" else 1,
+        ) from None
 
 
 def project_arn_of(version_arn: str) -> str:
@@ -92,8 +100,9 @@ def project_arn_of(version_arn: str) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    model = typer.Typer(help="The Custom Labels model: train locally, start, stop, status.",
-                        no_args_is_help=True)
+    model = typer.Typer(
+        help="The Custom Labels model: train locally, start, stop, status.", no_args_is_help=True
+    )
     app.add_typer(model, name="model")
 
     @model.command("train")
@@ -105,8 +114,9 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option(help="Seed of the train/test split")] = 0,
     ) -> None:
         """Train a model version on a folder-per-label dataset and print its evaluation."""
-        result = train_model(ctx.obj.home.models, dataset, project=project, test_fraction=test_fraction,
-                             seed=seed)
+        result = train_model(
+            ctx.obj.home.models, dataset, project=project, test_fraction=test_fraction, seed=seed
+        )
         console.print(render_evaluation(result.evaluation, title=f"Evaluation of {result.version_name}"))
         console.print(
             f"trained on {result.train_images} images, tested on {result.test_images} "
@@ -123,8 +133,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Start the model version (StartProjectVersion); it answers DetectCustomLabels once RUNNING."""
         chosen, target = _default_arn(ctx, arn)
-        response = _call("StartProjectVersion", lambda: target.client("rekognition").start_project_version(
-            ProjectVersionArn=chosen, MinInferenceUnits=1))
+        response = _call(
+            "StartProjectVersion",
+            lambda: target.client("rekognition").start_project_version(
+                ProjectVersionArn=chosen, MinInferenceUnits=1
+            ),
+        )
         console.print(f"{chosen}: {response.get('Status')}", highlight=False)
 
     @model.command("stop")
@@ -134,8 +148,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Stop the model version; images wait on the queue until it runs again."""
         chosen, target = _default_arn(ctx, arn)
-        response = _call("StopProjectVersion", lambda: target.client("rekognition").stop_project_version(
-            ProjectVersionArn=chosen))
+        response = _call(
+            "StopProjectVersion",
+            lambda: target.client("rekognition").stop_project_version(ProjectVersionArn=chosen),
+        )
         console.print(f"{chosen}: {response.get('Status')}", highlight=False)
 
     @model.command("status")
@@ -149,9 +165,12 @@ def register(app: typer.Typer) -> None:
                 raise CliError("with --profile, pass the model version ARN", BAD_INPUT)
             target = ctx.obj.target()
             version_name = arn.split("/")[3] if arn.count("/") >= 4 else arn
-            response = _call("DescribeProjectVersions", lambda: target.client("rekognition")
-                             .describe_project_versions(ProjectArn=project_arn_of(arn),
-                                                        VersionNames=[version_name]))
+            response = _call(
+                "DescribeProjectVersions",
+                lambda: target.client("rekognition").describe_project_versions(
+                    ProjectArn=project_arn_of(arn), VersionNames=[version_name]
+                ),
+            )
             for item in response.get("ProjectVersionDescriptions", []):
                 console.print(f"{item['ProjectVersionArn']}: {item['Status']}", highlight=False)
             return

@@ -142,7 +142,13 @@ class CustomLabelsRegistry:
         with self._lock:
             version.calls += 1
         labels = []
-        for name, confidence, geometry in version.predictor(image_bytes):
+        try:
+            predictions = version.predictor(image_bytes)
+        except ValueError as error:  # JPEG/PNG magic bytes but not decodable
+            raise JsonRESTError(
+                "InvalidImageFormatException", f"Request has invalid image format: {error}"
+            ) from None
+        for name, confidence, geometry in predictions:
             # Without MinConfidence, Custom Labels applies each label's assumed threshold.
             floor = version.assumed_thresholds.get(name, 0.0) if min_confidence is None else min_confidence
             if confidence >= float(floor):

@@ -17,6 +17,23 @@ from labelwatch.local.provision import Provisioned, Provisioner
 DEFAULT_REGION = "us-east-1"
 
 
+def expire_visibility_timeouts(queue_url: str, *, region: str = DEFAULT_REGION) -> int:
+    """Fast-forward a queue's clock: in-flight messages become receivable, as after their timeout.
+
+    In-flight messages cannot be reached through the SQS API, so this acts on moto's queue. It lets
+    tests and the soak run see a retry without waiting out the stack's visibility timeout.
+    """
+    from moto.sqs.models import sqs_backends
+
+    from labelwatch.local.provision import ACCOUNT_ID
+
+    queue = sqs_backends[ACCOUNT_ID][region].queues[queue_url.rsplit("/", 1)[1]]
+    messages = list(queue._messages)
+    for message in messages:
+        message.change_visibility(0)
+    return len(messages)
+
+
 def install_runtimes() -> None:
     """Make moto behave like AWS where the workflow depends on it (idempotent)."""
     lambdas.install()

@@ -79,10 +79,17 @@ _original_publish = Subscription.publish
 _installed = False
 
 
-def _publish(self: Subscription, message: str, message_id: str, subject: str | None = None,
-             message_attributes: dict[str, Any] | None = None, **kwargs: Any) -> None:
-    _original_publish(self, message, message_id, subject=subject, message_attributes=message_attributes,
-                      **kwargs)
+def _publish(
+    self: Subscription,
+    message: str,
+    message_id: str,
+    subject: str | None = None,
+    message_attributes: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> None:
+    _original_publish(
+        self, message, message_id, subject=subject, message_attributes=message_attributes, **kwargs
+    )
     if self.protocol not in EMAIL_PROTOCOLS:
         return
     matcher = self._filter_policy_matcher

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from labelwatch.local import custom_labels
+from labelwatch.local.embedded import expire_visibility_timeouts
 from tests.workflow.conftest import REGION, leaf_image, subscribe_queue
 from tests.workflow.helpers import (
     drain_queue,
@@ -249,13 +250,5 @@ def test_a_new_upload_of_the_same_key_is_a_new_event(stack, model, inbox):
 
 
 def _make_all_visible(aws, queue_url: str) -> None:
-    """What the visibility timeout's expiry does: in-flight messages become receivable again.
-
-    In-flight messages cannot be received through the API, so their visibility is reset in
-    moto's queue directly, as if the timeout had passed.
-    """
-    from moto.sqs.models import sqs_backends
-
-    queue = sqs_backends["123456789012"][REGION].queues[queue_url.rsplit("/", 1)[1]]
-    for message in queue._messages:
-        message.change_visibility(0)
+    """What the visibility timeout's expiry does: in-flight messages become receivable again."""
+    expire_visibility_timeouts(queue_url, region=REGION)

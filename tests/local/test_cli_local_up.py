@@ -1,0 +1,143 @@
+"""``labelwatch local up`` in its own process, used by the AWS CLI and the other commands, then Ctrl-C.
+
+This is what a user does with two terminals: one runs the stack, the other uploads and asks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from urllib.parse import urlparse
+
+import pytest
+
+from labelwatch.cli.app import run
+from labelwatch.local.home import Home
+
+from .test_embedded_server import aws_cli
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local-stack")]
+
+STARTUP_SECONDS = 180  # a first synth of the stack for a new model takes ~10 s; CI machines vary
+
+
+@pytest.fixture(scope="module")
+def running(trained_home, tmp_path_factory):
+    """`labelwatch local up --port 0` in a child process, with the session's trained model."""
+    home = Home.resolve(tmp_path_factory.mktemp("cli-home"))
+    shutil.copytree(trained_home.home.models, home.models)
+    env = {**os.environ, "LABELWATCH_HOME": str(home.root), "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
+    log = (home.root / "local-up.out").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from labelwatch.cli import main; main()", "local", "up", "--port", "0"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while (info := home.read_stack()) is None or info.get("pid") != process.pid:
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("local up did not start:\n" + (home.root / "local-up.out").read_text())
+        time.sleep(0.2)
+    yield process, home, info
+    if process.poll() is None:
+        process.kill()
+        process.wait()
+    log.close()
+
+
+def cli(monkeypatch, capsys, home: Home, *args: str) -> tuple[int, str]:
+    monkeypatch.setenv("LABELWATCH_HOME", str(home.root))
+    capsys.readouterr()
+    code = run(list(args))
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def cli_json(monkeypatch, capsys, home: Home, *args: str):
+    code, out = cli(monkeypatch, capsys, home, *args, "--format", "json")
+    assert code == 0, out
+    return json.loads(out)
+
+
+def test_every_command_works_against_the_running_local_stack(
+    running, trained_home, monkeypatch, capsys, tmp_path
+):
+    process, home, info = running
+    incoming = trained_home.incoming
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    for path, _label in incoming[:3]:
+        shutil.copy(path, folder / path.name)
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    bucket = info["outputs"]["InputBucketName"]
+    subprocess.run(
+        [aws_cli(), "s3", "cp", "--recursive", "--only-show-errors", str(folder), f"s3://{bucket}/aws-cli/"]
+        + ["--endpoint-url", info["endpoint"]],
+        check=True,
+        env=env,
+        timeout=120,
+    )
+    code, out = cli(
+        monkeypatch, capsys, home, "upload", *[str(path) for path, _ in incoming[3:]], "--prefix", "cli"
+    )
+    assert code == 0, out
+    assert "uploaded 3 file(s)" in out
+
+    deadline = time.monotonic() + 120
+    while len({row["key"] for row in cli_json(monkeypatch, capsys, home, "results", "--limit", "100")}) < 6:
+        assert time.monotonic() < deadline, "not every upload got a result"
+        time.sleep(0.5)
+    rows = cli_json(monkeypatch, capsys, home, "results", "--limit", "100")
+    assert {row["key"].split("/")[0] for row in rows} == {"aws-cli", "cli"}
+    assert all(row["status"] == "ok" for row in rows)
+
+    label_counts = cli_json(monkeypatch, capsys, home, "query", "--named", "label_counts")
+    detected = sum(int(row["detections"]) for row in label_counts)
+    assert detected == len(rows), "the named query counts every result line"
+    (images,) = cli_json(
+        monkeypatch, capsys, home, "query", "SELECT count(DISTINCT key) AS n FROM labelwatch.results"
+    )
+    assert images["n"] == 6
+
+    alerting = {row["key"] for row in rows if row["alert"]}
+    code, out = cli(monkeypatch, capsys, home, "alerts", "--limit", "50")
+    assert code == 0, out
+    assert len(list(home.outbox.glob("*.eml"))) >= len(alerting)
+
+    report = tmp_path / "report.html"
+    code, out = cli(monkeypatch, capsys, home, "report", "--output", str(report))
+    assert code == 0, out
+    html = report.read_text()
+    assert "<svg" in html and "leaf" in html
+    if alerting:
+        assert "data:image/jpeg;base64," in html, "latest alerts show thumbnails"
+
+    code, out = cli(monkeypatch, capsys, home, "model", "stop")
+    assert code == 0 and "STOPPED" in out, out
+    code, out = cli(monkeypatch, capsys, home, "model", "status")
+    assert "STOPPED" in out
+    code, out = cli(monkeypatch, capsys, home, "model", "start")
+    assert code == 0 and "RUNNING" in out, out
+
+
+def test_ctrl_c_stops_the_stack_cleanly(running):
+    process, home, info = running
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 0
+    output = (home.root / "local-up.out").read_text()
+    assert "local stack stopped" in output
+    assert info["endpoint"] in output, "the endpoint is printed for other programs"
+    assert "image processed" not in output, "handler logs go to the function log file"
+    assert any("image processed" in path.read_text() for path in home.logs.glob("*.log"))
+    assert home.read_stack() is None, "the stack file is removed"
+    endpoint = urlparse(info["endpoint"])
+    with pytest.raises(OSError):
+        socket.create_connection((endpoint.hostname, endpoint.port), timeout=1).close()
