@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import urllib.request
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -84,6 +85,10 @@ class LocalStack:
         template = synth_template(self.context)  # first, so a synth error leaves nothing running
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per AWS call
         lambdas.FUNCTION_LOGS.install(self.home.logs)
+        # Concurrent in-process invocations share Powertools' module-level metrics buffer, so one
+        # may flush the other's metrics and the other then warns it has none. On AWS each sandbox
+        # runs one invocation at a time; the warning is an artifact of running them in one process.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
         self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
