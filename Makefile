@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup test synth lint asl deploy clean
+.PHONY: setup test demo bench synth lint asl deploy clean
 
 ## setup: Python virtualenv with the project and its dev tools, and the pinned CDK CLI
 setup: $(VENV)/.installed node_modules/.installed
@@ -24,6 +24,14 @@ node_modules/.installed: package.json package-lock.json
 ## test: the whole suite on 2 cores (unit, template, cdk-nag, cfn-lint, executed workflow)
 test: setup
 	$(PY) -m pytest -n 2 --dist loadgroup
+
+## demo: the whole system on this machine (generated photos, local model, embedded AWS)
+demo: setup
+	$(BIN)/labelwatch demo
+
+## bench: images/s end to end at several batch sizes, the detector alone, time per state
+bench: setup
+	$(PY) -m labelwatch.bench
 
 ## synth: write the deployable template (with the bundled Lambda) to cdk.out/
 synth: setup
@@ -45,4 +53,4 @@ deploy: setup
 	npx aws-cdk deploy
 
 clean:
-	rm -rf cdk.out .cache .pytest_cache
+	rm -rf cdk.out .cache .pytest_cache .labelwatch

@@ -103,7 +103,8 @@ class LocalStack:
             }
         )
         _reset_handler_clients()
-        self._post_config(EXECUTING_STEP_FUNCTIONS)
+        self._post("/moto-api/reset", {})  # a fresh, empty AWS (backends are process-wide)
+        self._post("/moto-api/config", EXECUTING_STEP_FUNCTIONS)
         custom_labels.REGISTRY.source = self.model_source
         outbox.install(self.home.outbox, self.on_mail)
         self.stack = EmbeddedStack.create(template, self.client, region=self.region)
@@ -177,10 +178,10 @@ class LocalStack:
             elif self.on_batch:
                 self.on_batch(outcome)
 
-    def _post_config(self, config: dict[str, Any]) -> None:
+    def _post(self, path: str, body: dict[str, Any]) -> None:
         request = urllib.request.Request(
-            f"{self.endpoint}/moto-api/config",
-            data=json.dumps(config).encode(),
+            f"{self.endpoint}{path}",
+            data=json.dumps(body).encode(),
             headers={"Content-Type": "application/json"},
             method="POST",
         )
