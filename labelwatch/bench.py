@@ -188,6 +188,7 @@ def main(argv: list[str] | None = None) -> None:
             str(len(values)),
             f"{statistics.mean(values) * 1000:.0f}",
             f"{percentile(values, 0.95) * 1000:.0f}",
+            f"{max(values) * 1000:.0f}",
         )
     console.print(states)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -61,7 +61,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.2f}"
+        return f"{value:.2f}".rstrip("0").rstrip(".")
     if isinstance(value, dict | list):
         return json.dumps(value)
     return str(value)

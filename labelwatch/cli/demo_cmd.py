@@ -109,11 +109,7 @@ def run_demo(home: Home, *, images: int, per_label: int, size: int, seed: int, t
         console.print(table)
         label_counts = named_query("label_counts")
         answer = run_query(target, label_counts.sql)
-        render_rows(
-            answer.columns,
-            answer.rows,
-            title=f"labelwatch query --named label_counts  ({label_counts.description[:60]}…)",
-        )
+        render_rows(answer.columns, answer.rows, title="label mix: labelwatch query --named label_counts")
         accuracy = score(truth, outcomes)
         per_label = ", ".join(
             f"{label} {hit}/{total}" for label, (hit, total) in accuracy.per_label().items()
