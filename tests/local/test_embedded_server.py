@@ -111,9 +111,17 @@ def test_alert_emails_land_in_the_outbox_per_subscriber_filter(local, trained_ho
     expected = expected_alerts(ModelStore(trained_home.home.models).load(trained_home.arn), incoming)
     wanted = sum(len(names) for names in expected.values())
     assert wanted, "the generated batch should contain diseased leaves"
+    before = set(local.home.outbox.glob("*.eml"))
+    for path in incoming:
+        local.client("s3").put_object(
+            Bucket=local.outputs["InputBucketName"], Key=f"mail/{path.name}", Body=path.read_bytes()
+        )
+    keys = {f"mail/{path.name}" for path in incoming}
+    assert set(wait_for_outcomes(local.client, local.outputs, keys, timeout=120)) == keys
 
-    assert wait_for(lambda: len(list(local.home.outbox.glob("*.eml"))) >= wanted, timeout=30)
-    mails = [read_mail(path) for path in sorted(local.home.outbox.glob("*.eml"))]
+    new = lambda: sorted(set(local.home.outbox.glob("*.eml")) - before)  # noqa: E731
+    assert wait_for(lambda: len(new()) >= wanted, timeout=30)
+    mails = [read_mail(path) for path in new()]
     received = {
         recipient: {m["subject"].rsplit("/", 1)[1] for m in mails if m["to"] == recipient}
         for recipient in expected
