@@ -7,8 +7,9 @@ users see them in the Step Functions console graph, and the tests drive them by 
 Outcome of each record, reported by the Map item as ``{"messageId", "outcome", "retry"}``:
 - ``ok`` / ``rejected``: result written (alert published first if rules matched);
 - ``duplicate``: the upload event was already claimed by another delivery, nothing is sent twice;
-- ``retry``: the model is not running; the record's ``messageId`` goes to ``batchItemFailures``
-  so the Pipe leaves it on the ingest queue and SQS redelivers it later;
+- ``retry``: the model is not running, or stays throttled through the retries; the record's
+  ``messageId`` goes to ``batchItemFailures`` so the Pipe leaves it on the ingest queue and SQS
+  redelivers it after the visibility timeout (back-pressure instead of failure);
 - ``failed``: the error went to the failure DLQ with the image and the execution.
 The execution's output is ``{"batchItemFailures": [{"itemIdentifier": ...}, ...]}``.
 
@@ -51,6 +52,9 @@ DYNAMODB_TRANSIENT_ERRORS = [
     "DynamoDB.AmazonDynamoDBException",
 ]
 CONDITION_FAILED = "DynamoDB.ConditionalCheckFailedException"
+# Throttling of the model, or of the detect function by its reserved concurrency, that outlasts the
+# retries: the image goes back to the queue instead of failing.
+DETECTOR_BUSY = [DETECTOR_THROTTLED, "Lambda.TooManyRequestsException"]
 
 
 @dataclass(frozen=True)
@@ -111,10 +115,12 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
             "eventTime": sfn.JsonPath.string_at("$.event.time"),
             "object": sfn.JsonPath.object_at("$.event.detail.object"),
             "event": sfn.JsonPath.object_at("$.event"),
+            # One upload event: the bucket is versioned, so its version id (with the sequencer) is
+            # unique and short; the key itself can need 3 KB URL-encoded, over DynamoDB's 2 KB limit.
             "claimKey": sfn.JsonPath.format(
-                "s3://{}/{}#{}",
+                "s3://{}#{}#{}",
                 sfn.JsonPath.string_at("$.event.detail.bucket.name"),
-                sfn.JsonPath.string_at("$.event.detail.object.key"),
+                sfn.JsonPath.string_at("$.event.detail.object['version-id']"),
                 sfn.JsonPath.string_at("$.event.detail.object.sequencer"),
             ),
         },
@@ -128,6 +134,11 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
         item={
             **_claim_key(),
             "status": tasks.DynamoAttributeValue.from_string("claimed"),
+            "image": tasks.DynamoAttributeValue.from_string(
+                sfn.JsonPath.format(
+                    "s3://{}/{}", sfn.JsonPath.string_at("$.bucket"), sfn.JsonPath.string_at("$.key")
+                )
+            ),
             "messageId": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.messageId")),
             "execution": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$$.Execution.Id")),
             "claimedAt": tasks.DynamoAttributeValue.from_string(
@@ -238,7 +249,7 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
     retry_later = sfn.Pass(
         scope,
         "RetryLater",
-        comment="Model not running: leave the message on the ingest queue for redelivery.",
+        comment="Model not running or overloaded: leave the message on the ingest queue for redelivery.",
         parameters={
             "messageId": sfn.JsonPath.string_at("$.messageId"),
             "outcome": "retry",
@@ -291,7 +302,10 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
 
     detect_labels.add_retry(**SERVICE_RETRY.on(LAMBDA_TRANSIENT_ERRORS))
     detect_labels.add_retry(**DETECTOR_RETRY.on([DETECTOR_THROTTLED]))
-    detect_labels.add_catch(release_for_retry, errors=[MODEL_NOT_READY], result_path="$.error")
+    # Not running, or still overloaded after the retries: back to the queue (back-pressure), no failure.
+    detect_labels.add_catch(
+        release_for_retry, errors=[MODEL_NOT_READY, *DETECTOR_BUSY], result_path="$.error"
+    )
     detect_labels.add_catch(release_after_failure, errors=["States.ALL"], result_path="$.error")
 
     for task in (write_result, publish_alert):

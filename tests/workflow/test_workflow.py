@@ -132,7 +132,7 @@ def test_throttling_that_clears_is_retried_with_backoff(stack, model, inbox, ret
     assert drain_queue(stack, "FailureDlqUrl") == []
 
 
-def test_throttling_that_never_ends_goes_to_the_failure_dlq_with_context(
+def test_throttling_that_outlasts_the_retries_goes_back_to_the_queue_not_to_a_dlq(
     stack, model, inbox, retry_clock, aws
 ):
     custom_labels.REGISTRY.fault = lambda arn: "ThrottlingException"
@@ -140,19 +140,39 @@ def test_throttling_that_never_ends_goes_to_the_failure_dlq_with_context(
 
     outcome = stack.pipe().run_once(wait=False)
 
+    (message_id,) = outcome.message_ids
+    assert outcome.output == {"batchItemFailures": [{"itemIdentifier": message_id}]}
+    assert len(retry_clock.waits) == 5, "five retries with backoff first"
+    assert all(0 <= wait <= 30 for wait in retry_clock.waits)
+    assert drain_queue(stack, "FailureDlqUrl") == [], "overload is not a failure"
+    assert inbox.messages() == [] and result_objects(stack) == []
+    (table_name,) = stack.provisioned.of_type("AWS::DynamoDB::Table").values()
+    assert aws("dynamodb").scan(TableName=table_name)["Items"] == [], "the claim was released"
+    assert queue_depth(stack, "IngestQueueUrl") == (0, 1), "waiting on the queue for the visibility timeout"
+
+    custom_labels.REGISTRY.fault = None  # the burst is over
+    _make_all_visible(aws, stack.outputs["IngestQueueUrl"])
+    stack.pipe().drain()
+    assert len(inbox.messages()) == 1 and len(result_objects(stack)) == 1
+
+
+def test_an_unexpected_error_goes_to_the_failure_dlq_with_context(stack, model, inbox, aws):
+    custom_labels.REGISTRY.fault = lambda arn: "AccessDeniedException"
+    upload(stack, "denied.jpg", leaf_image("leaf-smut"))
+
+    outcome = stack.pipe().run_once(wait=False)
+
     assert outcome.status == "SUCCEEDED" and outcome.output == {"batchItemFailures": []}
     (failure,) = drain_queue(stack, "FailureDlqUrl")
-    assert failure["error"] == "DetectorThrottled"
-    assert failure["image"] == f"s3://{stack.outputs['InputBucketName']}/always-busy.jpg"
+    assert failure["error"] == "DetectorMisconfigured"
+    assert "AccessDeniedException" in failure["cause"]
+    assert failure["image"] == f"s3://{stack.outputs['InputBucketName']}/denied.jpg"
     assert failure["execution"] == outcome.execution_arn
-    assert failure["event"]["detail"]["object"]["key"] == "always-busy.jpg"
-    assert len(retry_clock.waits) == 5, "five retries, then Catch"
-    assert all(0 <= wait <= 30 for wait in retry_clock.waits)
+    assert failure["event"]["detail"]["object"]["key"] == "denied.jpg"
+    assert failure["claimKey"].startswith(f"s3://{stack.outputs['InputBucketName']}#")
     assert inbox.messages() == [] and result_objects(stack) == []
-    # The claim was released, so a redrive can do the work.
-    table = stack.provisioned.of_type("AWS::DynamoDB::Table")
-    (table_name,) = table.values()
-    assert aws("dynamodb").scan(TableName=table_name)["Items"] == []
+    (table_name,) = stack.provisioned.of_type("AWS::DynamoDB::Table").values()
+    assert aws("dynamodb").scan(TableName=table_name)["Items"] == [], "released, so a redrive can do the work"
     assert queue_depth(stack, "IngestQueueUrl") == (0, 0), "the image is accounted for in the DLQ"
 
 
@@ -252,3 +272,15 @@ def test_a_new_upload_of_the_same_key_is_a_new_event(stack, model, inbox):
 def _make_all_visible(aws, queue_url: str) -> None:
     """What the visibility timeout's expiry does: in-flight messages become receivable again."""
     expire_visibility_timeouts(queue_url, region=REGION)
+
+
+def test_a_key_of_1024_bytes_of_unicode_is_claimed_and_processed(stack, model, inbox):
+    key = "é" * 507 + "/leafx.jpg"  # S3's limit: 1,024 UTF-8 bytes (3 KB once URL-encoded)
+    assert len(key.encode()) == 1024
+    upload(stack, key, leaf_image("leaf-smut"))
+
+    stack.pipe().drain()
+
+    (record,) = result_records(stack)
+    assert record["key"] == key and record["status"] == "ok"
+    assert len(inbox.messages()) == 1
