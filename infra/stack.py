@@ -87,6 +87,8 @@ class LabelwatchStack(Stack):
             "IngestQueueUrl": self.ingestion.ingest_queue.queue_url,
             "IngestDlqUrl": self.ingestion.ingest_dlq.queue_url,
             "FailureDlqUrl": self.workflow.failure_dlq.queue_url,
+            # `labelwatch dlq redrive` releases a claim an execution left behind before resending
+            "ClaimsTableName": self.workflow.claims_table.table_name,
             "AthenaWorkgroup": self.analytics.workgroup.ref,
             "GlueDatabase": self.config.analytics_database,
             "ExecutionsConsoleUrl": (

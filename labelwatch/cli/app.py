@@ -14,7 +14,7 @@ from typing import Annotated
 import click
 import typer
 
-from labelwatch.cli import analytics_cmd, local_cmd, model_cmd, upload_cmd
+from labelwatch.cli import analytics_cmd, dlq_cmd, local_cmd, model_cmd, upload_cmd
 from labelwatch.cli.console import err_console
 from labelwatch.cli.errors import CliError
 from labelwatch.cli.target import Target, resolve_target
@@ -59,6 +59,7 @@ local_cmd.register(app)
 model_cmd.register(app)
 upload_cmd.register(app)
 analytics_cmd.register(app)
+dlq_cmd.register(app)
 
 
 @app.command()

@@ -23,6 +23,9 @@ COMMANDS = [
     ["model", "start"],
     ["model", "stop"],
     ["model", "status"],
+    ["dlq"],
+    ["dlq", "list"],
+    ["dlq", "redrive"],
     ["demo"],
 ]
 
@@ -49,7 +52,9 @@ def test_every_command_has_help(command, capsys, home):
     assert "Usage:" in out
 
 
-@pytest.mark.parametrize("command", [["results"], ["alerts"], ["upload", "."], ["report"], ["model", "stop"]])
+@pytest.mark.parametrize(
+    "command", [["results"], ["alerts"], ["upload", "."], ["report"], ["model", "stop"], ["dlq", "list"]]
+)
 def test_commands_that_need_a_stack_say_how_to_start_one(command, capsys, home):
     code, out = invoke(capsys, *command)
     assert code == NO_STACK
@@ -74,6 +79,8 @@ def test_upload_of_a_missing_path_names_it_and_uploads_nothing(capsys, home, tmp
         ),
         (["results", "--format", "xml"], "--format 'xml': use one of table, csv, json"),
         (["results", "--status", "fine"], "--status 'fine': use 'ok' or 'rejected'"),
+        (["dlq", "redrive"], "give message ids (see `labelwatch dlq list`) or --all"),
+        (["dlq", "redrive", "abc", "--all"], "give message ids (see `labelwatch dlq list`) or --all"),
     ],
 )
 def test_bad_options_are_explained(args, message, capsys, home):

@@ -125,6 +125,9 @@ def test_every_command_works_against_the_running_local_stack(
     if alerting:
         assert "data:image/jpeg;base64," in html, "latest alerts show thumbnails"
 
+    code, out = cli(monkeypatch, capsys, home, "dlq", "list")
+    assert code == 0 and "both dead-letter queues are empty" in out, out
+
     code, out = cli(monkeypatch, capsys, home, "model", "stop")
     assert code == 0 and "STOPPED" in out, out
     code, out = cli(monkeypatch, capsys, home, "model", "status")
