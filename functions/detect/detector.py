@@ -1,4 +1,4 @@
-"""Run the Custom Labels model on an S3 object and translate its errors (docs/contracts.md)."""
+"""Run the Custom Labels model on an S3 object or image bytes; translate its errors (docs/contracts.md)."""
 
 from __future__ import annotations
 
@@ -59,15 +59,24 @@ def detect_labels(
     key: str,
     version_id: str | None,
     min_confidence: float,
+    image_bytes: bytes | None = None,
 ) -> list[Label]:
-    """Labels at or above ``min_confidence`` for s3://bucket/key (decoded key), highest confidence first."""
-    s3_object = {"Bucket": bucket, "Name": key}
-    if version_id:
-        s3_object["Version"] = version_id
+    """Labels at or above ``min_confidence`` for s3://bucket/key (decoded key), highest confidence first.
+
+    With ``image_bytes`` (a normalised JPEG/PNG of that object, at most 4 MB) the model gets those bytes
+    instead of the S3 object; ``bucket``/``key`` then only name the image in errors.
+    """
+    if image_bytes is not None:
+        image: dict[str, Any] = {"Bytes": image_bytes}
+    else:
+        s3_object = {"Bucket": bucket, "Name": key}
+        if version_id:
+            s3_object["Version"] = version_id
+        image = {"S3Object": s3_object}
     try:
         response = rekognition.detect_custom_labels(
             ProjectVersionArn=model_arn,
-            Image={"S3Object": s3_object},
+            Image=image,
             MinConfidence=float(min_confidence),
         )
     except ClientError as exc:

@@ -58,6 +58,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     _count("LabelsDetected", len(result["labels"]))
     _count("AlertsRaised", int(result["alert"]))
     _count("ImagesRejected", int(result["status"] == "rejected"))
+    _count("ImagesNormalised", int(result["normalised"] is not None))
     tracer.put_annotation(key="status", value=result["status"])
     tracer.put_annotation(key="alert", value=result["alert"])
     logger.info(
@@ -67,6 +68,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             "imageId": result["imageId"],
             "status": result["status"],
             "reason": result["reason"],
+            "normalised": result["normalised"],
             "labels": result["labels"],
             "alertLabels": result["alertLabels"],
             "resultKey": result["resultKey"],

@@ -1,16 +1,19 @@
-"""Check an uploaded image by its content (magic bytes, Pillow), not by its file name.
+"""Check an uploaded image by its content (magic bytes, Pillow), not by its file name, and decide how
+DetectCustomLabels gets it.
 
-Only the first ``SNIFF_BYTES`` of the object are read: enough for the format and the pixel size of a
-JPEG or PNG. Accepted images are what DetectCustomLabels takes from S3: JPEG or PNG, 64-4096 px per
-side, at most 15 MB. Everything else raises ``ImageRejected`` with a reason code.
-
-Formats the model cannot take are rejected at one place (``check_image``, after ``sniff_format``);
-normalising them (re-encoding to JPEG bytes) will hook in there.
+- A clean JPEG or PNG within the API's limits (64-4096 px per side, at most 15 MB, 8-bit RGB/gray,
+  no EXIF rotation) goes as the S3 object: only its first ``SNIFF_BYTES`` and last ``TAIL_BYTES`` are
+  read (the tail tells a truncated upload; a file without the end marker is decoded once to be sure).
+- Other images people upload (WebP, GIF, BMP, TIFF, HEIC/HEIF, AVIF, CMYK or 16-bit or palette or
+  rotated JPEG/PNG, over 4096 px, over 15 MB) are downloaded (up to ``MAX_INPUT_BYTES``) and
+  normalised into JPEG/PNG bytes (``normalise.py``).
+- Everything else raises ``ImageRejected`` with a reason code (docs/contracts.md).
 """
 
 from __future__ import annotations
 
 import io
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,13 +22,40 @@ from PIL import Image
 
 from .errors import ImageRejected
 from .keys import s3_uri
+from .normalise import (
+    MAX_PIXELS,
+    MAX_SIDE,
+    MIN_SIDE,
+    NORMALISED_FORMATS,
+    check_pixels,
+    exif_orientation,
+    normalise,
+    pillow_guard,
+)
 from .s3_errors import translate_s3_error
 
 SNIFF_BYTES = 256 * 1024
-MIN_SIDE = 64
-MAX_SIDE = 4096
-MAX_OBJECT_BYTES = 15 * 1024 * 1024
+TAIL_BYTES = 32
+MAX_OBJECT_BYTES = 15 * 1024 * 1024  # DetectCustomLabels S3Object limit
+MAX_INPUT_BYTES = 64 * 1024 * 1024  # the largest object downloaded to normalise it
 ACCEPTED_FORMATS = ("jpeg", "png")
+# PNG (bit depth, colour type) sent as they are: 8-bit gray, RGB, RGBA.
+_PNG_AS_IS = {(8, 0), (8, 2), (8, 6)}
+_END_MARKERS = {"jpeg": b"\xff\xd9", "png": b"IEND\xaeB`\x82"}
+
+__all__ = [
+    "ACCEPTED_FORMATS",
+    "MAX_INPUT_BYTES",
+    "MAX_OBJECT_BYTES",
+    "MAX_PIXELS",
+    "MAX_SIDE",
+    "MIN_SIDE",
+    "SNIFF_BYTES",
+    "CheckedImage",
+    "check_image",
+    "normalise_object",
+    "sniff_format",
+]
 
 _HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs"}
 _HEIF_BRANDS = {b"mif1", b"msf1"}
@@ -34,10 +64,12 @@ _AVIF_BRANDS = {b"avif", b"avis"}
 
 @dataclass(frozen=True)
 class CheckedImage:
-    format: str  # "jpeg" | "png"
-    width: int
+    format: str  # the upload's format: "jpeg", "png", "webp", ...
+    width: int  # of the upload, as stored (before EXIF orientation or any downscaling)
     height: int
     size: int  # bytes of the S3 object
+    data: bytes | None = None  # JPEG/PNG bytes to send; None: send the S3 object itself
+    normalised: str | None = None  # what was done to get ``data``, e.g. "webp→jpeg, rotated 90°"
 
 
 def _isobmff_format(head: bytes) -> str | None:
@@ -75,28 +107,49 @@ def sniff_format(head: bytes) -> str | None:
         return "svg"
     # Anything else Pillow can identify (bmp, ico, ppm, jpeg2000, ...) is an image of another format.
     try:
-        with Image.open(io.BytesIO(head)) as image:
-            return (image.format or "unknown").lower()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(head)) as image:
+                return (image.format or "unknown").lower()
+    except Image.DecompressionBombError:
+        raise ImageRejected("decompression-bomb") from None
     except Exception:
         return None
 
 
+@dataclass(frozen=True)
+class _Header:
+    width: int
+    height: int
+    problems: tuple[str, ...]  # why the object cannot go to the API as it is
+    bit_depth: int | None
+
+
+def read_header(data: bytes, fmt: str) -> _Header:
+    """Size and the properties DetectCustomLabels cares about, from a JPEG or PNG header only."""
+    with pillow_guard(header=True), Image.open(io.BytesIO(data), formats=[fmt.upper()]) as image:
+        width, height = image.size
+        mode = image.mode
+        orientation = exif_orientation(image.info)
+    problems = []
+    bit_depth = None
+    if fmt == "png":
+        bit_depth, colour_type = data[24], data[25]
+        if (bit_depth, colour_type) not in _PNG_AS_IS:
+            problems.append("png-mode")
+    elif mode not in ("RGB", "L"):
+        problems.append("jpeg-mode")
+    if orientation != 1:
+        problems.append("orientation")
+    if max(width, height) > MAX_SIDE:
+        problems.append("over-4096")
+    return _Header(width, height, tuple(problems), bit_depth)
+
+
 def read_dimensions(data: bytes, fmt: str) -> tuple[int, int]:
     """(width, height) from a JPEG or PNG header; ImageRejected when the header cannot be parsed."""
-    try:
-        with Image.open(io.BytesIO(data), formats=[fmt.upper()]) as image:
-            return image.size
-    except Image.DecompressionBombError:
-        raise ImageRejected("too-large") from None
-    except Exception:
-        raise ImageRejected("corrupt-image") from None
-
-
-def check_dimensions(width: int, height: int) -> None:
-    if min(width, height) < MIN_SIDE:
-        raise ImageRejected("too-small", width=width, height=height)
-    if max(width, height) > MAX_SIDE:
-        raise ImageRejected("too-large", width=width, height=height)
+    header = read_header(data, fmt)
+    return header.width, header.height
 
 
 def _version(version_id: str | None) -> dict[str, str]:
@@ -111,41 +164,92 @@ def _object_size(s3: Any, bucket: str, key: str, version_id: str | None) -> int:
     return int(response["ContentLength"])
 
 
-def _read(s3: Any, bucket: str, key: str, version_id: str | None, length: int) -> bytes:
+def _read(s3: Any, bucket: str, key: str, version_id: str | None, byte_range: str | None) -> bytes:
+    """The object's bytes (``byte_range`` like "bytes=0-99" or "bytes=-32", None for all of it)."""
+    ranged = {"Range": byte_range} if byte_range else {}
     try:
-        response = s3.get_object(
-            Bucket=bucket, Key=key, Range=f"bytes=0-{length - 1}", **_version(version_id)
-        )
+        response = s3.get_object(Bucket=bucket, Key=key, **ranged, **_version(version_id))
         return response["Body"].read()
     except ClientError as exc:
         raise translate_s3_error(exc, "GetObject", s3_uri(bucket, key)) from exc
 
 
+def _verify_decodes(data: bytes, fmt: str) -> None:
+    """Decode once (JPEG at 1/8 scale): truncated-image or corrupt-image when it does not."""
+    with pillow_guard(), Image.open(io.BytesIO(data), formats=[fmt.upper()]) as image:
+        if fmt == "jpeg":
+            image.draft(None, (1, 1))
+        image.load()
+
+
 def check_image(s3: Any, *, bucket: str, key: str, version_id: str | None = None) -> CheckedImage:
-    """Check the object ``key`` (decoded) in ``bucket``; ImageRejected says why it cannot be used."""
+    """Check the object ``key`` (decoded) in ``bucket``: the S3 object as it is, or normalised bytes.
+
+    ImageRejected says why it cannot be used; S3 errors are translated (s3_errors.py).
+    """
     if key.endswith("/"):
         raise ImageRejected("folder-placeholder")
     size = _object_size(s3, bucket, key, version_id)
     if size == 0:
         raise ImageRejected("empty-object")
 
-    head = _read(s3, bucket, key, version_id, min(size, SNIFF_BYTES))
+    head = _read(s3, bucket, key, version_id, f"bytes=0-{min(size, SNIFF_BYTES) - 1}")
     if not head:  # replaced by an empty object between HEAD and GET
         raise ImageRejected("empty-object")
+    whole = head if len(head) >= size else None
     fmt = sniff_format(head)
     if fmt is None:
         raise ImageRejected("not-an-image")
-    if fmt not in ACCEPTED_FORMATS:
+    if fmt not in ACCEPTED_FORMATS and fmt not in NORMALISED_FORMATS:
         raise ImageRejected(f"unsupported-format:{fmt}")
-    if size > MAX_OBJECT_BYTES:
-        raise ImageRejected("too-large")
 
-    try:
-        width, height = read_dimensions(head, fmt)
-    except ImageRejected:
-        if len(head) >= size:
-            raise
-        # Rare: metadata (EXIF, ICC, XMP) longer than the sniffed part pushes the header further out.
-        width, height = read_dimensions(_read(s3, bucket, key, version_id, size), fmt)
-    check_dimensions(width, height)
-    return CheckedImage(format=fmt, width=width, height=height, size=size)
+    bit_depth = None
+    if fmt in ACCEPTED_FORMATS:
+        try:
+            header = read_header(head, fmt)
+        except ImageRejected as rejected:
+            if whole is not None or rejected.reason == "decompression-bomb" or size > MAX_INPUT_BYTES:
+                raise
+            # Rare: metadata (EXIF, ICC, XMP) longer than the sniffed part pushes the header further out.
+            whole = _read(s3, bucket, key, version_id, None)
+            header = read_header(whole, fmt)
+        check_pixels(header.width, header.height)
+        bit_depth = header.bit_depth
+        if not header.problems and size <= MAX_OBJECT_BYTES:
+            if whole is not None:
+                _verify_decodes(whole, fmt)
+            elif _END_MARKERS[fmt] not in _read(s3, bucket, key, version_id, f"bytes=-{TAIL_BYTES}"):
+                # No end marker: truncated, or data after it (e.g. a phone's motion-photo video).
+                _verify_decodes(_read(s3, bucket, key, version_id, None), fmt)
+            return CheckedImage(format=fmt, width=header.width, height=header.height, size=size)
+
+    if size > MAX_INPUT_BYTES:
+        raise ImageRejected("too-large")
+    if whole is None:
+        whole = _read(s3, bucket, key, version_id, None)
+    return _normalised(whole, fmt, size, bit_depth)
+
+
+def _normalised(data: bytes, fmt: str, size: int, bit_depth: int | None) -> CheckedImage:
+    result, width, height = normalise(data, source_format=fmt, bit_depth=bit_depth)
+    description = result.description
+    if fmt in ACCEPTED_FORMATS and size > MAX_OBJECT_BYTES:
+        description += f", {size / 2**20:.1f} MB object over the 15 MB limit"
+    return CheckedImage(
+        format=fmt,
+        width=width,
+        height=height,
+        size=size,
+        data=result.data,
+        normalised=description,
+    )
+
+
+def normalise_object(
+    s3: Any, *, bucket: str, key: str, version_id: str | None, checked: CheckedImage
+) -> CheckedImage:
+    """Re-encode an image sent as the S3 object after the API refused it (InvalidImageFormat):
+    it decodes here (else truncated-image / corrupt-image), so send what Pillow made of it."""
+    if checked.size > MAX_INPUT_BYTES:
+        raise ImageRejected("too-large")
+    return _normalised(_read(s3, bucket, key, version_id, None), checked.format, checked.size, None)

@@ -12,7 +12,7 @@ from .alert import alert_labels, build_message, build_subject
 from .detector import detect_labels
 from .errors import ImageRejected
 from .event import parse_event
-from .image_check import check_image
+from .image_check import CheckedImage, check_image, normalise_object
 from .keys import result_key
 from .labels import Label
 from .links import presign_image
@@ -40,18 +40,35 @@ def process_image(
 
     status, reason = "ok", None
     width = height = None
+    normalised: str | None = None
     labels: list[Label] = []
-    try:
-        checked = check_image(s3, bucket=upload.bucket, key=upload.key, version_id=upload.version_id)
-        width, height = checked.width, checked.height
-        labels = detect_labels(
+
+    def detect(checked: CheckedImage) -> list[Label]:
+        return detect_labels(
             rekognition,
             model_arn=settings.model_arn,
             bucket=upload.bucket,
             key=upload.key,
             version_id=upload.version_id,
             min_confidence=rules.min_confidence,
+            image_bytes=checked.data,
         )
+
+    try:
+        checked = check_image(s3, bucket=upload.bucket, key=upload.key, version_id=upload.version_id)
+        width, height, normalised = checked.width, checked.height, checked.normalised
+        try:
+            labels = detect(checked)
+        except ImageRejected as refused:
+            if refused.reason != "unsupported-format" or checked.data is not None:
+                raise
+            # The API refused a JPEG/PNG that looked fine (an encoder variant it does not read):
+            # decode it here and send what Pillow makes of it, once.
+            checked = normalise_object(
+                s3, bucket=upload.bucket, key=upload.key, version_id=upload.version_id, checked=checked
+            )
+            normalised = f"{checked.normalised} (the model refused the original)"
+            labels = detect(checked)
     except ImageRejected as rejected:
         status, reason = "rejected", rejected.reason
         width = rejected.width if rejected.width is not None else width
@@ -104,6 +121,7 @@ def process_image(
         "image": upload.uri,
         "status": status,
         "reason": reason,
+        "normalised": normalised,
         "labels": [{"name": label.name, "confidence": label.confidence} for label in labels],
         "matches": [
             {"name": m.label.name, "confidence": m.label.confidence, "threshold": m.threshold}

@@ -89,7 +89,8 @@ def test_definition_has_the_contract_state_names_and_a_bounded_map(template):
     throttled = detect_retry[("DetectorThrottled",)]
     assert throttled["BackoffRate"] == 2 and throttled["JitterStrategy"] == "FULL"
     catches = {tuple(c["ErrorEquals"]): c["Next"] for c in states["DetectLabels"]["Catch"]}
-    assert catches[("ModelNotReady",)] == "ReleaseClaimForRetry"
+    busy = ("ModelNotReady", "DetectorThrottled", "Lambda.TooManyRequestsException")
+    assert catches[busy] == "ReleaseClaimForRetry", "not running or overloaded: back to the queue"
     assert catches[("States.ALL",)] == "ReleaseClaim"
     assert states["ClaimImage"]["Parameters"]["ConditionExpression"].startswith("attribute_not_exists(pk)")
 

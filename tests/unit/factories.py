@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import random
+import zlib
 
 from PIL import Image
 
@@ -38,3 +40,36 @@ def make_event(key: str, *, sequencer: str = "0062E99A88DC407460", version_id: s
         "execution": EXECUTION,
         "messageId": "msg-1",
     }
+
+
+def encode(image: Image.Image, fmt: str, **options) -> bytes:
+    """``image`` saved as ``fmt`` (any Pillow writer option, e.g. exif=..., save_all=True)."""
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def solid(size: tuple[int, int], colour=(40, 160, 60), mode: str = "RGB") -> Image.Image:
+    return Image.new(mode, size, colour)
+
+
+def noise(size: tuple[int, int], seed: int = 0, mode: str = "RGB") -> Image.Image:
+    """Incompressible pixels (makes big files fast), deterministic."""
+    rng = random.Random(seed)
+    return Image.frombytes(mode, size, rng.randbytes(size[0] * size[1] * len(mode)))
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + kind + data + zlib.crc32(kind + data).to_bytes(4, "big")
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A valid PNG signature and IHDR claiming ``width`` x ``height`` (8-bit RGB), a tiny IDAT, IEND:
+    a decompression bomb's header without allocating anything."""
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + png_chunk(b"IEND", b"")
+    )

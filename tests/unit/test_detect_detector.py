@@ -47,6 +47,24 @@ def test_request_without_version(rekognition):
     call(rekognition, key="a+b.jpg", min_confidence=0)
 
 
+def test_request_with_normalised_bytes(rekognition):
+    rekognition.stubber.add_response(
+        "detect_custom_labels",
+        {"CustomLabels": []},
+        {"ProjectVersionArn": MODEL_ARN, "Image": {"Bytes": b"\xff\xd8\xff jpeg"}, "MinConfidence": 50.0},
+    )
+    labels = detect_labels(
+        rekognition.client,
+        model_arn=MODEL_ARN,
+        bucket=BUCKET,
+        key="a.webp",
+        version_id="v-1",
+        min_confidence=50,
+        image_bytes=b"\xff\xd8\xff jpeg",
+    )
+    assert labels == []
+
+
 def test_labels_rounded_sorted_with_bounding_boxes(rekognition):
     box = {"Width": 0.25, "Height": 0.5, "Left": 0.1, "Top": 0.2}
     rekognition.stubber.add_response(

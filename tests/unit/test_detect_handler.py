@@ -21,6 +21,7 @@ CONTRACT_KEYS = {
     "image",
     "status",
     "reason",
+    "normalised",
     "labels",
     "matches",
     "alert",
@@ -107,7 +108,14 @@ def test_ok_with_alert(s3, wired, lambda_context, capsys):
     json.dumps(result)  # the state machine receives it as JSON
 
     logs, metrics = emitted(capsys)
-    assert metrics == {"ImagesProcessed": 1, "LabelsDetected": 2, "AlertsRaised": 1, "ImagesRejected": 0}
+    assert metrics == {
+        "ImagesProcessed": 1,
+        "LabelsDetected": 2,
+        "AlertsRaised": 1,
+        "ImagesRejected": 0,
+        "ImagesNormalised": 0,
+    }
+    assert result["normalised"] is None
     (summary,) = [line for line in logs if line["message"] == "image processed"]
     assert (summary["key"], summary["execution"], summary["correlation_id"]) == (KEY, EXECUTION, "msg-1")
 
@@ -135,16 +143,17 @@ def test_no_labels_at_all(s3, wired, lambda_context):
 
 
 def test_rejected_image_is_a_result_not_an_error(s3, wired, lambda_context, capsys):
-    s3.put_object(Bucket=BUCKET, Key="leaves/anim.jpg", Body=image_bytes("GIF"))
+    s3.put_object(Bucket=BUCKET, Key="leaves/tiny.jpg", Body=image_bytes("JPEG", (40, 30)))
     # no Rekognition response queued: calling the model would fail the test
 
-    result = lambda_handler(make_event("leaves/anim.jpg"), lambda_context)
+    result = lambda_handler(make_event("leaves/tiny.jpg"), lambda_context)
 
     assert set(result) == CONTRACT_KEYS
-    assert (result["status"], result["reason"], result["alert"]) == (
+    assert (result["status"], result["reason"], result["alert"], result["normalised"]) == (
         "rejected",
-        "unsupported-format:gif",
+        "too-small",
         False,
+        None,
     )
     assert (result["labels"], result["matches"], result["alertLabels"], result["alertSubject"]) == (
         [],
@@ -153,16 +162,36 @@ def test_rejected_image_is_a_result_not_an_error(s3, wired, lambda_context, caps
         "",
     )
     (row,) = [json.loads(line) for line in result["resultBody"].splitlines()]
-    assert (row["status"], row["reason"], row["label"]) == ("rejected", "unsupported-format:gif", None)
+    assert (row["status"], row["reason"], row["label"]) == ("rejected", "too-small", None)
+    assert (row["width"], row["height"]) == (40, 30)
     assert emitted(capsys)[1]["ImagesRejected"] == 1
+
+
+def test_gif_is_sent_as_jpeg_bytes(s3, wired, lambda_context, capsys):
+    s3.put_object(Bucket=BUCKET, Key="leaves/anim.gif", Body=image_bytes("GIF"))
+    # the Stubber validates the request against the API model (Bytes: a blob)
+    wired.add_response("detect_custom_labels", {"CustomLabels": [custom_label("leaf-smut", 90.0)]})
+
+    result = lambda_handler(make_event("leaves/anim.gif"), lambda_context)
+
+    assert (result["status"], result["normalised"], result["alert"]) == ("ok", "gif→jpeg, palette→rgb", True)
+    (row,) = [json.loads(line) for line in result["resultBody"].splitlines()]
+    assert (row["label"], row["width"], row["height"]) == ("leaf-smut", 100, 80)
+    logs, metrics = emitted(capsys)
+    assert metrics["ImagesNormalised"] == 1
+    (summary,) = [line for line in logs if line["message"] == "image processed"]
+    assert summary["normalised"] == "gif→jpeg, palette→rgb"
 
 
 def test_model_rejecting_the_image_is_a_rejection(s3, wired, lambda_context):
     s3.put_object(Bucket=BUCKET, Key=KEY, Body=image_bytes("JPEG"))
+    # refused as the S3 object, then refused again as re-encoded bytes
+    wired.add_client_error("detect_custom_labels", service_error_code="InvalidImageFormatException")
     wired.add_client_error("detect_custom_labels", service_error_code="InvalidImageFormatException")
     result = lambda_handler(make_event(ENCODED_KEY), lambda_context)
     (row,) = [json.loads(line) for line in result["resultBody"].splitlines()]
     assert (result["status"], result["reason"]) == ("rejected", "unsupported-format")
+    assert result["normalised"] == "jpeg→jpeg (the model refused the original)"
     assert (row["width"], row["height"]) == (100, 80)
 
 

@@ -1,4 +1,4 @@
-"""Images are judged by content, against what DetectCustomLabels accepts."""
+"""Images are judged by content against what DetectCustomLabels takes; the rest is normalised or rejected."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ import os
 import boto3
 import pytest
 from botocore.stub import Stubber
+from detect import image_check
 from detect.errors import DetectorMisconfigured, DetectorThrottled, ImageRejected
-from detect.image_check import SNIFF_BYTES, check_image, sniff_format
+from detect.image_check import SNIFF_BYTES, TAIL_BYTES, check_image, sniff_format
 from PIL import Image
 
 from tests.unit.factories import BUCKET, image_bytes
@@ -41,12 +42,18 @@ def test_jpeg_and_png_are_accepted_whatever_the_name(s3, fmt, key):
     assert (checked.format, checked.width, checked.height, checked.size) == (fmt.lower(), 100, 80, len(body))
 
 
-@pytest.mark.parametrize(
-    ("fmt", "reason"), [("GIF", "gif"), ("WEBP", "webp"), ("BMP", "bmp"), ("TIFF", "tiff")]
-)
-def test_other_image_formats_are_unsupported(s3, fmt, reason):
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "BMP", "TIFF"])
+def test_other_common_formats_are_normalised_to_jpeg_bytes(s3, fmt):
     put(s3, "leaves/photo.jpg", image_bytes(fmt))
-    assert rejection(s3, "leaves/photo.jpg").reason == f"unsupported-format:{reason}"
+    checked = check_image(s3, bucket=BUCKET, key="leaves/photo.jpg")
+    assert (checked.format, checked.width, checked.height) == (fmt.lower(), 100, 80)
+    assert checked.normalised.startswith(f"{fmt.lower()}→jpeg")
+    assert Image.open(io.BytesIO(checked.data)).format == "JPEG"
+
+
+def test_formats_not_normalised_are_unsupported(s3):
+    put(s3, "leaves/photo.jpg", image_bytes("ICO", (64, 64)))
+    assert rejection(s3, "leaves/photo.jpg").reason == "unsupported-format:ico"
 
 
 def test_heic_and_avif_are_recognised_by_their_brand():
@@ -81,10 +88,16 @@ def test_too_small_reports_its_size(s3):
     assert (rejected.reason, rejected.width, rejected.height) == ("too-small", 32, 32)
 
 
-@pytest.mark.parametrize("size", [(5000, 70), (70, 4097)])
-def test_too_large_side(s3, size):
-    put(s3, "wide.png", image_bytes("PNG", size))
-    assert rejection(s3, "wide.png").reason == "too-large"
+def test_no_size_fits_an_extreme_aspect_ratio(s3):
+    put(s3, "wide.png", image_bytes("PNG", (5000, 70)))
+    assert rejection(s3, "wide.png").reason == "extreme-aspect-ratio"
+
+
+def test_over_4096_px_is_downscaled_but_never_under_64(s3):
+    put(s3, "tall.png", image_bytes("PNG", (70, 4097)))
+    checked = check_image(s3, bucket=BUCKET, key="tall.png")
+    assert (checked.width, checked.height) == (70, 4097)  # the original
+    assert Image.open(io.BytesIO(checked.data)).size == (64, 3746)
 
 
 def test_limits_are_inclusive(s3):
@@ -93,8 +106,17 @@ def test_limits_are_inclusive(s3):
     assert (checked.width, checked.height) == (64, 4096)
 
 
-def test_object_over_15_mb_is_too_large_without_reading_it_all(s3):
+def test_object_over_15_mb_is_reencoded_within_4_mb(s3):
     put(s3, "huge.jpg", image_bytes("JPEG") + b"\x00" * (15 * 1024 * 1024))
+    ranges = record_ranges(s3)
+    checked = check_image(s3, bucket=BUCKET, key="huge.jpg")
+    assert ranges == [f"bytes=0-{SNIFF_BYTES - 1}", None]
+    assert len(checked.data) < 4_000_000 and Image.open(io.BytesIO(checked.data)).size == (100, 80)
+
+
+def test_object_over_the_download_limit_is_too_large_without_reading_it(s3, monkeypatch):
+    monkeypatch.setattr(image_check, "MAX_INPUT_BYTES", 16 * 1024 * 1024)
+    put(s3, "huge.jpg", image_bytes("JPEG") + b"\x00" * (17 * 1024 * 1024))
     ranges = record_ranges(s3)
     assert rejection(s3, "huge.jpg").reason == "too-large"
     assert ranges == [f"bytes=0-{SNIFF_BYTES - 1}"]
@@ -122,8 +144,8 @@ def test_large_image_is_sniffed_from_its_first_bytes_only(s3):
     put(s3, "noise.png", buffer.getvalue())
     ranges = record_ranges(s3)
     checked = check_image(s3, bucket=BUCKET, key="noise.png")
-    assert (checked.format, checked.width, checked.height) == ("png", 1000, 1000)
-    assert ranges == [f"bytes=0-{SNIFF_BYTES - 1}"]
+    assert (checked.format, checked.width, checked.height, checked.data) == ("png", 1000, 1000, None)
+    assert ranges == [f"bytes=0-{SNIFF_BYTES - 1}", f"bytes=-{TAIL_BYTES}"]  # the tail: not truncated
 
 
 def test_jpeg_with_metadata_longer_than_the_sniffed_part(s3):
