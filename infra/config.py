@@ -82,6 +82,13 @@ _INT_RULES: dict[str, _IntRule] = {
         "it must outlast the Express workflow's 5-minute worst case",
     ),
     "mapConcurrency": _IntRule("map_concurrency", 1, 40, 4),
+    "maxConcurrentDetections": _IntRule(
+        "max_concurrent_detections",
+        0,
+        1000,
+        0,
+        "it is the detect function's reserved concurrency (0 leaves the function unreserved)",
+    ),
     "claimRetentionDays": _IntRule("claim_retention_days", 1, 365, 7),
 }
 
@@ -137,6 +144,7 @@ class LabelwatchConfig:
     max_receive_count: int = 12
     visibility_timeout_seconds: int = 360
     map_concurrency: int = 4
+    max_concurrent_detections: int = 0  # 0: no reserved concurrency
     claim_retention_days: int = 7
     ops_email: str | None = None
     analytics_database: str = DEFAULT_DATABASE

@@ -117,6 +117,9 @@ class Workflow(Construct):
             ),
             memory_size=1024,
             timeout=DETECT_TIMEOUT,
+            # Back-pressure across all executions (Pipes have no concurrency setting for SQS): calls
+            # over the limit are throttled, retried, and otherwise go back to the queue.
+            reserved_concurrent_executions=config.max_concurrent_detections or None,
             tracing=lambda_.Tracing.ACTIVE,
             role=role,
             log_group=log_group,

@@ -35,7 +35,14 @@ def parse_context(pairs: list[str]) -> dict[str, object]:
 
 
 def start_local_stack(
-    home: Home, *, port: int, model_arn: str | None, context: dict[str, object], on_mail=None, on_batch=None
+    home: Home,
+    *,
+    port: int,
+    model_arn: str | None,
+    context: dict[str, object],
+    on_mail=None,
+    on_batch=None,
+    pipe_concurrency: int = 2,
 ):
     """Start the stack wired to the local model store; the newest trained model unless told."""
     from infra.config import ConfigError, LabelwatchConfig
@@ -51,7 +58,13 @@ def start_local_stack(
     except ConfigError as error:
         raise CliError(str(error), BAD_INPUT) from None
     stack = LocalStack(
-        home, port=port, context=full_context, model_source=source, on_mail=on_mail, on_batch=on_batch
+        home,
+        port=port,
+        context=full_context,
+        model_source=source,
+        on_mail=on_mail,
+        on_batch=on_batch,
+        pipe_concurrency=pipe_concurrency,
     )
     try:
         return stack.start()
@@ -104,6 +117,9 @@ def register(app: typer.Typer) -> None:
             DEFAULT_PORT
         ),
         model: Annotated[str | None, typer.Option(help="Model version ARN [newest trained]")] = None,
+        pipe_concurrency: Annotated[
+            int, typer.Option(min=1, max=16, help="Batches the local Pipe runs at once")
+        ] = 2,
         start_model: Annotated[
             bool, typer.Option(help="Start the model version (StartProjectVersion) if it is not running")
         ] = True,
@@ -122,6 +138,7 @@ def register(app: typer.Typer) -> None:
                 context=parse_context(context or []),
                 on_mail=print_mail,
                 on_batch=print_batch,
+                pipe_concurrency=pipe_concurrency,
             )
             if start_model:
                 start_stack_model(stack)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from labelwatch.local import custom_labels, lambdas, s3_events
+from labelwatch.local import custom_labels, lambdas, s3_events, sfn_fixes
 from labelwatch.local.pipe import LocalPipe
 from labelwatch.local.provision import Provisioned, Provisioner
 
@@ -39,6 +39,7 @@ def install_runtimes() -> None:
     lambdas.install()
     custom_labels.install()
     s3_events.install()
+    sfn_fixes.install()
 
 
 @dataclass

@@ -17,11 +17,12 @@ import threading
 import traceback
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
+from moto.core.exceptions import JsonRESTError
 
 FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
 
@@ -147,6 +148,52 @@ class FunctionLogs:
 FUNCTION_LOGS = FunctionLogs()
 
 
+class TooManyRequests(JsonRESTError):
+    """Lambda's answer when a function's reserved concurrency is in use (HTTP 429)."""
+
+    code = 429
+
+    def __init__(self, function_name: str, limit: int) -> None:
+        super().__init__(
+            "TooManyRequestsException",
+            f"Rate Exceeded: {function_name} has reserved concurrency {limit} and that many are running.",
+        )
+
+
+@dataclass
+class Concurrency:
+    """Invocations running per function, the most seen at once, and how many were throttled."""
+
+    running: dict[str, int] = field(default_factory=dict)
+    peak: dict[str, int] = field(default_factory=dict)
+    throttled: dict[str, int] = field(default_factory=dict)
+
+    @contextmanager
+    def slot(self, function: LambdaFunction):
+        name = function.function_name
+        limit = int(function.reserved_concurrency) if function.reserved_concurrency else None
+        with _lock:
+            if limit is not None and self.running.get(name, 0) >= limit:
+                self.throttled[name] = self.throttled.get(name, 0) + 1
+                raise TooManyRequests(name, limit)
+            self.running[name] = self.running.get(name, 0) + 1
+            self.peak[name] = max(self.peak.get(name, 0), self.running[name])
+        try:
+            yield
+        finally:
+            with _lock:
+                self.running[name] -= 1
+
+    def reset(self) -> None:
+        with _lock:
+            self.running.clear()
+            self.peak.clear()
+            self.throttled.clear()
+
+
+CONCURRENCY = Concurrency()
+
+
 def invoke_in_process(function: LambdaFunction, event: Any) -> tuple[str, bool, str]:
     """Call the handler; return (payload JSON, errored, logs) as moto expects."""
     payload = json.loads(event) if isinstance(event, str | bytes) and event else (event or {})
@@ -157,6 +204,7 @@ def invoke_in_process(function: LambdaFunction, event: Any) -> tuple[str, bool, 
         aws_request_id=str(uuid.uuid4()),
     )
     with (
+        CONCURRENCY.slot(function),  # raises TooManyRequests over the reserved concurrency, like Lambda
         _environment({k: str(v) for k, v in function.environment_vars.items()}),
         FUNCTION_LOGS.function(function.function_name),
     ):

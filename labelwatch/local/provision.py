@@ -231,6 +231,10 @@ class Provisioner:
             Environment={"Variables": props.get("Environment", {}).get("Variables", {})},
             Architectures=props.get("Architectures", ["x86_64"]),
         )
+        if props.get("ReservedConcurrentExecutions") is not None:
+            self.client("lambda").put_function_concurrency(
+                FunctionName=name, ReservedConcurrentExecutions=int(props["ReservedConcurrentExecutions"])
+            )
         self._register(state, lid, name, Arn=function["FunctionArn"])
 
     def _AWS_StepFunctions_StateMachine(self, lid: str, props: dict, state: Provisioned) -> None:

@@ -70,6 +70,9 @@ class LocalStack:
     on_mail: Callable[[outbox.Mail], None] | None = None
     on_batch: Callable[[BatchOutcome], None] | None = None
     run_pipe: bool = True
+    # How many batches the Pipe runs at once. AWS scales a Pipe's pollers with the backlog and offers
+    # no setting; 2 reproduces overlapping executions (claims, reserved concurrency) on 2 cores.
+    pipe_concurrency: int = 2
 
     endpoint: str = ""
     stack: EmbeddedStack | None = None
@@ -77,7 +80,7 @@ class LocalStack:
     _server: ThreadedMotoServer | None = None
     _saved_env: dict[str, str | None] = field(default_factory=dict)
     _stopping: threading.Event = field(default_factory=threading.Event)
-    _pipe_thread: threading.Thread | None = None
+    _pipe_threads: list[threading.Thread] = field(default_factory=list)
     pipe_errors: list[str] = field(default_factory=list)
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -110,18 +113,22 @@ class LocalStack:
         self.stack = EmbeddedStack.create(template, self.client, region=self.region)
         self.pipe = self.stack.pipe()
         if self.run_pipe:
-            self._pipe_thread = threading.Thread(target=self._pipe_loop, name="local-pipe", daemon=True)
-            self._pipe_thread.start()
+            for index in range(self.pipe_concurrency):
+                thread = threading.Thread(target=self._pipe_loop, name=f"local-pipe-{index}", daemon=True)
+                thread.start()
+                self._pipe_threads.append(thread)
         self.home.write_stack(self.describe())
         return self
 
     def stop(self, *, timeout: float = 30.0) -> None:
         """Stop the Pipe after its current batch, then the server; restore the environment."""
         self._stopping.set()
-        if self._pipe_thread is not None:
-            self._pipe_thread.join(timeout)
-            if self._pipe_thread.is_alive():
+        deadline = time.monotonic() + timeout
+        for thread in self._pipe_threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
                 log.warning("the Pipe's current batch did not finish within %ss", timeout)
+        self._pipe_threads.clear()
         if self._server is not None:
             self._server.stop()
             self._server = None

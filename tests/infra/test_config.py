@@ -81,6 +81,7 @@ def test_every_parameter_given_as_cli_strings():
         maxReceiveCount="1000",
         visibilityTimeoutSeconds="330",
         mapConcurrency="40",
+        maxConcurrentDetections="8",
         claimRetentionDays="365",
         opsEmail="oncall@example.org",
         analyticsDatabase="leaf_results",
@@ -98,6 +99,7 @@ def test_every_parameter_given_as_cli_strings():
     assert config.key_prefix == "leaves/"
     assert (config.batch_size, config.batch_window_seconds, config.max_receive_count) == (50, 0, 1000)
     assert (config.visibility_timeout_seconds, config.map_concurrency) == (330, 40)
+    assert config.max_concurrent_detections == 8
     assert config.claim_retention_days == 365
     assert config.ops_email == "oncall@example.org"
     assert config.analytics_database == "leaf_results"
@@ -353,6 +355,11 @@ def test_buckets_must_differ():
         ("batchWindowSeconds", 301, "batchWindowSeconds: 301 is out of range; must be between 0 and 300"),
         ("maxReceiveCount", 0, "maxReceiveCount: 0 is out of range; must be between 1 and 1000"),
         ("mapConcurrency", 41, "mapConcurrency: 41 is out of range; must be between 1 and 40"),
+        (
+            "maxConcurrentDetections",
+            1001,
+            "maxConcurrentDetections: 1001 is out of range; must be between 0 and 1000",
+        ),
         ("claimRetentionDays", 366, "claimRetentionDays: 366 is out of range; must be between 1 and 365"),
         (
             "imageLinkExpiryMinutes",

@@ -289,3 +289,14 @@ def test_cfn_lint_reports_no_errors(template, tmp_path):
     findings = [line for line in result.stdout.splitlines() if line.strip()]
     # W3005 (a DependsOn that CDK adds next to a GetAtt) is the only finding CDK output is known to have.
     assert [line for line in findings if ":W3005:" not in line] == [], result.stdout
+
+
+def test_max_concurrent_detections_reserves_the_detect_functions_concurrency(template):
+    from labelwatch.local.template import synth_template
+
+    def detect(of: dict) -> dict:
+        functions = [r["Properties"] for r in of["Resources"].values() if r["Type"].endswith("::Function")]
+        return next(f for f in functions if f["Handler"].startswith("detect."))
+
+    assert "ReservedConcurrentExecutions" not in detect(template), "unreserved by default"
+    assert detect(synth_template({"maxConcurrentDetections": 8}))["ReservedConcurrentExecutions"] == 8

@@ -284,3 +284,33 @@ def test_a_key_of_1024_bytes_of_unicode_is_claimed_and_processed(stack, model, i
     (record,) = result_records(stack)
     assert record["key"] == key and record["status"] == "ok"
     assert len(inbox.messages()) == 1
+
+
+def test_reserved_concurrency_bounds_model_calls_and_the_excess_waits_on_the_queue(stack, model, inbox, aws):
+    import time
+
+    from labelwatch.local.lambdas import CONCURRENCY
+
+    detect = next(
+        name
+        for name in stack.provisioned.of_type("AWS::Lambda::Function").values()
+        if aws("lambda").get_function_configuration(FunctionName=name)["Handler"].startswith("detect.")
+    )
+    aws("lambda").put_function_concurrency(FunctionName=detect, ReservedConcurrentExecutions=1)
+    slow = model.predictor
+    model.predictor = lambda image: (time.sleep(0.3), slow(image))[1]  # a model that takes its time
+    CONCURRENCY.reset()
+    for index, kind in enumerate(["leaf-smut", "healthy", "leaf-smut", "bacterial-leaf-blight"]):
+        upload(stack, f"burst/{index}.jpg", leaf_image(kind))
+
+    for _ in range(10):  # the Pipe keeps polling; SQS redelivers what was left after its timeout
+        stack.pipe().drain()
+        if len(result_objects(stack)) == 4:
+            break
+        _make_all_visible(aws, stack.outputs["IngestQueueUrl"])
+
+    assert CONCURRENCY.peak[detect] == 1, "never more model calls at once than reserved"
+    assert CONCURRENCY.throttled[detect] > 0, "the burst was throttled"
+    assert len(result_objects(stack)) == 4, "and still every image was processed"
+    assert len(inbox.messages()) == 3, "one alert per matching image, none twice"
+    assert drain_queue(stack, "FailureDlqUrl") == []
