@@ -157,11 +157,20 @@ def _version(version_id: str | None) -> dict[str, str]:
 
 
 def _object_size(s3: Any, bucket: str, key: str, version_id: str | None) -> int:
+    """The uploaded version's size; ``object-missing`` if the object was deleted since.
+
+    The input bucket is versioned, so the uploaded version outlives a delete. The current object is
+    asked for first: a delete marker there (404) means the user deleted the image before it was
+    processed, and it is not processed. A newer upload of the key is its own event; this one still
+    reads its own version.
+    """
     try:
-        response = s3.head_object(Bucket=bucket, Key=key, **_version(version_id))
+        current = s3.head_object(Bucket=bucket, Key=key)
+        if version_id is None or current.get("VersionId") == version_id:
+            return int(current["ContentLength"])
+        return int(s3.head_object(Bucket=bucket, Key=key, **_version(version_id))["ContentLength"])
     except ClientError as exc:
         raise translate_s3_error(exc, "HeadObject", s3_uri(bucket, key)) from exc
-    return int(response["ContentLength"])
 
 
 def _read(s3: Any, bucket: str, key: str, version_id: str | None, byte_range: str | None) -> bytes:

@@ -314,3 +314,14 @@ def test_reserved_concurrency_bounds_model_calls_and_the_excess_waits_on_the_que
     assert len(result_objects(stack)) == 4, "and still every image was processed"
     assert len(inbox.messages()) == 3, "one alert per matching image, none twice"
     assert drain_queue(stack, "FailureDlqUrl") == []
+
+
+def test_an_image_deleted_before_processing_is_rejected_not_processed(stack, model, inbox):
+    upload(stack, "oops.jpg", leaf_image("leaf-smut"))
+    stack.client("s3").delete_object(Bucket=stack.outputs["InputBucketName"], Key="oops.jpg")
+
+    stack.pipe().drain()
+
+    (record,) = result_records(stack)
+    assert (record["status"], record["reason"]) == ("rejected", "object-missing")
+    assert inbox.messages() == [], "no alert for an image the user deleted"
