@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup test demo bench synth lint asl deploy clean
+.PHONY: setup test demo bench soak synth lint asl deploy clean
 
 ## setup: Python virtualenv with the project and its dev tools, and the pinned CDK CLI
 setup: $(VENV)/.installed node_modules/.installed
@@ -32,6 +32,10 @@ demo: setup
 ## bench: images/s end to end at several batch sizes, the detector alone, time per state
 bench: setup
 	$(PY) -m labelwatch.bench
+
+## soak: 1,000 uploads of every input kind under injected faults, then the invariants (prints a report)
+soak: setup
+	$(PY) -m labelwatch.soak --images 1000
 
 ## synth: write the deployable template (with the bundled Lambda) to cdk.out/
 synth: setup

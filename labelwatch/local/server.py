@@ -73,6 +73,7 @@ class LocalStack:
     # How many batches the Pipe runs at once. AWS scales a Pipe's pollers with the backlog and offers
     # no setting; 2 reproduces overlapping executions (claims, reserved concurrency) on 2 cores.
     pipe_concurrency: int = 2
+    retry_visibility_seconds: int | None = None  # see LocalPipe: time compression for tests and soak
 
     endpoint: str = ""
     stack: EmbeddedStack | None = None
@@ -112,6 +113,7 @@ class LocalStack:
         outbox.install(self.home.outbox, self.on_mail)
         self.stack = EmbeddedStack.create(template, self.client, region=self.region)
         self.pipe = self.stack.pipe()
+        self.pipe.retry_visibility_seconds = self.retry_visibility_seconds
         if self.run_pipe:
             for index in range(self.pipe_concurrency):
                 thread = threading.Thread(target=self._pipe_loop, name=f"local-pipe-{index}", daemon=True)

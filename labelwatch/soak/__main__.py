@@ -1,0 +1,79 @@
+"""``make soak`` / ``python -m labelwatch.soak``: run the soak, print its report; exit 1 on a violation."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+from labelwatch.soak.run import SoakReport, SoakSettings, run_soak
+
+console = Console()
+
+
+def print_report(report: SoakReport) -> None:
+    s = report.settings
+    console.print(
+        f"[bold]labelwatch soak[/] — {report.uploads} uploads of {s.size} px; faults: "
+        f"{s.throttle_share:.0%} of model calls throttled, every event delivered {s.deliveries}×, model "
+        f"stopped for {s.model_stop_seconds:.0f} s, SNS failing for {s.sns_outage_seconds:.0f} s",
+        highlight=False,
+    )
+    table = Table(title="outcomes by input kind", title_justify="left")
+    table.add_column("kind")
+    table.add_column("uploads", justify="right")
+    table.add_column("outcomes")
+    for kind, counts in sorted(report.by_kind.items()):
+        table.add_row(kind, str(sum(counts.values())), ", ".join(f"{n} {o}" for o, n in counts.most_common()))
+    console.print(table)
+    console.print(
+        "outcomes: " + ", ".join(f"{n} {o}" for o, n in report.outcomes.most_common()), highlight=False
+    )
+    console.print(
+        f"alert e-mails: {report.alerts}; records the Pipe delivered: {report.deliveries_received}; "
+        f"executions: {report.executions}, {report.batches_with_retries} "
+        f"with records left for a retry ({report.records_left_for_retry} records); throttled calls absorbed: "
+        f"{report.throttled_calls}; SNS publish failures absorbed: {report.sns_failures}; "
+        f"redriven from the DLQs: {report.redriven}",
+        highlight=False,
+    )
+    console.print(
+        f"throughput: {report.uploads / report.seconds_total:.1f} uploads/s over "
+        f"{report.seconds_total:.0f} s in all (training included), "
+        f"{report.seconds_to_settle:.0f} s to settle after the last upload; "
+        f"peak memory {report.peak_rss_mb:.0f} MB",
+        highlight=False,
+    )
+    if report.passed:
+        console.print(
+            "[bold green]invariants hold[/]: one outcome per upload, the expected one for its kind, "
+            "no duplicate alert or result, every alert matches a rule and every match was alerted"
+        )
+    else:
+        console.print(f"[bold red]{len(report.violations)} invariant violation(s)[/]:")
+        for violation in report.violations[:50]:
+            console.print(f"  - {violation}", highlight=False, markup=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make soak", description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=1000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--throttle-share", type=float, default=0.1)
+    parser.add_argument("--deliveries", type=int, default=2)
+    args = parser.parse_args(argv)
+    settings = SoakSettings(
+        images=args.images, seed=args.seed, throttle_share=args.throttle_share, deliveries=args.deliveries
+    )
+    with console.status("soaking…") as status:
+        report = run_soak(
+            settings, progress=lambda stage, done, total: status.update(f"{stage}: {done}/{total}")
+        )
+    print_report(report)
+    return 0 if report.passed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
