@@ -7,8 +7,6 @@ soon as they are written.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_athena as athena
 from aws_cdk import aws_glue as glue
@@ -16,11 +14,11 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from infra.buckets import secure_bucket
+from infra.queries import description, named_query_sql
 
 RESULTS_PREFIX = "results/"
 ATHENA_RESULTS_PREFIX = "athena-results/"
 TABLE_NAME = "results"
-QUERIES_DIR = Path(__file__).parent / "queries"
 
 # (name, Glue/Hive type, comment): exactly the DESIGN.md section 4 record, in its order.
 RESULT_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -45,25 +43,6 @@ RESULT_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ),
 )
 PARTITION_KEY = "dt"  # results/dt=YYYY-MM-DD/: UTC day of the upload (a redelivery rewrites the same object)
-
-
-def named_query_sql() -> dict[str, str]:
-    """The named queries by name (file stem), as kept in ``infra/queries``.
-
-    The SQL names the table ``results`` and sticks to functions both Athena (Trino) and DuckDB have,
-    so the embedded stack can run the same files.
-    """
-    return {path.stem: path.read_text(encoding="utf-8") for path in sorted(QUERIES_DIR.glob("*.sql"))}
-
-
-def _description(sql: str) -> str:
-    """The SQL file's leading ``--`` comment, as one line (Athena allows 1024 characters)."""
-    lines = []
-    for line in sql.splitlines():
-        if not line.startswith("--"):
-            break
-        lines.append(line.removeprefix("--").strip())
-    return " ".join(lines)[:1024]
 
 
 class Analytics(Construct):
@@ -172,7 +151,7 @@ class Analytics(Construct):
                 self,
                 f"Query-{name}",
                 name=name,
-                description=_description(sql) or name,
+                description=description(sql) or name,
                 database=self.database.ref,
                 work_group=self.workgroup.ref,  # Ref is the workgroup name
                 query_string=sql,

@@ -6,13 +6,12 @@ peeks at the two DLQs without consuming their messages.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote_plus
 
 from labelwatch.analytics.results_source import iter_result_objects, parse_records
+from labelwatch.dlq import FAILURE, list_dead_letters
 
 OK = "ok"
 REJECTED = "rejected"
@@ -31,29 +30,6 @@ class Outcome:
 
 def result_records(client: Any, outputs: dict[str, str]) -> list[dict[str, Any]]:
     return parse_records(iter_result_objects(client("s3"), outputs["ResultsBucketName"]))
-
-
-def peek_queue(sqs: Any, url: str, *, max_rounds: int = 50) -> list[dict[str, Any]]:
-    """Every message on the queue, left on the queue (received with a zero visibility timeout)."""
-    seen: dict[str, dict[str, Any]] = {}
-    for _ in range(max_rounds):
-        batch = sqs.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=0, AttributeNames=["All"]
-        ).get("Messages", [])
-        new = [message for message in batch if message["MessageId"] not in seen]
-        if not new:
-            break
-        seen.update((message["MessageId"], message) for message in new)
-    return list(seen.values())
-
-
-def _failure_key(body: dict[str, Any]) -> str:
-    image = body.get("image", "")
-    return unquote_plus(image.split("/", 3)[3]) if image.count("/") >= 3 else image
-
-
-def _undelivered_key(body: dict[str, Any]) -> str:
-    return unquote_plus(body.get("detail", {}).get("object", {}).get("key", ""))
 
 
 def collect_outcomes(
@@ -80,12 +56,13 @@ def collect_outcomes(
                     top.get("confidence"),
                 )
             )
-    sqs = client("sqs")
-    for message in peek_queue(sqs, outputs["FailureDlqUrl"]):
-        body = json.loads(message["Body"])
-        outcomes[_failure_key(body)].append(Outcome(_failure_key(body), FAILED, body.get("error", "")))
-    for message in peek_queue(sqs, outputs["IngestDlqUrl"]):
-        body = json.loads(message["Body"])
-        key = _undelivered_key(body)
-        outcomes[key].append(Outcome(key, UNDELIVERED, "event not delivered to the workflow"))
+    for letter in list_dead_letters(client, outputs):
+        key = key_of(letter.image)
+        kind = FAILED if letter.queue == FAILURE else UNDELIVERED
+        outcomes[key].append(Outcome(key, kind, letter.error if kind == FAILED else letter.cause))
     return dict(outcomes)
+
+
+def key_of(image_uri: str) -> str:
+    """The object key of ``s3://bucket/key``."""
+    return image_uri.split("/", 3)[3] if image_uri.count("/") >= 3 else image_uri

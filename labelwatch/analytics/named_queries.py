@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib.resources import files
+
+from infra.queries import description, named_query_sql
 
 
 @dataclass(frozen=True)
@@ -20,27 +21,12 @@ class UnknownNamedQuery(LookupError):
         super().__init__(f"no named query {name!r}; known: {', '.join(known) or '(none)'}")
 
 
-def _description(sql: str) -> str:
-    lines = []
-    for line in sql.splitlines():
-        if not line.startswith("--"):
-            break
-        lines.append(line.removeprefix("--").strip())
-    return " ".join(lines)
-
-
 def named_queries() -> dict[str, NamedQuery]:
-    """By name, sorted, read from the ``infra`` package's ``queries`` folder."""
-    folder = files("infra").joinpath("queries")
-    found = sorted(
-        (item for item in folder.iterdir() if item.name.endswith(".sql")), key=lambda item: item.name
-    )
-    queries = {}
-    for item in found:
-        sql = item.read_text(encoding="utf-8")
-        name = item.name.removesuffix(".sql")
-        queries[name] = NamedQuery(name=name, description=_description(sql), sql=sql)
-    return queries
+    """By name, sorted: the files the stack saves in Athena."""
+    return {
+        name: NamedQuery(name=name, description=description(sql), sql=sql)
+        for name, sql in named_query_sql().items()
+    }
 
 
 def named_query(name: str) -> NamedQuery:

@@ -172,14 +172,14 @@ def _sns_outage_while_alerting(stack, faults, settings: SoakSettings) -> None:
 def _outcomes(stack) -> dict[str, list[str]]:
     """Outcome labels by key: one per result object, one per DLQ message."""
     from labelwatch.dlq import list_dead_letters
+    from labelwatch.outcomes import key_of
 
     outcomes: dict[str, list[str]] = defaultdict(list)
     for key, records in _result_objects(stack).values():
         record = records[0]
         outcomes[key].append(OK if record["status"] == "ok" else f"rejected:{record['reason']}")
     for letter in list_dead_letters(stack.client, stack.outputs):
-        key = letter.image.split("/", 3)[3] if letter.image.count("/") >= 3 else letter.image
-        outcomes[key].append(f"{letter.queue}-dlq")
+        outcomes[key_of(letter.image)].append(f"{letter.queue}-dlq")
     return outcomes
 
 
