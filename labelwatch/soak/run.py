@@ -41,7 +41,7 @@ class SoakSettings:
     model_stop_at: float = 0.3  # share of uploads done when the model is stopped
     model_stop_seconds: float = 8.0
     sns_outage_after_alerts: int = 3  # the SNS outage starts once this many alert e-mails went out
-    sns_outage_seconds: float = 3.0
+    sns_outage_seconds: float = 10.0  # longer than PublishAlert's retries: some go to the DLQ, then redrive
     retry_visibility_seconds: int = 2  # time compression: SQS redelivery after 2 s instead of 6 min
     timeout: float = 1800.0
 

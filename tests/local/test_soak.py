@@ -20,6 +20,7 @@ def test_soak_small_every_upload_has_exactly_one_outcome_under_faults():
     assert report.throttled_calls > 0, "throttling was injected and absorbed"
     assert report.records_left_for_retry > 0, "the stopped model sent records back to the queue"
     assert report.sns_failures > 0, "the SNS outage hit real publishes"
+    assert report.redriven > 0, "it outlasted the retries, and the redrive recovered those images"
     assert report.deliveries_received >= 2 * report.uploads, "every event was delivered twice"
 
 
