@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -111,12 +112,16 @@ def run_demo(home: Home, *, images: int, per_label: int, size: int, seed: int, t
         answer = run_query(target, label_counts.sql)
         render_rows(answer.columns, answer.rows, title="label mix: labelwatch query --named label_counts")
         accuracy = score(truth, outcomes)
+        min_confidence = min(json.loads(stack.stack.detect_environment()["LABEL_RULES"]).values())
         per_label = ", ".join(
             f"{label} {hit}/{total}" for label, (hit, total) in accuracy.per_label().items()
         )
+        unlabelled = sum(n for (_truth, predicted), n in accuracy.confusion.items() if predicted == "(none)")
         console.print(
             f"model accuracy on the incoming photos: [bold]{accuracy.correct}/{accuracy.total} "
-            f"({accuracy.ratio:.1%})[/]  ({per_label})",
+            f"({accuracy.ratio:.1%})[/]  ({per_label}); {unlabelled} got no label at or above the "
+            f"stack's {min_confidence:g} % floor, {accuracy.total - accuracy.correct - unlabelled} "
+            "a wrong one",
             highlight=False,
         )
 
