@@ -17,6 +17,9 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 _CLOUDWATCH = "cloudwatch.amazonaws.com"
+# Where the detect handler's Powertools metrics land (POWERTOOLS_METRICS_NAMESPACE, _SERVICE_NAME).
+METRICS_NAMESPACE = "Labelwatch"
+METRICS_SERVICE = "labelwatch"
 
 
 class Monitoring(Construct):
@@ -70,9 +73,26 @@ class Monitoring(Construct):
         )
         self._alarm(
             "DetectErrors",
-            detect_function.metric_errors(period=minute, statistic="Sum"),
-            "The detect function raised errors. ModelNotReady means the Custom Labels model is not "
-            "running (images wait in the queue until it is); anything else: see its logs.",
+            # ModelNotReady and DetectorThrottled are Lambda errors by design (Step Functions routes
+            # on them) but not failures: the image waits on the queue. The handler counts them as
+            # DetectionsDeferred; the alarm sees only the rest.
+            cloudwatch.MathExpression(
+                expression="FILL(errors, 0) - FILL(deferred, 0)",
+                using_metrics={
+                    "errors": detect_function.metric_errors(period=minute, statistic="Sum"),
+                    "deferred": cloudwatch.Metric(
+                        namespace=METRICS_NAMESPACE,
+                        metric_name="DetectionsDeferred",
+                        dimensions_map={"service": METRICS_SERVICE},
+                        period=minute,
+                        statistic="Sum",
+                    ),
+                },
+                label="errors other than a model that is not running or overloaded",
+                period=minute,
+            ),
+            "The detect function failed on images (not counting a stopped or overloaded model, whose "
+            "images wait on the queue): see its logs and `labelwatch dlq list`.",
         )
         self._alarm(
             "DetectThrottles",
@@ -120,7 +140,7 @@ class Monitoring(Construct):
                 "kms:Decrypt and kms:GenerateDataKey*, or alarm notifications are silently dropped.",
             )
 
-    def _alarm(self, construct_id: str, metric: cloudwatch.Metric, description: str) -> None:
+    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, description: str) -> None:
         alarm = metric.create_alarm(
             self,
             construct_id,

@@ -17,6 +17,7 @@ from constructs import Construct
 
 from infra.bundling import python_function_code
 from infra.config import LabelwatchConfig
+from infra.monitoring import METRICS_NAMESPACE, METRICS_SERVICE
 from infra.nag import acknowledge
 from infra.queues import DLQ_RETENTION, secure_queue
 from statemachine.definition import RESULTS_PREFIX, WorkflowResources, build_definition
@@ -130,8 +131,8 @@ class Workflow(Construct):
                 "IMAGE_LINK_EXPIRY_SECONDS": str(config.image_link_expiry_seconds),
                 "RESULTS_PREFIX": RESULTS_PREFIX,
                 "CLAIM_RETENTION_DAYS": str(config.claim_retention_days),
-                "POWERTOOLS_SERVICE_NAME": "labelwatch",
-                "POWERTOOLS_METRICS_NAMESPACE": "Labelwatch",
+                "POWERTOOLS_SERVICE_NAME": METRICS_SERVICE,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
             },
         )

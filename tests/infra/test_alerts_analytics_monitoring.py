@@ -307,14 +307,30 @@ def test_alarms_notify_the_ops_topic(built):
         assert props["TreatMissingData"] == "notBreaching"
         assert props["Threshold"] == 1
         assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-        metrics.add((props["Namespace"], props["MetricName"]))
+        if "Metrics" in props:  # metric math
+            metrics.add(tuple(sorted(m["MetricStat"]["Metric"]["MetricName"] for m in props["Metrics"][1:])))
+        else:
+            metrics.add((props["Namespace"], props["MetricName"]))
     assert metrics == {
         ("AWS/SQS", "ApproximateNumberOfMessagesVisible"),
         ("AWS/States", "ExecutionsFailed"),
         ("AWS/States", "ExecutionsTimedOut"),
-        ("AWS/Lambda", "Errors"),
+        ("DetectionsDeferred", "Errors"),
         ("AWS/Lambda", "Throttles"),
     }
+
+
+def test_detect_errors_do_not_count_a_stopped_or_overloaded_model(built):
+    (alarm,) = [a for lid, a in built.of_type("AWS::CloudWatch::Alarm").items() if "DetectErrors" in lid]
+    metrics = {m["Id"]: m for m in alarm["Properties"]["Metrics"]}
+    assert metrics["expr_1"]["Expression"] == "FILL(errors, 0) - FILL(deferred, 0)"
+    deferred = metrics["deferred"]["MetricStat"]["Metric"]
+    # where the handler's Powertools metrics land (its POWERTOOLS_* environment)
+    assert (deferred["Namespace"], deferred["Dimensions"]) == (
+        "Labelwatch",
+        [{"Name": "service", "Value": "labelwatch"}],
+    )
+    assert metrics["errors"]["MetricStat"]["Metric"]["MetricName"] == "Errors"
 
 
 def test_ops_email_subscription(built):
