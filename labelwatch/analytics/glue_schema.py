@@ -1,21 +1,17 @@
-"""The Glue table the stack defines over the results, read from ``infra/analytics.py``.
+"""The Glue table the stack defines over the results (``infra/results_schema.py``), in DuckDB terms.
 
-The constants are read from the module's source (``ast.literal_eval`` of its top-level assignments)
-instead of importing it: importing ``infra.analytics`` loads aws_cdk, which starts a Node.js
-process. One source of truth, no Node for ``labelwatch query``.
+One source of truth for the stack and ``labelwatch query``; the schema module imports no CDK, so
+the command starts no Node.js process.
 """
 
 from __future__ import annotations
 
-import ast
-import importlib.util
 import re
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-_WANTED = ("RESULT_COLUMNS", "TABLE_NAME", "PARTITION_KEY", "RESULTS_PREFIX")
+from infra.results_schema import PARTITION_KEY, RESULT_COLUMNS, RESULTS_PREFIX, TABLE_NAME
 
 
 @dataclass(frozen=True)
@@ -38,36 +34,13 @@ class ResultsTable:
         return (*self.columns, GlueColumn(self.partition_key, "string", "partition"))
 
 
-def _analytics_source() -> Path:
-    spec = importlib.util.find_spec("infra.analytics")  # imports only the (empty) infra package
-    if spec is None or spec.origin is None:
-        raise RuntimeError("infra/analytics.py not found: is the labelwatch package installed?")
-    return Path(spec.origin)
-
-
 @cache
 def results_table() -> ResultsTable:
-    path = _analytics_source()
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    found: dict[str, Any] = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign):
-            targets, value = node.targets, node.value
-        elif isinstance(node, ast.AnnAssign) and node.value is not None:
-            targets, value = [node.target], node.value
-        else:
-            continue
-        for target in targets:
-            if isinstance(target, ast.Name) and target.id in _WANTED:
-                found[target.id] = ast.literal_eval(value)
-    missing = [name for name in _WANTED if name not in found]
-    if missing:
-        raise RuntimeError(f"{path}: no literal {', '.join(missing)}")
     return ResultsTable(
-        name=found["TABLE_NAME"],
-        columns=tuple(GlueColumn(*column) for column in found["RESULT_COLUMNS"]),
-        partition_key=found["PARTITION_KEY"],
-        results_prefix=found["RESULTS_PREFIX"],
+        name=TABLE_NAME,
+        columns=tuple(GlueColumn(*column) for column in RESULT_COLUMNS),
+        partition_key=PARTITION_KEY,
+        results_prefix=RESULTS_PREFIX,
     )
 
 

@@ -269,15 +269,21 @@ def test_columns_and_types_are_the_glue_tables(engine):
     assert duckdb_type("struct<a:double,b:array<int>>") == 'STRUCT("a" DOUBLE, "b" INTEGER[])'
 
 
-def test_schema_read_without_cdk_matches_infra_module():
-    import infra.analytics as analytics
+def test_the_query_engine_reads_the_stacks_schema_without_loading_the_cdk():
+    """`labelwatch query` must not start Node.js: the schema and the queries come from CDK-free modules."""
+    import subprocess
+    import sys
 
-    table = results_table()
-    assert [(c.name, c.hive_type, c.comment) for c in table.columns] == list(analytics.RESULT_COLUMNS)
-    assert (table.name, table.partition_key, table.results_prefix) == (
-        analytics.TABLE_NAME,
-        analytics.PARTITION_KEY,
-        analytics.RESULTS_PREFIX,
+    code = (
+        "import sys, labelwatch.analytics.local_query, labelwatch.analytics.named_queries;"
+        "print(sorted(m for m in sys.modules if m.startswith(('aws_cdk', 'jsii'))))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
+    import infra.analytics as analytics  # the stack builds its Glue table from the same columns
+
+    assert [(c.name, c.hive_type, c.comment) for c in results_table().columns] == list(
+        analytics.RESULT_COLUMNS
     )
     assert {name: q.sql for name, q in named_queries().items()} == analytics.named_query_sql()
 
