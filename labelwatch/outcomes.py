@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from labelwatch.analytics.results_source import iter_result_objects, parse_records
+from labelwatch.analytics.results_source import ResultObject, iter_object_records, iter_result_keys
 from labelwatch.dlq import FAILURE, list_dead_letters
 
 OK = "ok"
@@ -28,34 +28,48 @@ class Outcome:
     confidence: float | None = None
 
 
-def result_records(client: Any, outputs: dict[str, str]) -> list[dict[str, Any]]:
-    return parse_records(iter_result_objects(client("s3"), outputs["ResultsBucketName"]))
+class ResultReader:
+    """The results bucket's records by result object, each object fetched once.
+
+    Waiting for outcomes polls the bucket; each poll lists the keys and reads only the objects it
+    has not seen. A result object is written once per upload event (a redrive rewrites the same
+    key with the same outcome), so what was read stays true.
+    """
+
+    def __init__(self, s3: Any, bucket: str) -> None:
+        self.s3 = s3
+        self.bucket = bucket
+        self.objects: dict[str, list[dict[str, Any]]] = {}
+
+    @classmethod
+    def of(cls, client: Any, outputs: dict[str, str]) -> ResultReader:
+        return cls(client("s3"), outputs["ResultsBucketName"])
+
+    def refresh(self) -> dict[str, list[dict[str, Any]]]:
+        """Result object key -> its records (with ``dt``), including objects written since last time."""
+        for key in iter_result_keys(self.s3, self.bucket):
+            if key not in self.objects:
+                body = self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+                self.objects[key] = [record for _, record in iter_object_records(ResultObject(key, body))]
+        return self.objects
 
 
 def collect_outcomes(
-    client: Any, outputs: dict[str, str], records: list[dict[str, Any]] | None = None
+    client: Any, outputs: dict[str, str], reader: ResultReader | None = None
 ) -> dict[str, list[Outcome]]:
-    """Outcomes by object key (decoded). A key uploaded twice has two outcomes."""
-    by_image: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for record in records if records is not None else result_records(client, outputs):
-        # one upload event = one key at one upload time (a re-upload of the key is a new event)
-        by_image[(record["key"], record.get("uploaded_at") or "")].append(record)
+    """Outcomes by object key (decoded): one per result object, one per DLQ message.
+
+    A key uploaded twice has two outcomes (each upload event has its own result object).
+    """
     outcomes: dict[str, list[Outcome]] = defaultdict(list)
-    for (key, *_), rows in by_image.items():
+    for rows in (reader or ResultReader.of(client, outputs)).refresh().values():
         top = max(rows, key=lambda row: row.get("confidence") or -1)
-        status = top.get("status")
-        if status == REJECTED:
+        key = top["key"]
+        if top.get("status") == REJECTED:
             outcomes[key].append(Outcome(key, REJECTED, top.get("reason") or ""))
         else:
-            outcomes[key].append(
-                Outcome(
-                    key,
-                    OK,
-                    "alert" if any(r.get("alert") for r in rows) else "",
-                    top.get("label"),
-                    top.get("confidence"),
-                )
-            )
+            alerted = "alert" if any(r.get("alert") for r in rows) else ""
+            outcomes[key].append(Outcome(key, OK, alerted, top.get("label"), top.get("confidence")))
     for letter in list_dead_letters(client, outputs):
         key = key_of(letter.image)
         kind = FAILED if letter.queue == FAILURE else UNDELIVERED

@@ -40,10 +40,10 @@ def partition_of(key: str) -> str | None:
     return match.group(1) if match else None
 
 
-def iter_result_objects(
+def iter_result_keys(
     s3_client: Any, bucket: str, prefix: str = DEFAULT_PREFIX, *, page_size: int | None = None
-) -> Iterator[ResultObject]:
-    """Every ``<prefix>dt=YYYY-MM-DD/*.json`` object of the bucket, in key order.
+) -> Iterator[str]:
+    """The keys of every ``<prefix>dt=YYYY-MM-DD/*.json`` object of the bucket, in key order.
 
     Objects outside a ``dt=`` folder or not ending in ``.json`` are skipped: Athena's projected
     partitions would not show them either (non-JSON files would break its SerDe).
@@ -54,10 +54,16 @@ def iter_result_objects(
         for item in page.get("Contents", ()):
             key = item["Key"]
             rest = key[len(prefix) :].lstrip("/")
-            if not key.endswith(".json") or not re.fullmatch(r"dt=\d{4}-\d{2}-\d{2}/[^/]+", rest):
-                continue
-            body = s3_client.get_object(Bucket=bucket, Key=key)["Body"].read()
-            yield ResultObject(key=key, body=body)
+            if key.endswith(".json") and re.fullmatch(r"dt=\d{4}-\d{2}-\d{2}/[^/]+", rest):
+                yield key
+
+
+def iter_result_objects(
+    s3_client: Any, bucket: str, prefix: str = DEFAULT_PREFIX, *, page_size: int | None = None
+) -> Iterator[ResultObject]:
+    """Every result object (see :func:`iter_result_keys`) with its body, in key order."""
+    for key in iter_result_keys(s3_client, bucket, prefix, page_size=page_size):
+        yield ResultObject(key=key, body=s3_client.get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
 def iter_object_records(obj: ResultObject) -> Iterator[tuple[int, dict[str, Any]]]:

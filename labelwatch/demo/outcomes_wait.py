@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from labelwatch.outcomes import OK, Outcome, collect_outcomes
+from labelwatch.outcomes import OK, Outcome, ResultReader, collect_outcomes
 
 
 def wait_for_outcomes(
@@ -22,8 +22,10 @@ def wait_for_outcomes(
 ) -> dict[str, list[Outcome]]:
     """Poll the results bucket and DLQs until each key has an outcome (or ``timeout`` passes)."""
     deadline = time.monotonic() + timeout
+    reader = ResultReader.of(client, outputs)
     while True:
-        outcomes = {key: found for key, found in collect_outcomes(client, outputs).items() if key in keys}
+        found_now = collect_outcomes(client, outputs, reader)
+        outcomes = {key: found for key, found in found_now.items() if key in keys}
         if on_progress:
             on_progress(len(outcomes))
         if len(outcomes) >= len(keys) or time.monotonic() >= deadline:

@@ -23,7 +23,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from labelwatch.soak.inputs import OK, PlannedUpload, body_of, plan
 
@@ -83,6 +82,7 @@ def run_soak(settings: SoakSettings, *, progress: Progress | None = None) -> Soa
     from labelwatch.local.model_source import StoreModelSource
     from labelwatch.local.server import LocalStack
     from labelwatch.model import ModelStore, train
+    from labelwatch.outcomes import ResultReader
 
     report = SoakReport(settings)
     started = time.monotonic()
@@ -109,13 +109,14 @@ def run_soak(settings: SoakSettings, *, progress: Progress | None = None) -> Soa
             report.uploads = len(uploads)
             _upload_with_faults(stack, uploads, settings, faults, arn, custom_labels.REGISTRY, note)
             upload_done = time.monotonic()
-            _wait_until_settled(stack, uploads, settings.timeout, note)
+            reader = ResultReader.of(stack.client, stack.outputs)
+            _wait_until_settled(stack, reader, uploads, settings.timeout, note)
             faults.uninstall()  # the outage is over; an operator redrives what is left
             redriven = redrive(stack.client, stack.outputs)
             report.redriven = len(redriven.sent)
-            _wait_until_settled(stack, uploads, settings.timeout, note)
+            _wait_until_settled(stack, reader, uploads, settings.timeout, note)
             report.seconds_to_settle = time.monotonic() - upload_done
-            _check(stack, uploads, report)
+            _check(stack, reader, uploads, report)
             report.executions = len(stack.pipe.batches)
             report.batches_with_retries = sum(1 for batch in stack.pipe.batches if batch.left_on_queue)
             report.records_left_for_retry = sum(len(batch.left_on_queue) for batch in stack.pipe.batches)
@@ -169,29 +170,20 @@ def _sns_outage_while_alerting(stack, faults, settings: SoakSettings) -> None:
     faults.sns_failing = False
 
 
-def _outcomes(stack) -> dict[str, list[str]]:
-    """Outcome labels by key: one per result object, one per DLQ message."""
-    from labelwatch.dlq import list_dead_letters
-    from labelwatch.outcomes import key_of
+def _outcomes(stack, reader) -> dict[str, list[str]]:
+    """Outcome labels by key (ok, rejected:<reason>, failure-dlq, ingest-dlq): one per outcome."""
+    from labelwatch.outcomes import collect_outcomes
 
-    outcomes: dict[str, list[str]] = defaultdict(list)
-    for key, records in _result_objects(stack).values():
-        record = records[0]
-        outcomes[key].append(OK if record["status"] == "ok" else f"rejected:{record['reason']}")
-    for letter in list_dead_letters(stack.client, stack.outputs):
-        outcomes[key_of(letter.image)].append(f"{letter.queue}-dlq")
-    return outcomes
+    found = collect_outcomes(stack.client, stack.outputs, reader)
+    return {key: [_outcome_label(outcome) for outcome in outcomes] for key, outcomes in found.items()}
 
 
-def _result_objects(stack) -> dict[str, tuple[str, list[dict[str, Any]]]]:
-    """Result object key -> (image key, its records)."""
-    from labelwatch.analytics.results_source import iter_result_objects
+def _outcome_label(outcome) -> str:
+    from labelwatch.outcomes import FAILED, REJECTED, UNDELIVERED
 
-    found = {}
-    for obj in iter_result_objects(stack.client("s3"), stack.outputs["ResultsBucketName"]):
-        records = [json.loads(line) for line in obj.body.decode().splitlines() if line]
-        found[obj.key] = (records[0]["key"], records)
-    return found
+    if outcome.kind == REJECTED:
+        return f"rejected:{outcome.detail}"
+    return {FAILED: "failure-dlq", UNDELIVERED: "ingest-dlq"}.get(outcome.kind, OK)
 
 
 def _queue_empty(stack) -> bool:
@@ -205,11 +197,11 @@ def _queue_empty(stack) -> bool:
     )
 
 
-def _wait_until_settled(stack, uploads: list[PlannedUpload], timeout: float, note: Progress) -> None:
+def _wait_until_settled(stack, reader, uploads: list[PlannedUpload], timeout: float, note: Progress) -> None:
     keys = {upload.key for upload in uploads}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        have = keys & set(_outcomes(stack))
+        have = keys & set(_outcomes(stack, reader))
         note("processing", len(have), len(keys))
         if len(have) == len(keys) and _queue_empty(stack):
             time.sleep(1.0)  # let the last alert e-mails of the last batch be written
@@ -217,11 +209,11 @@ def _wait_until_settled(stack, uploads: list[PlannedUpload], timeout: float, not
         time.sleep(1.0)
 
 
-def _check(stack, uploads: list[PlannedUpload], report: SoakReport) -> None:
+def _check(stack, reader, uploads: list[PlannedUpload], report: SoakReport) -> None:
     from labelwatch.local.outbox import read_mail
 
     violations = report.violations
-    outcomes = _outcomes(stack)
+    outcomes = _outcomes(stack, reader)
     for upload in uploads:
         found = outcomes.get(upload.key, [])
         report.outcomes.update(found or ["none"])
@@ -233,8 +225,8 @@ def _check(stack, uploads: list[PlannedUpload], report: SoakReport) -> None:
         if found[0] != expected and not (upload.kind.delete_after_upload and found[0] == OK):
             violations.append(f"{upload.key}: outcome {found[0]}, expected {expected}")
 
-    objects = _result_objects(stack)
-    for object_key, (_key, records) in objects.items():
+    objects = reader.refresh()
+    for object_key, records in objects.items():
         lines = [json.dumps(record, sort_keys=True) for record in records]
         if len(lines) != len(set(lines)):
             violations.append(f"{object_key}: duplicate result lines")
@@ -242,7 +234,8 @@ def _check(stack, uploads: list[PlannedUpload], report: SoakReport) -> None:
     rules = json.loads(stack.stack.detect_environment()["LABEL_RULES"])
     filters = _subscriber_filters(stack)
     expected_mails: set[tuple[str, str]] = set()
-    for key, records in objects.values():
+    for records in objects.values():
+        key = records[0]["key"]
         matched = {
             r["label"] for r in records if r["label"] in rules and (r["confidence"] or 0) >= rules[r["label"]]
         }
