@@ -66,6 +66,7 @@ class ModelVersion:
     running: bool = False
     calls: int = 0
     assumed_thresholds: dict[str, float] = field(default_factory=dict)
+    stored: bool = False  # loaded from the ModelSource, which keeps its status
 
 
 @dataclass
@@ -97,15 +98,16 @@ class CustomLabelsRegistry:
         self._set_running(arn, False)
 
     def _set_running(self, arn: str, running: bool) -> None:
-        self._version(arn).running = running
-        if self.source is not None and arn in self.source.arns():
+        version = self._version(arn)
+        version.running = running
+        if version.stored and self.source is not None:
             self.source.set_status(arn, RUNNING if running else STOPPED)
 
     def status(self, arn: str) -> str:
         version = self._version(arn)
         if version.running:
             return RUNNING
-        if self.source is not None and arn in self.source.arns():
+        if version.stored and self.source is not None:
             return self.source.status(arn)
         return STOPPED
 
@@ -120,7 +122,9 @@ class CustomLabelsRegistry:
                 with self._lock:
                     self.versions.setdefault(
                         arn,
-                        ModelVersion(arn, predictor, running=running, assumed_thresholds=thresholds),
+                        ModelVersion(
+                            arn, predictor, running=running, assumed_thresholds=thresholds, stored=True
+                        ),
                     )
         try:
             return self.versions[arn]
@@ -209,13 +213,13 @@ def project_of(arn: str) -> str:
 def _describe_project_versions(self: RekognitionResponse) -> str:
     project = project_of(self._get_param("ProjectArn"))
     wanted = set(self._get_param("VersionNames") or [])
-    arns = set(REGISTRY.versions) | set(REGISTRY.source.arns() if REGISTRY.source else [])
+    stored = set(REGISTRY.source.arns()) if REGISTRY.source else set()
     descriptions = []
-    for arn in sorted(arns):
+    for arn in sorted(set(REGISTRY.versions) | stored):
         version_name = arn.split("/")[3]
         if project_of(arn) != project or (wanted and version_name not in wanted):
             continue
-        details = REGISTRY.source.describe(arn) if REGISTRY.source and arn in REGISTRY.source.arns() else {}
+        details = REGISTRY.source.describe(arn) if arn in stored else {}
         descriptions.append(
             {"ProjectVersionArn": arn, "Status": REGISTRY.status(arn), "MinInferenceUnits": 1, **details}
         )
