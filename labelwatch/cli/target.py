@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from labelwatch.cli.errors import NO_STACK, CliError
+from labelwatch.clients import client_factory
 from labelwatch.local.home import Home
 
 LOCAL = "local"
@@ -71,17 +72,10 @@ def aws_target(profile: str | None, region: str | None, stack_name: str) -> Targ
     except (ClientError, BotoCoreError) as error:
         raise CliError(f"cannot read stack {stack_name!r}: {error}", NO_STACK) from None
     outputs = {item["OutputKey"]: item["OutputValue"] for item in stacks[0].get("Outputs", [])}
-    clients: dict[str, Any] = {}
-
-    def client(service: str) -> Any:
-        if service not in clients:
-            clients[service] = session.client(service)
-        return clients[service]
-
     return Target(
         kind=AWS,
         outputs=outputs,
-        client=client,
+        client=client_factory(session),
         description=f"stack {stack_name} in {session.region_name} (profile {profile or 'default'})",
     )
 

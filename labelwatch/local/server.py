@@ -25,6 +25,7 @@ import boto3
 from botocore.config import Config
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 
+from labelwatch.clients import client_factory
 from labelwatch.local import custom_labels, lambdas, outbox
 from labelwatch.local.embedded import DEFAULT_REGION, EmbeddedStack
 from labelwatch.local.home import Home
@@ -44,17 +45,8 @@ def endpoint_clients(endpoint: str, region: str = DEFAULT_REGION) -> Callable[[s
         aws_secret_access_key=CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         region_name=region,
     )
-    clients: dict[str, Any] = {}
-    lock = threading.Lock()
     config = Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=20)
-
-    def client(service: str) -> Any:
-        with lock:
-            if service not in clients:
-                clients[service] = session.client(service, endpoint_url=endpoint, config=config)
-            return clients[service]
-
-    return client
+    return client_factory(session, endpoint_url=endpoint, config=config)
 
 
 @dataclass
@@ -79,6 +71,7 @@ class LocalStack:
     stack: EmbeddedStack | None = None
     pipe: LocalPipe | None = None
     _server: ThreadedMotoServer | None = None
+    _clients: Callable[[str], Any] | None = field(default=None, repr=False)  # set by start()
     _saved_env: dict[str, str | None] = field(default_factory=dict)
     _stopping: threading.Event = field(default_factory=threading.Event)
     _pipe_threads: list[threading.Thread] = field(default_factory=list)
@@ -97,6 +90,7 @@ class LocalStack:
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
+        self._clients = endpoint_clients(self.endpoint, self.region)
         self._set_env(
             {
                 **CREDENTIALS,
@@ -155,8 +149,6 @@ class LocalStack:
         return self.stack.outputs
 
     def client(self, service: str) -> Any:
-        if not hasattr(self, "_clients"):
-            self._clients = endpoint_clients(self.endpoint, self.region)
         return self._clients(service)
 
     def describe(self) -> dict[str, Any]:
