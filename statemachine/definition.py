@@ -101,6 +101,13 @@ def _image_identity() -> dict[str, str]:
     return {name: sfn.JsonPath.string_at(f"$.{name}") for name in ("bucket", "key", "sequencer")}
 
 
+def _image_uri() -> str:
+    """``s3://bucket/key`` of the image (key still URL-encoded), for people reading claims and DLQs."""
+    return sfn.JsonPath.format(
+        "s3://{}/{}", sfn.JsonPath.string_at("$.bucket"), sfn.JsonPath.string_at("$.key")
+    )
+
+
 def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable:
     """The whole workflow: a Map over the Pipe's batch, then the batch report."""
     parse_event = sfn.Pass(
@@ -134,11 +141,7 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
         item={
             **_claim_key(),
             "status": tasks.DynamoAttributeValue.from_string("claimed"),
-            "image": tasks.DynamoAttributeValue.from_string(
-                sfn.JsonPath.format(
-                    "s3://{}/{}", sfn.JsonPath.string_at("$.bucket"), sfn.JsonPath.string_at("$.key")
-                )
-            ),
+            "image": tasks.DynamoAttributeValue.from_string(_image_uri()),
             "messageId": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.messageId")),
             "execution": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$$.Execution.Id")),
             "claimedAt": tasks.DynamoAttributeValue.from_string(
@@ -266,9 +269,7 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
             {
                 "error": sfn.JsonPath.string_at("$.error.Error"),
                 "cause": sfn.JsonPath.string_at("$.error.Cause"),
-                "image": sfn.JsonPath.format(
-                    "s3://{}/{}", sfn.JsonPath.string_at("$.bucket"), sfn.JsonPath.string_at("$.key")
-                ),
+                "image": _image_uri(),
                 **_image_identity(),
                 "claimKey": sfn.JsonPath.string_at("$.claimKey"),
                 "execution": sfn.JsonPath.string_at("$$.Execution.Id"),
