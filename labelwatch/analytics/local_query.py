@@ -1,9 +1,13 @@
 """Athena's SQL over result objects, locally: an in-memory DuckDB with the Glue table's shape.
 
 The table has exactly the Glue columns and types (``infra/analytics.py``; the ISO-8601 times stay
-strings, as Athena sees them) plus the ``dt`` partition column (a string), and answers to both
-``results`` and ``<database>.results``. Athena functions DuckDB lacks are defined
-(``athena_compat``), so the stack's named queries run unchanged.
+strings, as Athena sees them) plus the ``dt`` partition column (a string), and answers to
+``results``, ``<database>.results`` and ``AwsDataCatalog.<database>.results``. Athena functions DuckDB
+lacks are defined (``athena_compat``), so the stack's named queries run unchanged.
+
+A query is Athena's SQL, not DuckDB's: ``athena_sql`` parses it as Athena does, refuses anything but
+one query (and DuckDB-only syntax), and DuckDB runs its translation; the columns come back named as
+Athena names them (``_col0`` for ``count(*)``).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 import duckdb
 
 from . import athena_compat
+from .athena_sql import athena_column_names, translate
 from .coerce import CoercionError, coerce
 from .glue_schema import ResultsTable, duckdb_type, parse_hive_type, quote_identifier, results_table
 from .query_types import QueryError, QueryResult
@@ -96,14 +101,26 @@ class LocalQueryEngine:
     # --- queries -------------------------------------------------------------------------------
 
     def run(self, sql: str) -> QueryResult:
+        """One Athena query (``QueryError`` for anything else, or when DuckDB fails on it)."""
+        translation = translate(
+            sql,
+            database=self.database,
+            table=self.table.name,
+            columns=[column.name for column in self.table.all_columns],
+        )
         try:
-            cursor = self._connection.execute(sql)
-            if cursor.description is None:  # a statement without a result set
-                return QueryResult(columns=[], rows=[])
-            columns = [item[0] for item in cursor.description]
+            cursor = self._connection.execute(translation.duckdb_sql)
+            assert cursor.description is not None, "a query has a result set"
+            columns = athena_column_names([item[0] for item in cursor.description])
             return QueryResult(columns=columns, rows=[tuple(row) for row in cursor.fetchall()])
         except duckdb.Error as error:
-            raise QueryError(str(error), sql) from error
+            # DuckDB quotes the text it ran (its translation) after the message; the user wrote the other.
+            raise QueryError(str(error).split("\n\nLINE ")[0].strip(), sql) from error
+
+    def describe(self) -> list[tuple[str, str]]:
+        """The table's columns and their DuckDB types (DuckDB's ``DESCRIBE``, not an Athena query)."""
+        table = quote_identifier(self.table.name)
+        return [(row[0], row[1]) for row in self._connection.execute(f"DESCRIBE main.{table}").fetchall()]
 
     def close(self) -> None:
         self._connection.close()

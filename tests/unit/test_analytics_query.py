@@ -255,7 +255,7 @@ def test_database_name_is_configurable(objects):
 
 def test_columns_and_types_are_the_glue_tables(engine):
     table = results_table()
-    described = engine.run("DESCRIBE results").rows
+    described = engine.describe()
     assert [row[0] for row in described] == [c.name for c in table.columns] + ["dt"]
     types = {row[0]: row[1] for row in described}
     assert types["uploaded_at"] == "VARCHAR"  # a string in Glue, so a string here
