@@ -5,6 +5,9 @@ Most are SQL macros over a DuckDB equivalent; ``date_parse`` is a Python functio
 does not already have are defined (``date_add`` is the exception: Trino's 3-argument form is added
 and DuckDB's own 2-argument form kept).
 
+``athena_sql`` parses these names as plain function calls, so sqlglot's Athena-to-DuckDB translation
+leaves them alone and these definitions are what runs.
+
 Known differences: ``approx_percentile``/``approx_distinct`` are exact here; ``to_iso8601`` always
 formats as UTC with a ``Z``; ``date_add`` on a DATE returns a TIMESTAMP.
 """

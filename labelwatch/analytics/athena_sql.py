@@ -97,14 +97,14 @@ class _QueryParser(AthenaTrinoParser):
         call = token is not None and self._next is not None and self._next.token_type == TokenType.L_PAREN
         result = super()._parse_function_call(*args, **kwargs)
         if call and isinstance(result, exp.Expr):
-            result.meta[_FUNCTION_META] = (token.text, token.line, token.col)
+            result.meta[_FUNCTION_META] = (token.text, token.start)
         return result
 
     def _parse_types(self, *args: Any, **kwargs: Any) -> exp.Expr | None:
         token = self._curr
         result = super()._parse_types(*args, **kwargs)
         if token is not None and isinstance(result, exp.DataType):
-            result.meta[_TYPE_META] = (token.text, token.line, token.col)
+            result.meta[_TYPE_META] = (token.text, token.start)
         return result
 
     def _parse_select_query(self, *args: Any, **kwargs: Any) -> exp.Expr | None:
@@ -181,9 +181,9 @@ def translate(sql: str, *, database: str, table: str = "results", columns: Itera
         raise QueryError(f"{ONLY_QUERIES}; got {_describe(statement)}", sql)
     for token in statement:
         if token.token_type in _REFUSED_TOKENS:
-            raise QueryError(_at(_REFUSED_TOKENS[token.token_type], token), sql)
+            raise QueryError(_at(_REFUSED_TOKENS[token.token_type], token, sql), sql)
         if token.token_type == TokenType.EQ and token.text == "==":
-            raise QueryError(_at("'==' is DuckDB syntax; Athena compares with '='", token), sql)
+            raise QueryError(_at("'==' is DuckDB syntax; Athena compares with '='", token, sql), sql)
     tree = _parse(sql, statement)
     if not isinstance(tree, exp.Query | exp.Values):  # e.g. WITH ... INSERT
         raise QueryError(f"{ONLY_QUERIES}; got {tree.key.upper()}", sql)
@@ -228,7 +228,7 @@ def _parse(sql: str, statement: list[Token]) -> exp.Expr:
     try:
         (tree,) = parser.parse(statement, sql)
     except _RefusedSyntax as refused:
-        raise QueryError(_at(refused.message, refused.token), sql) from None
+        raise QueryError(_at(refused.message, refused.token, sql), sql) from None
     except ParseError as error:
         raise QueryError(_parse_error_message(error), sql) from None
     assert tree is not None
@@ -241,7 +241,9 @@ def _parse_error_message(error: ParseError) -> str:
     first = error.errors[0]
     description = _readable(str(first.get("description") or "syntax error"))
     near = (first.get("highlight") or "").strip()
-    where = f"line {first.get('line')}, column {first.get('col')}"
+    line, end_column = first.get("line"), first.get("col")  # sqlglot gives the token's last column
+    column = end_column - len(near) + 1 if isinstance(end_column, int) and "\n" not in near else end_column
+    where = f"line {line}, column {column}"
     return f"not Athena SQL: {description} at {where}" + (f" (near {near!r})" if near else "")
 
 
@@ -252,10 +254,17 @@ def _readable(description: str) -> str:
     return re.sub(r"<class 'sqlglot\.expressions\.(?:\w+\.)*(\w+)'>", r"\1", description)
 
 
-def _at(message: str, token: Token | None) -> str:
+def _at(message: str, token: Token | None, sql: str) -> str:
     if token is None:
         return message
-    return f"{message} (line {token.line}, column {token.col}: {token.text!r})"
+    return f"{message} ({_place(sql, token.start)}: {token.text!r})"
+
+
+def _place(sql: str, offset: int) -> str:
+    """``line L, column C`` of a character offset (both from 1)."""
+    line = sql.count("\n", 0, offset) + 1
+    column = offset - (sql.rfind("\n", 0, offset) + 1) + 1
+    return f"line {line}, column {column}"
 
 
 _TWO_WORD_STATEMENTS = {"CREATE", "DROP", "ALTER", "SHOW", "TRUNCATE", "MSCK", "EXPLAIN", "INSERT"}
@@ -283,19 +292,19 @@ def _describe(statement: list[Token]) -> str:
 
 
 def _check(tree: exp.Expr, sql: str, *, database: str, table: str, columns: set[str]) -> None:
-    def refuse(message: str, node: exp.Expr | None = None) -> None:
-        raise QueryError(message + _node_position(node), sql)
+    def refuse(message: str, node: exp.Expr | None = None, offset: int | None = None) -> None:
+        if offset is None and node is not None:
+            offset = _start(node)
+        raise QueryError(message + (f" ({_place(sql, offset)})" if offset is not None else ""), sql)
 
     cte_names = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     for node in tree.walk():
         function = node.meta.get(_FUNCTION_META)
         if function and not is_athena_function(function[0]):
-            refuse(
-                f"function {function[0]} is not an Athena function (line {function[1]}, column {function[2]})"
-            )
+            refuse(f"function {function[0]} is not an Athena function", offset=function[1])
         type_name = node.meta.get(_TYPE_META) if isinstance(node, exp.DataType) else None
         if type_name and not is_athena_type(type_name[0]):
-            refuse(f"type {type_name[0]} is not an Athena type (line {type_name[1]}, column {type_name[2]})")
+            refuse(f"type {type_name[0]} is not an Athena type", offset=type_name[1])
         for check in _NODE_CHECKS:
             problem = check(node)
             if problem:
@@ -305,12 +314,10 @@ def _check(tree: exp.Expr, sql: str, *, database: str, table: str, columns: set[
     _check_alias_references(tree, refuse, table=table, columns=columns)
 
 
-def _node_position(node: exp.Expr | None) -> str:
-    """Where a node starts in the query, from the first of its tokens sqlglot placed."""
-    for part in node.walk() if node is not None else ():
-        if "line" in part.meta:
-            return f" (line {part.meta['line']}, column {part.meta['col']})"
-    return ""
+def _start(node: exp.Expr) -> int | None:
+    """Where a node starts in the query: its first token sqlglot placed."""
+    starts = [part.meta["start"] for part in node.walk() if "start" in part.meta]
+    return min(starts) if starts else None
 
 
 def _star_modifiers(node: exp.Expr) -> str | None:

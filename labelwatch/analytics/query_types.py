@@ -22,7 +22,8 @@ class QueryResult:
 
 
 class QueryError(Exception):
-    """A query the engine refused or could not finish; ``message`` is the engine's own words."""
+    """A query the engine refused or could not finish; ``message`` is the engine's own words, or
+    (locally) why the text is not an Athena query."""
 
     def __init__(self, message: str, sql: str, *, query_id: str | None = None) -> None:
         self.message = message

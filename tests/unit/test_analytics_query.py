@@ -351,6 +351,56 @@ def test_sql_errors_come_out_as_query_errors(engine):
     assert "no_such_column" in caught.value.message
     assert caught.value.sql == "SELECT no_such_column FROM results"
     assert "no_such_column" in str(caught.value)
+    assert "LINE 1" not in caught.value.message  # DuckDB's quote of its translation is left out
+
+
+# --- Athena's SQL, not DuckDB's --------------------------------------------------------------------
+
+
+def test_duckdb_only_syntax_is_refused(engine):
+    with pytest.raises(QueryError, match=r"SELECT \* EXCLUDE/EXCEPT \(\.\.\.\) is DuckDB syntax"):
+        engine.run("SELECT * EXCLUDE (geometry) FROM results")
+    with pytest.raises(QueryError, match="a query that starts with FROM is DuckDB syntax"):
+        engine.run("FROM results SELECT label")
+    with pytest.raises(QueryError, match="function list_value is not an Athena function"):
+        engine.run("SELECT list_value(label) FROM results")
+
+
+def test_only_queries_run(engine, records):
+    for statement in ("DROP TABLE results", "DELETE FROM results", "CREATE TABLE x AS SELECT 1"):
+        with pytest.raises(
+            QueryError, match=r"only queries .* are allowed; got (DROP TABLE|DELETE|CREATE TABLE)"
+        ):
+            engine.run(statement)
+    with pytest.raises(QueryError, match=r"one statement at a time; got 2 \(SELECT; DROP TABLE\)"):
+        engine.run("SELECT 1; DROP TABLE results")
+    assert engine.run("SELECT count(*) AS n FROM results").rows == [(len(records),)]  # still all there
+
+
+def test_columns_are_named_as_athena_names_them(engine):
+    assert engine.run("SELECT count(*) FROM results").columns == ["_col0"]
+    grouped = engine.run("SELECT label, count(*), max(confidence) AS top FROM results GROUP BY label")
+    assert grouped.columns == ["label", "_col1", "top"]
+    assert engine.run("SELECT results.key, geometry.width, upper(status) FROM results").columns == [
+        "key",
+        "width",
+        "_col2",
+    ]
+    # numbered by position in the output, through SELECT * of a subquery, as in Trino
+    nested = engine.run("SELECT *, 1 FROM (SELECT count(*), max(confidence) AS top FROM results)")
+    assert nested.columns == ["_col0", "top", "_col2"]
+    assert engine.run("VALUES (1, 'a'), (2, 'b')").as_dicts() == [
+        {"_col0": 1, "_col1": "a"},
+        {"_col0": 2, "_col1": "b"},
+    ]
+    assert engine.run("SELECT 1 UNION ALL SELECT 2 AS two").columns == ["_col0"]  # the first query's
+
+
+def test_the_results_table_answers_to_athenas_names(engine, records):
+    for table in ('"results"', "AwsDataCatalog.labelwatch.results", '"labelwatch"."results"'):
+        assert engine.run(f"SELECT count(*) FROM {table}").rows == [(len(records),)]
+    with pytest.raises(QueryError, match="table other does not exist"):
+        engine.run("SELECT count(*) FROM other")
 
 
 # --- result objects ----------------------------------------------------------------------------------
