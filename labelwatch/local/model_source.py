@@ -24,8 +24,9 @@ class StoreModelSource:
         return [info.arn for info in self.store.versions()]
 
     def newest_arn(self) -> str | None:
-        latest = self.store.latest()
-        return latest.arn if latest else None
+        """The default model: the newest version the quality gate did not refuse (or was forced)."""
+        chosen = self.store.default_version()
+        return chosen.arn if chosen else None
 
     def predictor(self, arn: str) -> tuple[Predictor, dict[str, float]]:
         model = self.store.load(arn)  # ModelNotFound is a KeyError

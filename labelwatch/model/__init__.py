@@ -5,6 +5,7 @@ regression trained on a folder-per-label dataset; versions are stored with Custo
 answer the embedded endpoint's DetectCustomLabels. numpy, onnxruntime and Pillow only.
 """
 
+from labelwatch.model.calibration import Calibration, expected_calibration_error, fit_temperature
 from labelwatch.model.classifier import LogisticRegression
 from labelwatch.model.dataset import (
     IMAGE_SUFFIXES,
@@ -25,6 +26,7 @@ from labelwatch.model.features import (
 )
 from labelwatch.model.metrics import Evaluation, LabelMetrics, assumed_threshold, evaluate, format_report
 from labelwatch.model.predictor import LoadedModel, Prediction
+from labelwatch.model.quality import MIN_MACRO_F1, MIN_TEST_IMAGES_PER_LABEL, Quality, assess
 from labelwatch.model.store import (
     ARN_PATTERN,
     DEFAULT_ACCOUNT,
@@ -46,7 +48,10 @@ __all__ = [
     "FEATURE_DIM",
     "IMAGE_SUFFIXES",
     "MIN_IMAGES_PER_LABEL",
+    "MIN_MACRO_F1",
+    "MIN_TEST_IMAGES_PER_LABEL",
     "STATUSES",
+    "Calibration",
     "Dataset",
     "DatasetError",
     "Evaluation",
@@ -60,13 +65,17 @@ __all__ = [
     "ModelStore",
     "ModelStoreError",
     "Prediction",
+    "Quality",
     "TrainingResult",
     "VersionInfo",
+    "assess",
     "assumed_threshold",
     "check_name",
     "default_version_name",
     "evaluate",
+    "expected_calibration_error",
     "extract",
+    "fit_temperature",
     "format_report",
     "load_dataset",
     "preprocess",

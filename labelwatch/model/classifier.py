@@ -4,6 +4,10 @@ Features are standardised with the training mean/std, the loss is the mean cross
 penalty on the weights, and it is minimised by Nesterov-accelerated full-batch gradient descent with a
 step from the loss's Lipschitz bound and a fixed number of iterations: no randomness, so the same data
 gives the same model bit for bit, in well under a second for a few hundred images.
+
+``temperature`` divides the logits before the softmax; ``fit`` leaves it at 1 and training sets it from
+the held-out split (``labelwatch.model.calibration``). It is saved with the weights, so whatever loads
+the classifier serves the calibrated confidences.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class LogisticRegression:
         self.std: np.ndarray | None = None
         self.weights: np.ndarray | None = None  # [features, labels]
         self.bias: np.ndarray | None = None  # [labels]
+        self.temperature = 1.0
 
     def fit(
         self, X: np.ndarray, y: Sequence[int], labels: Sequence[str], seed: int = 0
@@ -54,6 +59,7 @@ class LogisticRegression:
         if len(labels) < 2 or y.min() < 0 or y.max() >= len(labels):
             raise ValueError("need at least 2 labels and every y in range(len(labels))")
         self.labels, self.seed = labels, int(seed)
+        self.temperature = 1.0
 
         self.mean = X.mean(axis=0)
         self.std = X.std(axis=0) + 1e-6
@@ -87,11 +93,15 @@ class LogisticRegression:
         if self.weights is None:
             raise RuntimeError("the classifier is not trained")
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """Probabilities ``[n, len(labels)]`` (rows sum to 1)."""
+    def logits(self, X: np.ndarray) -> np.ndarray:
+        """Scores ``[n, len(labels)]`` before the temperature and the softmax."""
         self._check_fitted()
         Xs = (np.asarray(X, dtype=np.float64) - self.mean) / self.std
-        return softmax(Xs @ self.weights + self.bias)
+        return Xs @ self.weights + self.bias
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Probabilities ``[n, len(labels)]`` (rows sum to 1), at the classifier's temperature."""
+        return softmax(self.logits(X) / self.temperature)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.predict_proba(X).argmax(axis=1)
@@ -110,6 +120,7 @@ class LogisticRegression:
             l2=np.float64(self.l2),
             iterations=np.int64(self.iterations),
             seed=np.int64(self.seed),
+            temperature=np.float64(self.temperature),
         )
 
     @classmethod
@@ -124,4 +135,6 @@ class LogisticRegression:
             model.std = data["std"].astype(np.float64)
             model.weights = data["weights"].astype(np.float64)
             model.bias = data["bias"].astype(np.float64)
+            # Saved since calibration; a file from before it was never calibrated.
+            model.temperature = float(data["temperature"]) if "temperature" in data.files else 1.0
         return model

@@ -37,7 +37,7 @@ class LoadedModel:
         return [(self.labels[i], round(float(proba[i]) * 100, 3), None) for i in order]
 
     def predict(self, image_bytes: bytes) -> list[Prediction]:
-        """Every label with its confidence (softmax probability x 100, 3 decimals), highest first.
+        """Every label with its confidence (calibrated softmax probability x 100, 3 decimals), highest first.
         Raises ``features.ImageDecodeError`` for bytes that are not a decodable image."""
         return self.predict_many([image_bytes])[0]
 

@@ -4,6 +4,12 @@
 labels, dataset, evaluation, ...) and ``status.json`` (``TRAINING_COMPLETED``, ``RUNNING``, ...: what
 StartProjectVersion/StopProjectVersion change). A version is written to a hidden folder and renamed into
 place, so a half-written one is never listed.
+
+A version runs inside the process that serves it (the ``local up`` stack): ``status.json`` records that
+process with a running state, and once it is gone the version reads ``STOPPED``, whatever the file says.
+
+The *default* version, the one ``local up`` uses unless told, is the newest that the quality gate
+(``labelwatch.model.quality``) let be the default.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any
 from labelwatch.model.classifier import LogisticRegression
 from labelwatch.model.features import FeatureExtractor, shared_extractor
 from labelwatch.model.predictor import LoadedModel
+from labelwatch.model.quality import Quality
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"  # moto's default account
@@ -32,6 +39,7 @@ ARN_PATTERN = re.compile(
     r"/version/(?P<version>[a-zA-Z0-9_.\-]{1,255})/(?P<millis>\d{13})$"
 )
 STATUSES = frozenset({"TRAINING_COMPLETED", "STARTING", "RUNNING", "STOPPING", "STOPPED", "FAILED"})
+LIVE_STATUSES = frozenset({"STARTING", "RUNNING", "STOPPING"})  # only true while their process lives
 MANIFEST = "manifest.json"
 CLASSIFIER = "classifier.npz"
 STATUS = "status.json"
@@ -77,6 +85,16 @@ class VersionInfo:
     created: datetime
     path: Path
     manifest: dict[str, Any]
+
+
+def _process_alive(pid: Any) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except PermissionError:
+        return True  # exists, owned by someone else
+    except (ProcessLookupError, OverflowError, TypeError, ValueError, OSError):
+        return False
+    return True
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -135,21 +153,30 @@ class ModelStore:
         return self._info(final / MANIFEST)
 
     def set_status(self, arn: str, status: str) -> None:
+        """Record a status; a running one (``LIVE_STATUSES``) belongs to the calling process."""
         if status not in STATUSES:
             raise ModelStoreError(f"unknown status {status!r}; use one of {', '.join(sorted(STATUSES))}")
         info = self.get(arn)
         updated = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        record: dict[str, Any] = {"status": status, "updated": updated}
+        if status in LIVE_STATUSES:
+            record["pid"] = os.getpid()
         with self._lock:
-            _write_json(info.path / STATUS, {"status": status, "updated": updated})
+            _write_json(info.path / STATUS, record)
 
     # --- reading ------------------------------------------------------------------------------------
 
     def status(self, arn: str) -> str:
+        """The recorded status; ``STOPPED`` for a running one whose process has ended."""
         info = self.get(arn)
         try:
-            return json.loads((info.path / STATUS).read_text(encoding="utf-8"))["status"]
+            record = json.loads((info.path / STATUS).read_text(encoding="utf-8"))
         except FileNotFoundError:
             return "TRAINING_COMPLETED"
+        status = record["status"]
+        if status in LIVE_STATUSES and not _process_alive(record.get("pid")):
+            return "STOPPED"
+        return status
 
     def _info(self, manifest_path: Path) -> VersionInfo:
         data = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -177,6 +204,11 @@ class ModelStore:
     def latest(self, project: str | None = None) -> VersionInfo | None:
         versions = self.versions(project)
         return versions[-1] if versions else None
+
+    def default_version(self, project: str | None = None) -> VersionInfo | None:
+        """The newest version (of ``project``) the quality gate let be the default, if any."""
+        usable = [info for info in self.versions(project) if Quality.from_manifest(info.manifest).default]
+        return usable[-1] if usable else None
 
     def get(self, arn: str) -> VersionInfo:
         match = ARN_PATTERN.match(arn or "")

@@ -1,4 +1,10 @@
-"""``labelwatch model train``: dataset -> held-out evaluation -> a stored model version."""
+"""``labelwatch model train``: dataset -> held-out evaluation -> a stored model version.
+
+The held-out split serves three purposes, as in Custom Labels: the evaluation (F1, ...), each label's
+assumed threshold, and here also the calibration temperature (fitted first, so the thresholds are on
+the scale of the confidences the model serves). The quality gate then decides whether the version may
+become the default model.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from labelwatch.model.classifier import LogisticRegression
+from labelwatch.model.calibration import Calibration, fit_temperature, uncalibrated
+from labelwatch.model.classifier import LogisticRegression, softmax
 from labelwatch.model.dataset import DatasetError, load_dataset, split
 from labelwatch.model.features import FeatureExtractor, ImageDecodeError, shared_extractor
 from labelwatch.model.metrics import Evaluation, evaluate, format_report
+from labelwatch.model.quality import Quality, assess, split_too_small
 from labelwatch.model.store import ModelStore, check_name
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total); stages: "features", "fitting"
@@ -28,7 +36,9 @@ class TrainingResult:
     labels: tuple[str, ...]
     train_images: int
     test_images: int
-    evaluation: Evaluation
+    evaluation: Evaluation  # at the calibrated confidences
+    calibration: Calibration
+    quality: Quality
     report_text: str
     feature_seconds: float
     fit_seconds: float
@@ -44,8 +54,10 @@ def train(
     seed: int = 0,
     progress: Progress | None = None,
     extractor: FeatureExtractor | None = None,
+    force: bool = False,
 ) -> TrainingResult:
-    """Train a version on a folder-per-label dataset, evaluate it on a held-out split and store it.
+    """Train a version on a folder-per-label dataset, calibrate and evaluate it on a held-out split and
+    store it. ``force`` makes it the default model even if the quality gate refuses it.
 
     Raises ``DatasetError`` (layout, counts, unreadable image: names the path and the rule) and
     ``ModelStoreError`` (bad project/version name, version exists)."""
@@ -82,7 +94,14 @@ def train(
         progress("fitting", 1, 1)
     fit_seconds = time.perf_counter() - t0
 
-    evaluation = evaluate(y[n_train:], classifier.predict_proba(features[n_train:]), data.labels)
+    logits, y_test = classifier.logits(features[n_train:]), y[n_train:]
+    if split_too_small(np.bincount(y_test, minlength=len(data.labels))):
+        calibration = uncalibrated(logits, y_test, "too few test images")
+    else:
+        calibration = fit_temperature(logits, y_test)
+    classifier.temperature = calibration.temperature
+    evaluation = evaluate(y_test, softmax(logits / calibration.temperature), data.labels)
+    quality = assess(evaluation, force=force)
     counts = data.counts()
     test_counts = dict.fromkeys(data.labels, 0)
     for image in test_set:
@@ -103,6 +122,8 @@ def train(
         "seed": seed,
         "evaluation": evaluation.to_dict(),
         "assumed_thresholds": evaluation.assumed_thresholds,
+        "calibration": calibration.to_dict(),
+        "quality": quality.to_dict(),
         "feature_extractor": {"file": extractor.model_path.name, "sha256": extractor.sha256},
         "classifier": {
             "kind": "multinomial logistic regression",
@@ -112,7 +133,15 @@ def train(
         "timings": {"features_seconds": round(feature_seconds, 3), "fit_seconds": round(fit_seconds, 3)},
     }
     info = store.create_version(project, classifier, manifest, version_name=version_name, created=started)
-    report = format_report(evaluation, title=f"Model {info.arn}")
+    report = "\n".join(
+        [
+            format_report(evaluation, title=f"Model {info.arn}"),
+            f"Calibration          temperature {calibration.temperature:.3f} ({calibration.limited_by}), "
+            f"expected calibration error {calibration.ece_before:.3f} -> {calibration.ece_after:.3f}",
+            *(f"Caveat: {caveat}" for caveat in quality.caveats),
+            *(f"Not the default: {refusal}" for refusal in quality.refusals if not quality.forced),
+        ]
+    )
     return TrainingResult(
         arn=info.arn,
         project=project,
@@ -122,6 +151,8 @@ def train(
         train_images=n_train,
         test_images=len(test_set),
         evaluation=evaluation,
+        calibration=calibration,
+        quality=quality,
         report_text=report,
         feature_seconds=feature_seconds,
         fit_seconds=fit_seconds,

@@ -188,3 +188,28 @@ def test_png_and_jpeg_give_nearly_the_same_answer(trained):
     model = store.load(result.arn)
     assert model.predict(png.getvalue())[0][0] == model.predict(jpeg.getvalue())[0][0]
     assert shared_extractor() is shared_extractor()
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_a_running_status_ends_with_the_process_that_ran_the_version(tmp_path):
+    """A stack that is gone left nothing running, whatever its status file says."""
+    store = ModelStore(tmp_path)
+    info = _version(store, "p", "v1")
+    store.set_status(info.arn, "RUNNING")
+    record = json.loads((info.path / "status.json").read_text())
+    assert record["pid"] > 0 and store.status(info.arn) == "RUNNING"  # this process runs it
+    (info.path / "status.json").write_text(json.dumps({**record, "pid": _dead_pid()}))
+    assert store.status(info.arn) == "STOPPED"
+    (info.path / "status.json").write_text(json.dumps({"status": "RUNNING", "updated": record["updated"]}))
+    assert store.status(info.arn) == "STOPPED"  # written before statuses had an owner
+    store.set_status(info.arn, "STOPPED")
+    assert "pid" not in json.loads((info.path / "status.json").read_text())
