@@ -7,22 +7,39 @@ the embedded endpoint, or Rekognition itself with --profile.
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import sys
 from datetime import UTC
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from labelwatch.cli.console import console, progress
 from labelwatch.cli.errors import BAD_INPUT, NO_STACK, CliError
 
+FORMATS = ("table", "csv", "json")
 
-def render_evaluation(evaluation: Any, *, title: str) -> Table:
-    """Per-label F1, precision, recall and assumed threshold, as the Custom Labels console shows."""
-    table = Table(title=title, title_justify="left")
-    for column in ("Label", "F1 score", "Precision", "Recall", "Assumed threshold", "Test images"):
-        table.add_column(column, justify="left" if column == "Label" else "right")
+
+def print_arn(arn: str, *, style: str = "bold") -> None:
+    """An ARN alone on its line, never cut or wrapped by rich (the terminal may fold it visually)."""
+    console.print(Text(arn, style=style), soft_wrap=True, highlight=False)
+
+
+def render_evaluation(
+    evaluation: Any, *, title: str, calibration: Any = None, caveats: tuple[str, ...] = ()
+) -> Table:
+    """Per-label F1, precision, recall and assumed threshold, as the Custom Labels console shows; the
+    caption adds the calibration and any caveat about the size of the test split."""
+    table = Table(title=title, title_justify="left", caption_justify="left")
+    table.add_column("Label", overflow="fold")  # a label is copied into rules: never cut it short
+    for column in ("F1 score", "Precision", "Recall", "Assumed threshold", "Test images"):
+        table.add_column(column, justify="right")
     for metrics in evaluation.labels:
         table.add_row(
             metrics.label,
@@ -41,11 +58,37 @@ def render_evaluation(evaluation: Any, *, title: str) -> Table:
         "",
         str(evaluation.test_images),
     )
-    table.caption = f"accuracy on the held-out test images: {evaluation.accuracy:.1%}"
+    caption = [f"accuracy on the held-out test images: {evaluation.accuracy:.1%}"]
+    if calibration is not None and calibration.limited_by == "too few test images":
+        caption.append(
+            f"confidences not calibrated: too few test images (expected calibration error "
+            f"{calibration.ece_before:.1%})"
+        )
+    elif calibration is not None:
+        capped = ""
+        if calibration.limited_by == "held-out accuracy":
+            capped = (
+                f" (the most {calibration.test_images} test images allow: an average confidence of "
+                f"{calibration.mean_confidence_cap:.1%})"
+            )
+        caption.append(
+            f"confidences calibrated on them: temperature {calibration.temperature:.3f}{capped}, "
+            f"expected calibration error {calibration.ece_before:.1%} -> {calibration.ece_after:.1%}"
+        )
+    caption += [f"[yellow]caveat: {escape(caveat)}[/]" for caveat in caveats]
+    table.caption = "\n".join(caption)
     return table
 
 
-def train_model(home_models: Path, dataset: Path, *, project: str, test_fraction: float, seed: int):
+def train_model(
+    home_models: Path,
+    dataset: Path,
+    *,
+    project: str,
+    test_fraction: float,
+    seed: int,
+    force: bool = False,
+):
     """Train with a progress bar; errors in the dataset or names become exit code 4."""
     from labelwatch.model import DatasetError, ModelStore, ModelStoreError, train
 
@@ -66,12 +109,29 @@ def train_model(home_models: Path, dataset: Path, *, project: str, test_fraction
                 test_fraction=test_fraction,
                 seed=seed,
                 progress=on_progress,
+                force=force,
             )
         except (DatasetError, ModelStoreError) as error:
             raise CliError(str(error), BAD_INPUT) from None
 
 
+def check_arn(arn: str) -> str:
+    """A Custom Labels project version ARN, or exit 4 naming the form it must have."""
+    from infra.config import MODEL_ARN_PATTERN
+
+    if not MODEL_ARN_PATTERN.match(arn):
+        raise CliError(
+            f"{arn!r} is not a model version ARN; expected arn:aws:rekognition:<region>:<account>:"
+            "project/<project>/version/<version>/<13-digit timestamp>",
+            BAD_INPUT,
+            hint="`labelwatch model status` lists the trained versions with their ARNs",
+        )
+    return arn
+
+
 def _default_arn(ctx: typer.Context, arn: str | None) -> tuple[str, Any]:
+    if arn is not None:
+        check_arn(arn)
     target = ctx.obj.target()
     chosen = arn or target.model_arn
     if not chosen:
@@ -80,10 +140,13 @@ def _default_arn(ctx: typer.Context, arn: str | None) -> tuple[str, Any]:
 
 
 def _call(action: str, call) -> dict:
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import ClientError, ParamValidationError
 
     try:
         return call()
+    except ParamValidationError as error:
+        report = " ".join(str(error.kwargs.get("report", error)).split())
+        raise CliError(f"{action}: invalid parameter: {report}", BAD_INPUT) from None
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         raise CliError(
@@ -99,6 +162,157 @@ def project_arn_of(version_arn: str) -> str:
     return f"{head}:project/{parts[0]}/{parts[-1]}"
 
 
+def warn_unmatched_rules(model_labels: tuple[str, ...]) -> None:
+    """A yellow warning per label of interest in cdk.json that is not a label of the model."""
+    from infra.config import ConfigError
+    from labelwatch.label_check import describe_mismatches, rule_labels_from_context, unmatched_rules
+    from labelwatch.local.template import cdk_context
+
+    try:
+        rules = rule_labels_from_context(cdk_context())
+    except ConfigError as error:
+        console.print(f"[dim]cannot check the stack's labels of interest: {escape(str(error))}[/]")
+        return
+    lines = describe_mismatches(unmatched_rules(rules, model_labels), model_labels)
+    for line in lines:
+        console.print(f"[yellow]warning: {escape(line)}: its rule can never alert[/]", highlight=False)
+    if lines:
+        console.print(
+            "[dim]the labels of interest are the stack's, from cdk.json; `-c labelsOfInterest=...` "
+            "at `labelwatch local up` may change them[/]",
+            highlight=False,
+        )
+
+
+def report_default(store: Any, result: Any) -> None:
+    """Say which version the next ``local up`` uses and why; exit 4 if the gate refused this one."""
+    quality = result.quality
+    chosen = store.default_version()
+    if not quality.default:
+        console.print(
+            "[red]this version is stored but is not the default model[/]: "
+            + escape("; ".join(quality.refusals)),
+            highlight=False,
+        )
+    if chosen is not None and chosen.arn == result.arn:
+        why = "the newest trained version that passed the quality gate"
+        if quality.forced:
+            why = f"made the default with --force despite: {'; '.join(quality.refusals)}"
+        console.print(f"[green]the next `labelwatch local up` uses this version[/] ({escape(why)})")
+        console.print("[dim]start it on a running stack with `labelwatch model start`[/]", highlight=False)
+    elif chosen is not None:
+        console.print(
+            f"the next `labelwatch local up` uses {escape(chosen.version_name)}, the newest version "
+            "that passed the quality gate:",
+            highlight=False,
+        )
+        print_arn(chosen.arn, style="")
+    else:
+        console.print(
+            "no stored version passed the quality gate: the next `labelwatch local up` has no trained "
+            "model of its own (it falls back to the modelArn of cdk.json)",
+            highlight=False,
+        )
+    if not quality.default:
+        raise CliError(
+            f"model version {result.version_name} was not made the default: {'; '.join(quality.refusals)}",
+            BAD_INPUT,
+            hint="fix the dataset (each label needs its own, different-looking images), pass --force to "
+            "make it the default anyway, or run it once with `labelwatch local up --model ARN`",
+        )
+
+
+def _live_statuses(ctx: typer.Context, versions: list) -> tuple[dict[str, str], str | None] | None:
+    """Status per ARN from the running local stack (DescribeProjectVersions) and the ARN of its model;
+    None when no local stack is running: then nothing is running."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        target = ctx.obj.target()
+    except CliError:
+        return None
+    statuses: dict[str, str] = {}
+    client = target.client("rekognition")
+    for project_arn in dict.fromkeys(project_arn_of(info.arn) for info in versions):
+        try:
+            response = client.describe_project_versions(ProjectArn=project_arn)
+        except (BotoCoreError, ClientError):
+            return None
+        for item in response.get("ProjectVersionDescriptions", []):
+            statuses[item["ProjectVersionArn"]] = item["Status"]
+    return statuses, target.model_arn
+
+
+def _role(info: Any, *, stack_arn: str | None, default_arn: str | None) -> str:
+    from labelwatch.model import Quality
+
+    roles = []
+    if info.arn == stack_arn:
+        roles.append("the running stack's model")
+    if info.arn == default_arn:
+        roles.append("the next `local up` uses it")
+    quality = Quality.from_manifest(info.manifest)
+    if not quality.default:
+        roles.append(f"not the default: {'; '.join(quality.refusals)}")
+    elif quality.forced:
+        roles.append("default by --force")
+    return "; ".join(roles)
+
+
+def version_rows(ctx: typer.Context, store: Any, versions: list) -> list[dict[str, Any]]:
+    """One row per version, newest first: its status (from the running stack, else STOPPED or what
+    the store says) and what it is used for."""
+    live = _live_statuses(ctx, versions)
+    statuses, stack_arn = live if live is not None else ({}, None)
+    default = store.default_version()
+    rows = []
+    for info in reversed(versions):
+        evaluation = info.manifest.get("evaluation", {})
+        rows.append(
+            {
+                "version": info.version_name,
+                "status": statuses.get(info.arn) or store.status(info.arn),
+                "created": info.created.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+                "macro_f1": round(float(evaluation.get("macro_f1", 0.0)), 3),
+                "labels": list(info.manifest.get("labels", [])),
+                "use": _role(info, stack_arn=stack_arn, default_arn=default.arn if default else None),
+                "arn": info.arn,
+            }
+        )
+    return rows
+
+
+def print_version_rows(rows: list[dict[str, Any]], *, fmt: str, title: str) -> None:
+    if fmt == "json":
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["arn"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({**row, "labels": "; ".join(row["labels"])} for row in rows)
+        sys.stdout.write(out.getvalue())
+        return
+    table = Table(title=title, title_justify="left")
+    for column in ("Version", "Status", "Created", "F1", "Labels", "Use"):
+        # A status is one word: as wide as the longest, so it is neither cut nor folded.
+        width = max(len(row["status"]) for row in rows) if column == "Status" else None
+        table.add_column(column, overflow="fold", min_width=width)
+    for row in rows:
+        table.add_row(
+            escape(row["version"]),
+            row["status"],
+            row["created"],
+            f"{row['macro_f1']:.3f}",
+            escape(", ".join(row["labels"])),
+            escape(row["use"]),
+        )
+    console.print(table)
+    console.print("ARNs, in the same order:", highlight=False)
+    for row in rows:
+        print_arn(row["arn"], style="")
+
+
 def register(app: typer.Typer) -> None:
     model = typer.Typer(
         help="The Custom Labels model: train locally, start, stop, status.", no_args_is_help=True
@@ -112,19 +326,38 @@ def register(app: typer.Typer) -> None:
         project: Annotated[str, typer.Option(help="Custom Labels project name")] = "plant-leaves",
         test_fraction: Annotated[float, typer.Option(min=0.05, max=0.5, help="Held-out share")] = 0.2,
         seed: Annotated[int, typer.Option(help="Seed of the train/test split")] = 0,
+        force: Annotated[
+            bool,
+            typer.Option("--force", help="Make it the default model even if the quality gate refuses it"),
+        ] = False,
     ) -> None:
-        """Train a model version on a folder-per-label dataset and print its evaluation."""
+        """Train a model version on a folder-per-label dataset and print its evaluation.
+
+        A version whose held-out evaluation is below the quality gate (average F1 under 0.5, no better
+        than always answering the commonest label, or one label for everything) is stored but not
+        used by `labelwatch local up` unless --force (exit code 4)."""
+        from labelwatch.model import ModelStore
+
         result = train_model(
-            ctx.obj.home.models, dataset, project=project, test_fraction=test_fraction, seed=seed
+            ctx.obj.home.models, dataset, project=project, test_fraction=test_fraction, seed=seed, force=force
         )
-        console.print(render_evaluation(result.evaluation, title=f"Evaluation of {result.version_name}"))
+        console.print(
+            render_evaluation(
+                result.evaluation,
+                title=f"Evaluation of {result.version_name}",
+                calibration=result.calibration,
+                caveats=result.quality.caveats,
+            )
+        )
         console.print(
             f"trained on {result.train_images} images, tested on {result.test_images} "
             f"({result.feature_seconds:.1f} s features, {result.fit_seconds:.2f} s fitting)\n"
-            f"model version ARN: [bold]{result.arn}[/]\n"
-            "[dim]the next `labelwatch local up` uses it; start it with `labelwatch model start`[/]",
+            "model version ARN:",
             highlight=False,
         )
+        print_arn(result.arn)
+        warn_unmatched_rules(result.labels)
+        report_default(ModelStore(ctx.obj.home.models), result)
 
     @model.command("start")
     def start_command(
@@ -139,7 +372,7 @@ def register(app: typer.Typer) -> None:
                 ProjectVersionArn=chosen, MinInferenceUnits=1
             ),
         )
-        console.print(f"{chosen}: {response.get('Status')}", highlight=False)
+        console.print(f"{chosen}: {response.get('Status')}", highlight=False, markup=False, soft_wrap=True)
 
     @model.command("stop")
     def stop_command(
@@ -152,19 +385,25 @@ def register(app: typer.Typer) -> None:
             "StopProjectVersion",
             lambda: target.client("rekognition").stop_project_version(ProjectVersionArn=chosen),
         )
-        console.print(f"{chosen}: {response.get('Status')}", highlight=False)
+        console.print(f"{chosen}: {response.get('Status')}", highlight=False, markup=False, soft_wrap=True)
 
     @model.command("status")
     def status_command(
         ctx: typer.Context,
-        arn: Annotated[str | None, typer.Argument(help="With --profile: the model version ARN")] = None,
+        arn: Annotated[str | None, typer.Argument(help="Only this model version [every local one]")] = None,
+        fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
     ) -> None:
-        """List model versions and their status (local store; with --profile, one deployed version)."""
+        """List model versions: status, F1, and which one the running stack (or the next `local up`)
+        uses. Locally, a version runs only inside a running `local up`; with --profile, pass the ARN."""
+        if fmt not in FORMATS:
+            raise CliError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}", BAD_INPUT)
+        if arn is not None:
+            check_arn(arn)
         if ctx.obj.profile or ctx.obj.region:
             if not arn:
                 raise CliError("with --profile, pass the model version ARN", BAD_INPUT)
             target = ctx.obj.target()
-            version_name = arn.split("/")[3] if arn.count("/") >= 4 else arn
+            version_name = arn.split("/")[3]
             response = _call(
                 "DescribeProjectVersions",
                 lambda: target.client("rekognition").describe_project_versions(
@@ -172,26 +411,33 @@ def register(app: typer.Typer) -> None:
                 ),
             )
             for item in response.get("ProjectVersionDescriptions", []):
-                console.print(f"{item['ProjectVersionArn']}: {item['Status']}", highlight=False)
+                console.print(
+                    f"{item['ProjectVersionArn']}: {item['Status']}",
+                    highlight=False,
+                    markup=False,
+                    soft_wrap=True,
+                )
             return
         from labelwatch.model import ModelStore
 
         store = ModelStore(ctx.obj.home.models)
         versions = store.versions()
+        if arn is not None:
+            versions = [info for info in versions if info.arn == arn]
+            if not versions:
+                raise CliError(
+                    f"no model version {arn} in {store.root}",
+                    BAD_INPUT,
+                    hint="`labelwatch model status` lists the trained versions",
+                )
         if not versions:
-            console.print(f"no model trained yet in {store.root}; run `labelwatch model train DATASET`")
-            return
-        table = Table(title=f"model versions in {store.root}", title_justify="left")
-        for column in ("Version", "Status", "Created", "F1", "Labels", "ARN"):
-            table.add_column(column, overflow="fold")
-        for info in reversed(versions):
-            evaluation = info.manifest.get("evaluation", {})
-            table.add_row(
-                info.version_name,
-                store.status(info.arn),
-                info.created.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
-                f"{evaluation.get('macro_f1', 0):.3f}",
-                ", ".join(info.manifest.get("labels", [])),
-                info.arn,
+            if fmt != "table":
+                print_version_rows([], fmt=fmt, title="")
+                return
+            console.print(
+                f"no model trained yet in {store.root}; run `labelwatch model train DATASET`", highlight=False
             )
-        console.print(table)
+            return
+        print_version_rows(
+            version_rows(ctx, store, versions), fmt=fmt, title=f"model versions in {store.root}"
+        )
