@@ -21,17 +21,22 @@ What is refused, with a ``QueryError``:
 - DuckDB syntax sqlglot's parser is lenient enough to accept: ``FROM``-first queries, ``SELECT *
   EXCLUDE/EXCEPT/REPLACE/RENAME``, ``::`` casts, ``==``, ``[1, 2]`` lists and ``{'k': v}``
   structs, ``:=`` named arguments, ``$1`` parameters, ``ILIKE``, ``SIMILAR TO``, ``DISTINCT ON``,
-  ``GROUP BY ALL``, ``UNION BY NAME``, ``PIVOT``, ``ASOF``/``POSITIONAL``/``SEMI``/``ANTI`` joins;
+  ``GROUP BY ALL``, ``UNION BY NAME``, ``PIVOT``, ``USING SAMPLE``, ``LIMIT n%``, ``ASOF``/
+  ``POSITIONAL``/``SEMI``/``ANTI`` joins and a ``JOIN`` without ``ON``/``USING``;
 - a function or type Athena does not have (``athena_names``), e.g. ``list_value``, ``strftime``,
-  ``read_csv``, ``CAST(x AS string)``;
+  ``read_csv``, ``CAST(x AS string)``, and a reserved word used unquoted as a name
+  (``geometry.left``; Athena needs ``geometry."left"``);
+- a select-list alias used in ``WHERE``, ``GROUP BY``, ``HAVING`` or the select list itself, which
+  DuckDB resolves and Athena does not (checked where the columns of every source are known);
 - a table other than the results table: ``results``, ``<database>.results``,
   ``AwsDataCatalog.<database>.results`` (any quoting or case), or a ``WITH`` query's name.
 
 The functions ``athena_compat`` defines as DuckDB macros are parsed as plain calls, so sqlglot
-leaves their names and arguments alone and the macro (tested against Athena's documented behaviour)
-is the one definition: sqlglot would otherwise turn ``approx_percentile`` into DuckDB's
-approximate ``approx_quantile`` and ``date_format`` into ``strftime`` only when the format is a
-literal. Every other function is sqlglot's Trino-to-DuckDB translation.
+leaves their names and arguments alone and the macro (tested in ``test_analytics_query.py``) is
+the one definition. sqlglot's own translation would turn ``approx_percentile`` into DuckDB's
+approximate (not deterministic) ``approx_quantile``, and ``date_format(t, f)`` into ``strftime``
+with the format translated only when it is a literal, and then ``%%i`` wrongly to ``%%M``. Every
+other function is sqlglot's Trino-to-DuckDB translation.
 
 Column names, as Athena gives them: an output column that is not a column reference and has no
 alias is ``_col<N>``, ``N`` its 0-based position in the output (``SELECT label, count(*)`` gives
@@ -39,11 +44,17 @@ alias is ``_col<N>``, ``N`` its 0-based position in the output (``SELECT label, 
 text and ``athena_column_names`` turns the placeholders DuckDB reports back into ``_col<N>``; so
 ``SELECT *`` over a subquery with unnamed columns numbers them as Athena does.
 
-Known gaps (a query passing here may still fail on Athena): names are checked, not meanings. No
-column resolution or typing is done, so a select-list alias used in ``WHERE``/``GROUP BY`` (DuckDB
-accepts, Athena does not), implicit casts DuckDB makes and Trino does not (``'1' + 1``), and
-differences in the results of functions present in both are not caught; nor are joins without a
-condition, or function calls qualified with a catalog or schema.
+Known gaps. Names and syntax are checked, not meanings, so a query passing here can still fail on
+Athena, or give other results: no typing is done (implicit casts DuckDB makes and Trino does not,
+``'1' + 1``); a function both engines have under one name may behave differently (``format`` takes
+Java's placeholders in Athena and ``{}`` in DuckDB, ``typeof`` spells types differently,
+``approx_*`` are exact here); the function list is current Trino's, so a few of the newest names
+pass here and are missing from Athena's engine 3, while a listed function DuckDB lacks (and
+``athena_compat`` does not define) fails here and runs on Athena. The alias check is skipped over
+``UNNEST`` and ``SELECT *`` subqueries, and ignores correlated references; a ``WITH`` name counts as
+a table anywhere in the query. Function calls qualified with a catalog or schema are not checked.
+Locally refused though Athena runs them: ``information_schema`` and other tables, ``EXPLAIN``,
+``DESCRIBE``/``SHOW``, ``?`` parameters (Athena's ``EXECUTE ... USING``).
 """
 
 from __future__ import annotations
