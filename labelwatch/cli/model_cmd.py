@@ -42,7 +42,7 @@ def render_evaluation(
         table.add_column(column, justify="right")
     for metrics in evaluation.labels:
         table.add_row(
-            metrics.label,
+            escape(metrics.label),
             f"{metrics.f1:.3f}",
             f"{metrics.precision:.3f}",
             f"{metrics.recall:.3f}",
@@ -67,9 +67,10 @@ def render_evaluation(
     elif calibration is not None:
         capped = ""
         if calibration.limited_by == "held-out accuracy":
+            right = round(evaluation.accuracy * evaluation.test_images)
             capped = (
-                f" (the most {calibration.test_images} test images allow: an average confidence of "
-                f"{calibration.mean_confidence_cap:.1%})"
+                f" (capped: {right} of {evaluation.test_images} test images right support an average "
+                f"confidence of at most {calibration.mean_confidence_cap:.1%})"
             )
         caption.append(
             f"confidences calibrated on them: temperature {calibration.temperature:.3f}{capped}, "
@@ -333,9 +334,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Train a model version on a folder-per-label dataset and print its evaluation.
 
-        A version whose held-out evaluation is below the quality gate (average F1 under 0.5, no better
-        than always answering the commonest label, or one label for everything) is stored but not
-        used by `labelwatch local up` unless --force (exit code 4)."""
+        A version the quality gate refuses (one label for every test image; with at least 5 test
+        images per label, also an average F1 under 0.5 or no better than always answering the
+        commonest label) is stored but not used by `labelwatch local up` unless --force (exit 4)."""
         from labelwatch.model import ModelStore
 
         result = train_model(
