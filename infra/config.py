@@ -107,6 +107,24 @@ CONTEXT_KEYS: tuple[str, ...] = (
 )
 
 
+# One line each for `labelwatch local up --help`; a test keeps it in step with CONTEXT_KEYS.
+PARAMETER_HELP: dict[str, str] = {
+    "modelArn": "Custom Labels project version ARN (required)",
+    "notificationEmails": "alert addresses ('a@x.com=leaf-smut|rust' filters)",
+    "labelsOfInterest": "1-10 labels that alert ('leaf-smut=80')",
+    "minConfidence": "default threshold, 0-100 [70]",
+    "inputBucketName": "input bucket name [generated]",
+    "resultsBucketName": "results bucket name [generated]",
+    "imageLinks": "a link to the image in alerts: true/false [true]",
+    "keyPrefix": "only keys under this prefix are processed",
+    **{
+        key: f"a whole number, {rule.low}-{rule.high} [{rule.default}]" for key, rule in _INT_RULES.items()
+    },
+    "opsEmail": "address for operational alarms [none]",
+    "analyticsDatabase": "Glue database of the results [labelwatch]",
+}
+
+
 class ConfigError(ValueError):
     """Every problem found in the deployment parameters; ``problems`` lists them one per entry."""
 
@@ -180,6 +198,16 @@ def _normalised_key(key: str) -> str:
 _KEY_BY_NORMALISED = {_normalised_key(key): key for key in CONTEXT_KEYS}
 
 
+def _near_miss(key: str) -> str | None:
+    """The parameter a misspelt key most likely meant (``minconfidance``); CDK's own keys never match."""
+    import difflib
+
+    if key.startswith(("@", "aws:", "cdk")) or ":" in key:
+        return None
+    close = difflib.get_close_matches(_normalised_key(key), list(_KEY_BY_NORMALISED), n=1, cutoff=0.85)
+    return _KEY_BY_NORMALISED[close[0]] if close else None
+
+
 def _absent(value: Any) -> bool:
     return value is None or (isinstance(value, str) and value.strip() == "")
 
@@ -236,7 +264,7 @@ class _Parser:
         for key in self.raw:
             if not isinstance(key, str) or key in CONTEXT_KEYS:
                 continue
-            known = _KEY_BY_NORMALISED.get(_normalised_key(key))
+            known = _KEY_BY_NORMALISED.get(_normalised_key(key)) or _near_miss(key)
             if known:
                 self.problem(key, f"{self.raw[key]!r} is not a parameter; did you mean {known!r}?")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -91,6 +93,9 @@ class LabelwatchStack(Stack):
             "ClaimsTableName": self.workflow.claims_table.table_name,
             "AthenaWorkgroup": self.analytics.workgroup.ref,
             "GlueDatabase": self.config.analytics_database,
+            # `labelwatch check` compares the rules with the labels the model can return
+            "ModelArn": self.config.model_arn,
+            "LabelRules": json.dumps(self.config.label_rules, sort_keys=True),
             "ExecutionsConsoleUrl": (
                 f"https://{self.region}.console.aws.amazon.com/states/home?region={self.region}"
                 f"#/statemachines/view/{self.workflow.state_machine.state_machine_arn}"

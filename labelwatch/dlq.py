@@ -46,7 +46,11 @@ class DeadLetter:
     error: str
     cause: str
     when: str  # ISO 8601 UTC
-    receives: int  # how often SQS delivered this message (ingest: how often the workflow got it)
+    # How often the workflow was handed the image before it landed here: for the ingest DLQ the
+    # ingest queue's maxReceiveCount; unknown (None) for the failure DLQ. Not SQS's
+    # ApproximateReceiveCount of the DLQ message: listing has to receive it (SQS has no peek), so
+    # that count grows with every `dlq list` and says nothing about the image.
+    deliveries: int | None
     redrives: int  # how often labelwatch sent the image back already
     event: dict[str, Any]
     claim_key: str
@@ -60,11 +64,10 @@ def _epoch_ms_to_iso(value: str | None) -> str:
     return datetime.fromtimestamp(int(value) / 1000, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _dead_letter(queue: str, message: dict[str, Any]) -> DeadLetter:
+def _dead_letter(queue: str, message: dict[str, Any], max_receives: int | None = None) -> DeadLetter:
     body = json.loads(message["Body"])
     attributes = message.get("Attributes", {})
     redrives = int(message.get("MessageAttributes", {}).get(REDRIVES_ATTRIBUTE, {}).get("StringValue", 0))
-    receives = int(attributes.get("ApproximateReceiveCount", 0))
     if queue == FAILURE:
         event = body.get("event", {})
         return DeadLetter(
@@ -74,7 +77,7 @@ def _dead_letter(queue: str, message: dict[str, Any]) -> DeadLetter:
             error=body.get("error", ""),
             cause=str(body.get("cause", ""))[:500],
             when=body.get("failedAt") or _epoch_ms_to_iso(attributes.get("SentTimestamp")),
-            receives=receives,
+            deliveries=None,
             redrives=redrives,
             event=event,
             claim_key=body.get("claimKey") or (claim_key_of(event) if event else ""),
@@ -88,7 +91,7 @@ def _dead_letter(queue: str, message: dict[str, Any]) -> DeadLetter:
         error="NotDelivered",
         cause="SQS moved the event here after maxReceiveCount receives (model stopped or overloaded)",
         when=_epoch_ms_to_iso(attributes.get("SentTimestamp")),
-        receives=receives,
+        deliveries=max_receives,
         redrives=redrives,
         event=body,
         claim_key=claim_key_of(body) if "detail" in body else "",
@@ -117,11 +120,26 @@ def _queues(outputs: dict[str, str]) -> list[tuple[str, str]]:
     return [(FAILURE, outputs["FailureDlqUrl"]), (INGEST, outputs["IngestDlqUrl"])]
 
 
+def ingest_max_receives(sqs: Any, outputs: dict[str, str]) -> int | None:
+    """The ingest queue's maxReceiveCount: the deliveries an event had before SQS dead-lettered it."""
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=outputs["IngestQueueUrl"], AttributeNames=["RedrivePolicy"]
+    )
+    policy = attributes.get("Attributes", {}).get("RedrivePolicy")
+    return int(json.loads(policy)["maxReceiveCount"]) if policy else None
+
+
 def list_dead_letters(client: Callable[[str], Any], outputs: dict[str, str]) -> list[DeadLetter]:
-    """Everything in both DLQs, left there (received with a zero visibility timeout)."""
+    """Everything in both DLQs, left there (received with a zero visibility timeout, so it stays
+    visible; nothing in it or in what is listed changes from one listing to the next)."""
     sqs = client("sqs")
-    letters = [_dead_letter(queue, m) for queue, url in _queues(outputs) for m in _receive_all(sqs, url, 0)]
-    return sorted(letters, key=lambda letter: letter.when)
+    max_receives = ingest_max_receives(sqs, outputs)
+    letters = [
+        _dead_letter(queue, m, max_receives)
+        for queue, url in _queues(outputs)
+        for m in _receive_all(sqs, url, 0)
+    ]
+    return sorted(letters, key=lambda letter: (letter.when, letter.id))
 
 
 @dataclass

@@ -21,26 +21,39 @@ def plan_uploads(paths: Iterable[Path], prefix: str = "") -> list[Upload]:
     """Files as given; folders recursively, keyed by the folder's name and the path inside it.
 
     Hidden files and folders (``.DS_Store``, ``.git``) are skipped. A path that does not exist is
-    an error naming it, before anything is uploaded.
+    an error naming it, before anything is uploaded. A file named twice (directly or through a
+    folder) is uploaded once: every upload is a new image event, so a repeat would be processed
+    (and alert) twice.
     """
-    prefix = prefix.lstrip("/")
-    if prefix and not prefix.endswith("/"):
-        prefix += "/"
+    prefix = normalised_prefix(prefix)
     uploads: list[Upload] = []
+    seen: set[tuple[Path, str]] = set()
+
+    def add(file: Path, key: str) -> None:
+        identity = (file.resolve(), key)
+        if identity not in seen:
+            seen.add(identity)
+            uploads.append(Upload(file, key, file.stat().st_size))
+
     for raw in paths:
         path = Path(raw)
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such file or folder")
         if path.is_file():
-            uploads.append(Upload(path, prefix + path.name, path.stat().st_size))
+            add(path, prefix + path.name)
             continue
         base = path.resolve()
         for file in sorted(base.rglob("*")):
             relative = file.relative_to(base)
             if file.is_file() and not any(part.startswith(".") for part in relative.parts):
-                key = f"{prefix}{base.name}/{relative.as_posix()}"
-                uploads.append(Upload(file, key, file.stat().st_size))
+                add(file, f"{prefix}{base.name}/{relative.as_posix()}")
     return uploads
+
+
+def normalised_prefix(prefix: str) -> str:
+    """``a/b`` -> ``a/b/``; ``/a`` -> ``a/`` (S3 keys have no leading slash)."""
+    prefix = prefix.lstrip("/")
+    return prefix + "/" if prefix and not prefix.endswith("/") else prefix
 
 
 def upload_all(

@@ -1,8 +1,18 @@
-"""One rich console for the command's output; errors go to stderr."""
+"""The command's output: one rich console for people, plain stdout for machine formats.
+
+Nothing a person copies (a link, an ARN, a path) is ever cut: both consoles soft-wrap (the
+terminal wraps a long line, no newline is inserted), and tables are laid out wide enough for
+their unbreakable cells. csv and json bypass rich entirely, so a pipe gets exactly the data.
+"""
 
 from __future__ import annotations
 
+import re
+import sys
+from collections.abc import Sequence
+
 from rich.console import Console
+from rich.measure import Measurement
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -12,9 +22,44 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
+
+# A cell a person copies whole: a URL, an S3 URI, an ARN, an absolute path, or any long token.
+_UNBREAKABLE = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|arn:|/)\S*$|^\S{24,}$")
+
+
+def write_out(text: str) -> None:
+    """Machine output (csv, json): unstyled, unwrapped, straight to stdout."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def unbreakable(text: str) -> bool:
+    return bool(_UNBREAKABLE.match(text))
+
+
+def table(columns: Sequence[str], rows: Sequence[Sequence[str]], *, title: str | None = None) -> Table:
+    """A table whose link/ARN/path columns never wrap: they get the width of their longest cell."""
+    result = Table(title=title, title_justify="left")
+    for index, column in enumerate(columns):
+        cells = [row[index] for row in rows]
+        if any(unbreakable(cell) for cell in cells):
+            result.add_column(column, no_wrap=True, min_width=max(len(cell) for cell in cells))
+        else:
+            result.add_column(column, overflow="fold")
+    for row in rows:
+        result.add_row(*row)
+    return result
+
+
+def print_table(renderable: Table, *, out: Console | None = None) -> None:
+    """Print at the terminal's width, or wider when unbreakable cells need it (never cropped)."""
+    out = out or console
+    needed = Measurement.get(out, out.options.update_width(1_000_000), renderable).minimum
+    out.print(renderable, width=max(out.width, needed), crop=False)
 
 
 def progress(*, transient: bool = False) -> Progress:

@@ -8,10 +8,9 @@ import time
 from pathlib import Path
 
 from rich.rule import Rule
-from rich.table import Table
 
 from labelwatch.cli.analytics_cmd import render_rows, run_query, write_dashboard
-from labelwatch.cli.console import console, progress
+from labelwatch.cli.console import console, print_table, progress, table
 from labelwatch.cli.errors import INCOMPLETE, CliError
 from labelwatch.cli.local_cmd import start_local_stack, start_stack_model
 from labelwatch.cli.model_cmd import render_evaluation, train_model
@@ -100,14 +99,12 @@ def run_demo(home: Home, *, images: int, per_label: int, size: int, seed: int, t
 
         _step("5/6  What happened")
         time.sleep(0.2)  # the last alert e-mails are written just after their result
-        table = Table(title=f"{len(mails)} alert e-mails sent (outbox: {home.outbox})", title_justify="left")
-        table.add_column("to")
-        table.add_column("subject", overflow="fold")
-        for mail in mails[:15]:
-            table.add_row(mail.recipient, mail.subject)
+        rows = [(mail.recipient, mail.subject) for mail in mails[:15]]
         if len(mails) > 15:
-            table.add_row("…", f"{len(mails) - 15} more in the outbox")
-        console.print(table)
+            rows.append(("…", f"{len(mails) - 15} more in the outbox"))
+        print_table(
+            table(["to", "subject"], rows, title=f"{len(mails)} alert e-mails sent (outbox: {home.outbox})")
+        )
         label_counts = named_query("label_counts")
         answer = run_query(target, label_counts.sql)
         render_rows(answer.columns, answer.rows, title="label mix: labelwatch query --named label_counts")
@@ -133,7 +130,9 @@ def run_demo(home: Home, *, images: int, per_label: int, size: int, seed: int, t
     console.print(
         f"HTML report: [bold]{report}[/]\noutbox:      [bold]{home.outbox}[/] (.eml files)\n"
         f"logs:        {home.logs}\n"
-        f"demo finished in {time.monotonic() - started:.0f} s; nothing is left running.",
+        f"demo finished in {time.monotonic() - started:.0f} s; nothing is left running.\n"
+        "The results stay readable offline: `labelwatch results`, `labelwatch query --named "
+        "label_counts`, `labelwatch alerts`, `labelwatch report`.",
         highlight=False,
     )
     if missing:

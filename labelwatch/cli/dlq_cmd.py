@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from labelwatch.cli.analytics_cmd import render_rows
+from labelwatch.cli.analytics_cmd import FormatOption, check_format, render_rows
 from labelwatch.cli.console import console
 from labelwatch.cli.errors import BAD_INPUT, CliError
 
@@ -15,24 +15,29 @@ SHORT_ID = 8
 
 def register(app: typer.Typer) -> None:
     dlq_app = typer.Typer(
-        help="The dead-letter queues: list them, send images back through the workflow.", no_args_is_help=True
+        help="The dead-letter queues: list them, send images back through the workflow.",
+        short_help="The dead-letter queues: list, redrive.",
+        no_args_is_help=True,
     )
     app.add_typer(dlq_app, name="dlq")
 
-    @dlq_app.command("list")
+    @dlq_app.command("list", short_help="Both dead-letter queues, left as they are.")
     def list_command(
         ctx: typer.Context,
-        fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+        fmt: FormatOption = "table",
     ) -> None:
-        """Show every message of the failure DLQ and the ingest DLQ (image, error, when, how often)."""
+        """Show every message of the failure DLQ and the ingest DLQ (image, error, when, how often).
+
+        Listing changes nothing: the messages stay where they are."""
         from labelwatch.dlq import list_dead_letters
 
+        check_format(fmt)
         target = ctx.obj.target()
         letters = list_dead_letters(target.client, target.outputs)
         if not letters and fmt == "table":
             console.print(f"both dead-letter queues are empty ({target.description})")
             return
-        columns = ["id", "queue", "image", "error", "when", "receives", "redrives", "cause"]
+        columns = ["id", "queue", "image", "error", "when", "deliveries", "redrives", "cause"]
         rows = [
             (
                 letter.id[:SHORT_ID] if fmt == "table" else letter.id,
@@ -40,7 +45,7 @@ def register(app: typer.Typer) -> None:
                 letter.image,
                 letter.error,
                 letter.when,
-                letter.receives,
+                letter.deliveries,
                 letter.redrives,
                 letter.cause,
             )
@@ -48,11 +53,12 @@ def register(app: typer.Typer) -> None:
         ]
         render_rows(columns, rows, fmt=fmt, title=f"dead letters ({target.description})")
 
-    @dlq_app.command("redrive")
+    @dlq_app.command("redrive", short_help="Send dead-lettered images back through the workflow.")
     def redrive_command(
         ctx: typer.Context,
         ids: Annotated[
-            list[str] | None, typer.Argument(help="Message ids (or their first characters)")
+            list[str] | None,
+            typer.Argument(metavar="ID", help="Message ids (or their first characters)"),
         ] = None,
         all_: Annotated[bool, typer.Option("--all", help="Redrive every message of both DLQs")] = False,
     ) -> None:

@@ -1,37 +1,67 @@
-"""``labelwatch local up``: the embedded stack in the foreground until Ctrl-C."""
+"""``labelwatch local up|status|down``: the embedded stack in the foreground, and from elsewhere."""
 
 from __future__ import annotations
 
+import difflib
+import json
+import os
 import signal
 import threading
-from typing import Annotated
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.markup import escape
 
-from labelwatch.cli.console import console
-from labelwatch.cli.errors import BAD_INPUT, CliError
+from labelwatch.cli.console import console, err_console, print_table, table, write_out
+from labelwatch.cli.errors import BAD_INPUT, INCOMPLETE, NO_STACK, CliError
 from labelwatch.local.home import Home
-from labelwatch.local.outbox import Mail
-from labelwatch.local.pipe import BatchOutcome
+
+if TYPE_CHECKING:  # moto is imported only by commands that start a stack
+    from labelwatch.local.outbox import Mail
+    from labelwatch.local.pipe import BatchOutcome
 
 DEFAULT_PORT = 4567
 
 
 def parse_context(pairs: list[str]) -> dict[str, object]:
-    """``key=value`` stack parameters, like ``cdk -c``; JSON values (numbers, lists) are decoded."""
-    import json
+    """``key=value`` stack parameters, like ``cdk -c``; JSON values (numbers, lists) are decoded.
+
+    Unknown names are errors (a typo would silently fall back to a default); CDK's own namespaced
+    keys (``@aws-cdk/...``, ``aws:cdk:...``) pass through as they would with ``cdk synth -c``.
+    """
+    from infra.config import CONTEXT_KEYS
 
     context: dict[str, object] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
+        key = key.strip()
         if not sep or not key:
-            raise CliError(f"--context {pair!r}: expected key=value", BAD_INPUT)
+            raise CliError(f"-c {pair!r}: expected name=value", BAD_INPUT)
+        if key not in CONTEXT_KEYS and not key.startswith(("@", "aws:")):
+            raise CliError(f"-c {key}: {_unknown_parameter(key, CONTEXT_KEYS)}", BAD_INPUT)
         try:
             context[key] = json.loads(value)
         except json.JSONDecodeError:
             context[key] = value
     return context
+
+
+def _unknown_parameter(name: str, known: tuple[str, ...]) -> str:
+    by_folded = {k.casefold(): k for k in known}
+    close = difflib.get_close_matches(name.casefold(), list(by_folded), n=1, cutoff=0.6)
+    if close:
+        return f"not a stack parameter; did you mean {by_folded[close[0]]!r}?"
+    return "not a stack parameter (see `labelwatch local up --help` for the list)"
+
+
+def parameters_epilog() -> str:
+    from infra.config import PARAMETER_HELP
+
+    lines = ["Stack parameters for -c NAME=VALUE (defaults in cdk.json):", ""]
+    lines += [f"  {name:<25} {text}" for name, text in PARAMETER_HELP.items()]
+    return "\n\n".join(["\n".join(lines[:2])] + ["\b\n" + "\n".join(lines[2:])])
 
 
 def start_local_stack(
@@ -44,10 +74,10 @@ def start_local_stack(
     on_batch=None,
     pipe_concurrency: int = 2,
 ):
-    """Start the stack wired to the local model store; the newest trained model unless told."""
+    """Start the stack wired to the local model store; the default model version unless told."""
     from infra.config import ConfigError, LabelwatchConfig
     from labelwatch.local.model_source import StoreModelSource
-    from labelwatch.local.server import LocalStack
+    from labelwatch.local.server import LocalStack, StackAlreadyRunning
     from labelwatch.local.template import cdk_context
 
     source = StoreModelSource(home.models)
@@ -68,12 +98,13 @@ def start_local_stack(
     )
     try:
         return stack.start()
+    except StackAlreadyRunning as error:
+        raise CliError(str(error), BAD_INPUT, hint="stop it with `labelwatch local down`") from None
     except OSError as error:
-        stack.stop()
         raise CliError(
-            f"cannot listen on port {port}: {error.strerror or error}",
+            f"cannot listen on 127.0.0.1:{port}: {error.strerror or error}",
             BAD_INPUT,
-            hint="pick another with --port (0 = any free port)",
+            hint="another program uses that port: pick another with --port (0 = any free port)",
         ) from None
 
 
@@ -89,57 +120,95 @@ def start_stack_model(stack) -> bool:
     return True
 
 
+def _now() -> str:
+    return datetime.now().strftime("%H:%M:%S")
+
+
 def print_mail(mail: Mail) -> None:
-    console.print(f"[bold magenta]✉ alert[/] to {mail.recipient}: {mail.subject}", highlight=False)
-
-
-def print_batch(outcome: BatchOutcome) -> None:
-    kept = len(outcome.left_on_queue)
-    colour = "green" if outcome.status == "SUCCEEDED" and not kept else "yellow"
-    tail = f", {kept} left on the queue for a retry" if kept else ""
     console.print(
-        f"[{colour}]▶ batch of {len(outcome.message_ids)}: {outcome.status.lower()}{tail}[/] "
-        f"[dim]{outcome.execution_arn.rsplit(':', 1)[1]}[/]",
+        f"[dim]{_now()}[/] [bold magenta]✉ alert[/] to {escape(mail.recipient)}: {escape(mail.subject)}",
         highlight=False,
     )
 
 
+def batch_line(outcome: BatchOutcome, images: dict[str, int] | None) -> tuple[str, str]:
+    """(colour, text) for one batch: what became of its images, not only the execution's status."""
+    kept = len(outcome.left_on_queue)
+    if outcome.status != "SUCCEEDED":
+        return (
+            "red",
+            f"batch of {len(outcome.message_ids)}: execution {outcome.status.lower()}, all left on the queue",
+        )
+    if images:
+        parts = ", ".join(f"{count} {what}" for what, count in sorted(images.items()))
+    else:
+        parts = f"{len(outcome.deleted)} done" + (f", {kept} left for retry" if kept else "")
+    failed = any(what.startswith("failed") for what in (images or {}))
+    colour = "red" if failed else "yellow" if kept else "green"
+    return colour, f"batch of {len(outcome.message_ids)}: {parts}"
+
+
+def make_batch_printer(client):
+    from labelwatch.local.execution_summary import image_outcomes
+
+    def print_batch(outcome: BatchOutcome) -> None:
+        try:
+            images = dict(image_outcomes(client, outcome.execution_arn))
+        except Exception:  # the history is a nicety; the batch line must still print
+            images = None
+        colour, text = batch_line(outcome, images)
+        console.print(
+            f"[dim]{_now()}[/] [{colour}]▶ {text}[/] [dim]{outcome.execution_arn.rsplit(':', 1)[1]}[/]",
+            highlight=False,
+        )
+
+    return print_batch
+
+
 def register(app: typer.Typer) -> None:
     local = typer.Typer(
-        help="The embedded stack: AWS on this machine, no account needed.", no_args_is_help=True
+        help="The embedded stack: AWS on this machine, no account needed.",
+        short_help="The embedded stack: up, status, down.",
+        no_args_is_help=True,
     )
     app.add_typer(local, name="local")
 
-    @local.command("up")
+    @local.command("up", epilog=parameters_epilog(), short_help="Start the embedded stack (foreground).")
     def up(
         ctx: typer.Context,
-        port: Annotated[int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0 = any free)")] = (
-            DEFAULT_PORT
-        ),
-        model: Annotated[str | None, typer.Option(help="Model version ARN [newest trained]")] = None,
+        port: Annotated[
+            int, typer.Option(min=0, max=65535, metavar="PORT", help="Port on 127.0.0.1 (0 = any free)")
+        ] = DEFAULT_PORT,
+        model: Annotated[
+            str | None, typer.Option(metavar="ARN", help="Model version ARN [the default trained version]")
+        ] = None,
         pipe_concurrency: Annotated[
-            int, typer.Option(min=1, max=16, help="Batches the local Pipe runs at once")
+            int, typer.Option(min=1, max=16, metavar="N", help="Batches the local Pipe runs at once")
         ] = 2,
         start_model: Annotated[
             bool, typer.Option(help="Start the model version (StartProjectVersion) if it is not running")
         ] = True,
         context: Annotated[
-            list[str] | None, typer.Option("--context", "-c", help="Stack parameter key=value (cdk.json)")
+            list[str] | None,
+            typer.Option("--context", "-c", metavar="NAME=VALUE", help="Stack parameter (see below)"),
         ] = None,
     ) -> None:
         """Start the embedded stack in the foreground and print its endpoint; Ctrl-C stops it."""
         settings = ctx.obj
         stopped = threading.Event()
+        parsed = parse_context(context or [])
+        printer: dict[str, Any] = {}
         with console.status("synthesizing the CDK app and creating its resources…"):
             stack = start_local_stack(
                 settings.home,
                 port=port,
                 model_arn=model,
-                context=parse_context(context or []),
+                context=parsed,
                 on_mail=print_mail,
-                on_batch=print_batch,
+                on_batch=lambda outcome: printer["batch"](outcome),
                 pipe_concurrency=pipe_concurrency,
             )
+            printer["batch"] = make_batch_printer(stack.client)
             if start_model:
                 start_stack_model(stack)
         previous = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
@@ -153,44 +222,183 @@ def register(app: typer.Typer) -> None:
             signal.signal(signal.SIGTERM, previous)
             with console.status("stopping…"):
                 stack.stop()
-            console.print("[bold]local stack stopped[/]")
+            console.print(
+                f"[bold]local stack stopped[/]; its results stay readable offline in {stack.home.last_run}",
+                highlight=False,
+            )
+
+    @local.command("status", short_help="The running local stack: model, queue, DLQs.")
+    def status(
+        ctx: typer.Context,
+        fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="table or json")] = "table",
+    ) -> None:
+        """Show the running local stack: endpoint, model and its state, images waiting and why, DLQs."""
+        from labelwatch.cli.target import local_target
+
+        if fmt not in ("table", "json"):
+            raise CliError(f"--format {fmt!r}: use table or json", BAD_INPUT)
+        report = stack_status(local_target(ctx.obj.home))
+        if fmt == "json":
+            write_out(json.dumps(report, indent=2) + "\n")
+            return
+        rows = [(name, _status_cell(value)) for name, value in report.items()]
+        print_table(table(["", ""], rows, title="labelwatch local stack"))
+
+    @local.command("down", short_help="Stop the local stack running in another terminal.")
+    def down(
+        ctx: typer.Context,
+        timeout: Annotated[
+            float, typer.Option(min=1, metavar="SECONDS", help="How long to wait for it to stop")
+        ] = 60,
+    ) -> None:
+        """Stop the running `labelwatch local up` (as Ctrl-C would) and wait until it has stopped."""
+        from labelwatch.cli.target import running_stack
+
+        home = ctx.obj.home
+        info = running_stack(home)
+        if info is None:
+            raise CliError(f"no local stack is running (looked in {home.stack_file})", NO_STACK)
+        pid = int(info["pid"])
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _pid_alive(pid) and home.read_stack() is not None:
+            if time.monotonic() > deadline:
+                raise CliError(f"the local stack (pid {pid}) did not stop within {timeout:g} s", INCOMPLETE)
+            time.sleep(0.2)
+        console.print(f"stopped the local stack at {info['endpoint']} (pid {pid})", highlight=False)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def _status_cell(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return str(value)
+
+
+def stack_status(target) -> dict[str, Any]:
+    """What a person asks of a running stack, as plain data (``local status --format json``)."""
+    from labelwatch.cli.model_cmd import project_arn_of
+
+    sqs = target.client("sqs")
+
+    def depth(url: str) -> dict[str, int]:
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        names.append("ApproximateNumberOfMessagesDelayed")
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        visible, in_flight, delayed = (int(attributes.get(name, 0)) for name in names)
+        return {"waiting": visible, "in flight": in_flight, "delayed": delayed}
+
+    arn = target.model_arn or ""
+    try:
+        versions = target.client("rekognition").describe_project_versions(
+            ProjectArn=project_arn_of(arn), VersionNames=[arn.split("/")[3]]
+        )["ProjectVersionDescriptions"]
+        model_status = versions[0]["Status"] if versions else "NOT FOUND"
+    except Exception:  # an unknown version: say so rather than fail the whole status
+        model_status = "NOT FOUND"
+    queue = depth(target.output("IngestQueueUrl"))
+    waiting = queue["waiting"] + queue["in flight"] + queue["delayed"]
+    if not waiting:
+        why = "nothing is waiting"
+    elif model_status != "RUNNING":
+        why = f"{waiting} image(s) wait for the model ({model_status}): `labelwatch model start`"
+    else:
+        why = f"{waiting} image(s) being processed or waiting for a retry"
+    outbox = target.home.outbox if target.home else None
+    return {
+        "endpoint": target.description.rsplit(" ", 1)[-1],
+        "model": arn,
+        "model status": model_status,
+        "ingest queue": queue,
+        "images waiting": why,
+        "failure DLQ": depth(target.output("FailureDlqUrl"))["waiting"],
+        "ingest DLQ": depth(target.output("IngestDlqUrl"))["waiting"],
+        "alert e-mails": len(list(outbox.glob("*.eml"))) if outbox and outbox.is_dir() else 0,
+    }
 
 
 def show_stack(stack) -> None:
+    from infra.config import LabelwatchConfig
     from labelwatch.local import custom_labels
+    from labelwatch.local.template import cdk_context
 
     outputs = stack.outputs
-    table = Table(title="labelwatch local stack", show_header=False, title_justify="left")
-    table.add_row("endpoint", f"[bold cyan]{stack.endpoint}[/]")
-    for name in (
-        "InputBucketName",
-        "ResultsBucketName",
-        "AlertsTopicArn",
-        "StateMachineArn",
-        "IngestQueueUrl",
-        "FailureDlqUrl",
-        "IngestDlqUrl",
-        "GlueDatabase",
-    ):
-        table.add_row(name, outputs.get(name, ""))
+    rows = [("endpoint", stack.endpoint)]
+    rows += [
+        (name, outputs.get(name, ""))
+        for name in (
+            "InputBucketName",
+            "ResultsBucketName",
+            "AlertsTopicArn",
+            "StateMachineArn",
+            "IngestQueueUrl",
+            "FailureDlqUrl",
+            "IngestDlqUrl",
+            "GlueDatabase",
+        )
+    ]
     arn = stack.stack.detect_environment()["MODEL_ARN"]
     try:
         status = custom_labels.REGISTRY.status(arn)
     except Exception:  # moto's JsonRESTError: no such version
-        status = "[red]NOT FOUND[/]: train one with `labelwatch model train DATASET` and restart"
+        status = "NOT FOUND: train one with `labelwatch model train DATASET` and restart"
     else:
         if status != custom_labels.RUNNING:
-            status = f"[yellow]{status}[/]: images wait on the queue until `labelwatch model start`"
-    table.add_row("model", f"{arn}\n{status}")
-    table.add_row("outbox", str(stack.home.outbox))
-    table.add_row("function logs", str(stack.home.logs))
-    console.print(table)
+            status = f"{status}: images wait on the queue until `labelwatch model start`"
+    rows += [("model", arn), ("model status", status)]
+    rows += [("outbox", str(stack.home.outbox)), ("function logs", str(stack.home.logs))]
+    print_table(table(["", ""], rows, title="labelwatch local stack"))
+
+    config = LabelwatchConfig.from_mapping(cdk_context(stack.context))
+    show_rules(config)
+    warn_unmatched_rules(list(config.label_rules), local_model_labels(stack.home, arn), "local up")
+    endpoint, bucket, region = stack.endpoint, outputs["InputBucketName"], stack.region
     console.print(
-        "\nUse it from any shell:\n"
-        f"  export AWS_ENDPOINT_URL={stack.endpoint} AWS_ACCESS_KEY_ID=testing "
-        f"AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION={stack.region}\n"
-        f"  aws s3 cp photo.jpg s3://{outputs['InputBucketName']}/\n"
-        "  labelwatch upload PATH…   labelwatch results   labelwatch alerts   labelwatch query …\n"
-        "\n[dim]Ctrl-C stops the stack (its data lives in memory; the outbox stays on disk).[/]",
+        "\nUse it from any shell (the AWS CLI, v1 or v2, takes --endpoint-url; boto3 and the AWS CLI v2 "
+        "also read AWS_ENDPOINT_URL):\n"
+        f"  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION={region}\n"
+        f"  aws --endpoint-url {endpoint} s3 cp photo.jpg s3://{bucket}/\n"
+        "  labelwatch upload PATH… --wait   labelwatch results   labelwatch alerts --follow   "
+        "labelwatch local status\n"
+        "\n[dim]Ctrl-C (or `labelwatch local down`) stops the stack; "
+        "its results and the outbox stay on disk.[/]",
         highlight=False,
     )
+
+
+def show_rules(config) -> None:
+    """The rules, thresholds and recipients the stack runs with."""
+    rows = []
+    for label, threshold in config.label_rules.items():
+        recipients = [s.email for s in config.subscribers if not s.labels or label in s.labels]
+        rows.append((label, f">= {threshold:g} %", ", ".join(recipients) or "(nobody)"))
+    print_table(table(["alert on label", "confidence", "e-mailed to"], rows, title="alert rules"))
+
+
+def local_model_labels(home: Home, arn: str) -> list[str] | None:
+    """The labels of a locally trained model version, or None if it is not in the store."""
+    from labelwatch.model import ModelStore
+
+    try:
+        return list(ModelStore(home.models).get(arn).manifest.get("labels", []))
+    except Exception:  # not a version of this store (its absence is reported as NOT FOUND)
+        return None
+
+
+def warn_unmatched_rules(rule_labels: list[str], model_labels: list[str] | None, where: str) -> int:
+    """Print a warning per label of interest the model cannot produce; return how many."""
+    if model_labels is None:
+        return 0
+    from labelwatch.label_check import describe_mismatches, unmatched_rules
+
+    mismatches = unmatched_rules(rule_labels, model_labels)
+    for line in describe_mismatches(mismatches, model_labels):
+        err_console.print(f"[yellow]warning:[/] {escape(line)}: it can never alert", highlight=False)
+    return len(mismatches)

@@ -316,17 +316,25 @@ def print_version_rows(rows: list[dict[str, Any]], *, fmt: str, title: str) -> N
 
 def register(app: typer.Typer) -> None:
     model = typer.Typer(
-        help="The Custom Labels model: train locally, start, stop, status.", no_args_is_help=True
+        help="The Custom Labels model: train locally, start, stop, status.",
+        short_help="The model: train, start, stop, status.",
+        no_args_is_help=True,
     )
     app.add_typer(model, name="model")
 
-    @model.command("train")
+    @model.command("train", short_help="Train a version on a folder-per-label dataset.")
     def train_command(
         ctx: typer.Context,
-        dataset: Annotated[Path, typer.Argument(help="Folder with one sub-folder of images per label")],
-        project: Annotated[str, typer.Option(help="Custom Labels project name")] = "plant-leaves",
-        test_fraction: Annotated[float, typer.Option(min=0.05, max=0.5, help="Held-out share")] = 0.2,
-        seed: Annotated[int, typer.Option(help="Seed of the train/test split")] = 0,
+        dataset: Annotated[
+            Path, typer.Argument(metavar="DATASET", help="Folder with one sub-folder of images per label")
+        ],
+        project: Annotated[
+            str, typer.Option(metavar="NAME", help="Custom Labels project name")
+        ] = "plant-leaves",
+        test_fraction: Annotated[
+            float, typer.Option(min=0.05, max=0.5, metavar="SHARE", help="Held-out share")
+        ] = 0.2,
+        seed: Annotated[int, typer.Option(metavar="N", help="Seed of the train/test split")] = 0,
         force: Annotated[
             bool,
             typer.Option("--force", help="Make it the default model even if the quality gate refuses it"),
@@ -360,10 +368,12 @@ def register(app: typer.Typer) -> None:
         warn_unmatched_rules(result.labels)
         report_default(ModelStore(ctx.obj.home.models), result)
 
-    @model.command("start")
+    @model.command("start", short_help="Start a model version (StartProjectVersion).")
     def start_command(
         ctx: typer.Context,
-        arn: Annotated[str | None, typer.Argument(help="Model version ARN [the stack's model]")] = None,
+        arn: Annotated[
+            str | None, typer.Argument(metavar="ARN", help="Model version ARN [the stack's model]")
+        ] = None,
     ) -> None:
         """Start the model version (StartProjectVersion); it answers DetectCustomLabels once RUNNING."""
         chosen, target = _default_arn(ctx, arn)
@@ -375,10 +385,12 @@ def register(app: typer.Typer) -> None:
         )
         console.print(f"{chosen}: {response.get('Status')}", highlight=False, markup=False, soft_wrap=True)
 
-    @model.command("stop")
+    @model.command("stop", short_help="Stop a model version; images wait on the queue.")
     def stop_command(
         ctx: typer.Context,
-        arn: Annotated[str | None, typer.Argument(help="Model version ARN [the stack's model]")] = None,
+        arn: Annotated[
+            str | None, typer.Argument(metavar="ARN", help="Model version ARN [the stack's model]")
+        ] = None,
     ) -> None:
         """Stop the model version; images wait on the queue until it runs again."""
         chosen, target = _default_arn(ctx, arn)
@@ -388,11 +400,13 @@ def register(app: typer.Typer) -> None:
         )
         console.print(f"{chosen}: {response.get('Status')}", highlight=False, markup=False, soft_wrap=True)
 
-    @model.command("status")
+    @model.command("status", short_help="Model versions, their status and which is used.")
     def status_command(
         ctx: typer.Context,
-        arn: Annotated[str | None, typer.Argument(help="Only this model version [every local one]")] = None,
-        fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+        arn: Annotated[
+            str | None, typer.Argument(metavar="ARN", help="Only this model version [every local one]")
+        ] = None,
+        fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="table, csv or json")] = "table",
     ) -> None:
         """List model versions: status, F1, and which one the running stack (or the next `local up`)
         uses. Locally, a version runs only inside a running `local up`; with --profile, pass the ARN."""

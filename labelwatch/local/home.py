@@ -45,6 +45,16 @@ class Home:
         return self.root / "demo"
 
     @property
+    def last_run(self) -> Path:
+        """The results of the last local stack, saved when it stopped (``labelwatch.local.last_run``)."""
+        return self.root / "last-run"
+
+    @property
+    def lock_file(self) -> Path:
+        """Held (flock) by the one ``labelwatch local up`` that may run on this home."""
+        return self.root / "local-stack.lock"
+
+    @property
     def stack_file(self) -> Path:
         """Written by ``labelwatch local up`` while it runs: endpoint, outputs, pid."""
         return self.root / "local-stack.json"

@@ -53,7 +53,8 @@ def test_every_command_has_help(command, capsys, home):
 
 
 @pytest.mark.parametrize(
-    "command", [["results"], ["alerts"], ["upload", "."], ["report"], ["model", "stop"], ["dlq", "list"]]
+    "command",
+    [["results"], ["upload", "."], ["report"], ["model", "stop"], ["dlq", "list"], ["local", "status"]],
 )
 def test_commands_that_need_a_stack_say_how_to_start_one(command, capsys, home):
     code, out = invoke(capsys, *command)
