@@ -6,16 +6,23 @@ BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup test demo bench soak synth lint asl deploy clean
+.PHONY: setup constraints test demo bench soak synth lint asl deploy clean
 
 ## setup: Python virtualenv with the project and its dev tools, and the pinned CDK CLI
 setup: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: pyproject.toml
+# constraints.txt pins every package (and pip) to the versions the suite passed with, so a fresh
+# install cannot drift to a newer release that behaves differently (typer 0.29 vendoring click did).
+$(VENV)/.installed: pyproject.toml constraints.txt
 	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip -c constraints.txt
+	PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev]"
 	touch $@
+
+## constraints: re-pin constraints.txt to what the venv has (after changing pyproject.toml)
+constraints:
+	{ sed -n '1,2p' constraints.txt; $(PY) -m pip freeze --exclude-editable --all | grep -v -e '^labelwatch' -e '^setuptools=='; } > constraints.new
+	mv constraints.new constraints.txt
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent

@@ -223,20 +223,19 @@ def _deployed_alerts(target: Target, *, limit: int, follow: bool, fmt: str) -> N
 
 def _local_alerts(outbox: Path, *, limit: int, show: bool, follow: bool, fmt: str) -> None:
     """The outbox on disk: it outlives the stack, so no running stack is needed."""
-    mails = outbox_mails(outbox, limit)
+    every = outbox_mails(outbox)  # one listing: what follows is exactly what this one did not show
+    mails = every[:limit]
     if not mails and not follow and fmt == "table":
         console.print(f"no alert e-mails in {outbox}", highlight=False)
         return
-    if fmt != "table" and not follow:
-        _render_mails(mails, fmt=fmt, title=None)
-        return
     if mails or not follow:
-        _render_mails(list(reversed(mails)) if follow else mails, fmt=fmt, title=f"alert e-mails in {outbox}")
+        shown = list(reversed(mails)) if follow else mails  # following reads oldest to newest
+        _render_mails(shown, fmt=fmt, title=None if fmt != "table" else f"alert e-mails in {outbox}")
     if show and mails and not follow:
         console.print(mails[0]["body"], markup=False, highlight=False)
     if not follow:
         return
-    seen = {mail["file"] for mail in outbox_mails(outbox)}
+    seen = {mail["file"] for mail in every}
     if fmt == "table":
         console.print(f"[dim]following {outbox}; Ctrl-C stops[/]", highlight=False)
     while True:

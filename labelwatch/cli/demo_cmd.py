@@ -48,7 +48,14 @@ def run_demo(home: Home, *, images: int, per_label: int, size: int, seed: int, t
 
     _step("2/6  Train the model (pretrained features + classifier, held-out test split)")
     result = train_model(home.models, workdir / "training", project=PROJECT, test_fraction=0.2, seed=seed)
-    console.print(render_evaluation(result.evaluation, title=f"Evaluation of {result.version_name}"))
+    console.print(
+        render_evaluation(
+            result.evaluation,
+            title=f"Evaluation of {result.version_name}",
+            calibration=result.calibration,
+            caveats=result.quality.caveats,
+        )
+    )
 
     _step("3/6  Start the embedded stack and the model")
     mails: list[Mail] = []
