@@ -13,7 +13,7 @@ from labelwatch.cli.analytics_cmd import render_rows, run_query, write_dashboard
 from labelwatch.cli.console import console, print_table, progress, table
 from labelwatch.cli.errors import INCOMPLETE, CliError
 from labelwatch.cli.local_cmd import start_local_stack, start_stack_model
-from labelwatch.cli.model_cmd import render_evaluation, train_model
+from labelwatch.cli.model_cmd import render_training, train_model
 from labelwatch.cli.target import LOCAL, Target
 from labelwatch.local.home import Home
 from labelwatch.local.outbox import Mail
@@ -48,14 +48,7 @@ def run_demo(home: Home, *, images: int, per_label: int, size: int, seed: int, t
 
     _step("2/6  Train the model (pretrained features + classifier, held-out test split)")
     result = train_model(home.models, workdir / "training", project=PROJECT, test_fraction=0.2, seed=seed)
-    console.print(
-        render_evaluation(
-            result.evaluation,
-            title=f"Evaluation of {result.version_name}",
-            calibration=result.calibration,
-            caveats=result.quality.caveats,
-        )
-    )
+    console.print(render_training(result))
 
     _step("3/6  Start the embedded stack and the model")
     mails: list[Mail] = []

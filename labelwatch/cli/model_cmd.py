@@ -81,6 +81,16 @@ def render_evaluation(
     return table
 
 
+def render_training(result: Any) -> Table:
+    """The evaluation table of a training result, with its calibration and caveats."""
+    return render_evaluation(
+        result.evaluation,
+        title=f"Evaluation of {result.version_name}",
+        calibration=result.calibration,
+        caveats=result.quality.caveats,
+    )
+
+
 def train_model(
     home_models: Path,
     dataset: Path,
@@ -350,14 +360,7 @@ def register(app: typer.Typer) -> None:
         result = train_model(
             ctx.obj.home.models, dataset, project=project, test_fraction=test_fraction, seed=seed, force=force
         )
-        console.print(
-            render_evaluation(
-                result.evaluation,
-                title=f"Evaluation of {result.version_name}",
-                calibration=result.calibration,
-                caveats=result.quality.caveats,
-            )
-        )
+        console.print(render_training(result))
         console.print(
             f"trained on {result.train_images} images, tested on {result.test_images} "
             f"({result.feature_seconds:.1f} s features, {result.fit_seconds:.2f} s fitting)\n"

@@ -11,7 +11,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 from urllib.parse import urlparse
 
@@ -20,11 +19,11 @@ import pytest
 from labelwatch.cli.app import run
 from labelwatch.local.home import Home
 
+from .test_cli_local_lifecycle import start_local_up
 from .test_embedded_server import aws_cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local-stack")]
 
-STARTUP_SECONDS = 180  # a first synth of the stack for a new model takes ~10 s; CI machines vary
 
 
 @pytest.fixture(scope="module")
@@ -32,25 +31,11 @@ def running(trained_home, tmp_path_factory):
     """`labelwatch local up --port 0` in a child process, with the session's trained model."""
     home = Home.resolve(tmp_path_factory.mktemp("cli-home"))
     shutil.copytree(trained_home.home.models, home.models)
-    env = {**os.environ, "LABELWATCH_HOME": str(home.root), "PYTHONUNBUFFERED": "1", "COLUMNS": "200"}
-    log = (home.root / "local-up.out").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from labelwatch.cli import main; main()", "local", "up", "--port", "0"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while (info := home.read_stack()) is None or info.get("pid") != process.pid:
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("local up did not start:\n" + (home.root / "local-up.out").read_text())
-        time.sleep(0.2)
+    process, info = start_local_up(home)
     yield process, home, info
     if process.poll() is None:
         process.kill()
         process.wait()
-    log.close()
 
 
 def cli(monkeypatch, capsys, home: Home, *args: str) -> tuple[int, str]:
