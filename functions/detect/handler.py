@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from . import clients
@@ -21,21 +22,40 @@ from .settings import load_settings
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics()
 
 
-def _count(name: str, value: int = 1) -> None:
-    metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-
-
-@logger.inject_lambda_context(correlation_id_path="messageId", clear_state=True)
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)  # the response may hold a presigned link
-@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Per invocation, not module-wide: Powertools' Metrics() shares one buffer across the process,
+    # and invocations running at once in one process (the local stack) then flush each other's
+    # metrics mid-serialisation (errors that failed the invocation). One EMF document per
+    # invocation, flushed at its end, as @metrics.log_metrics did.
+    metrics = AmazonCloudWatchEMFProvider()
+    # Likewise this invocation's log keys are thread-safe keys (a context variable of the running
+    # thread), not the logger's process-wide ones, so each invocation logs its own image. Cleared
+    # before and after, so the next invocation on this thread (the next one in a Lambda sandbox)
+    # never carries them.
+    logger.thread_safe_clear_keys()
+    logger.thread_safe_append_keys(
+        correlation_id=event.get("messageId") if isinstance(event, dict) else None,
+        function_request_id=context.aws_request_id,
+    )
+    try:
+        return _handle(event, metrics)
+    finally:
+        metrics.flush_metrics()
+        logger.thread_safe_clear_keys()
+
+
+def _handle(event: dict[str, Any], metrics: AmazonCloudWatchEMFProvider) -> dict[str, Any]:
+    def _count(name: str, value: int = 1) -> None:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
     try:
         settings = load_settings()
         upload = parse_event(event)
-        logger.append_keys(bucket=upload.bucket, key=upload.key, execution=upload.execution)
+        logger.thread_safe_append_keys(bucket=upload.bucket, key=upload.key, execution=upload.execution)
         result = process_image(
             event,
             s3=clients.get("s3"),

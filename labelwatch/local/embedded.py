@@ -7,7 +7,7 @@ moto's server (``labelwatch local up``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from labelwatch.local import custom_labels, lambdas, s3_events, sfn_fixes
@@ -48,6 +48,8 @@ class EmbeddedStack:
     provisioned: Provisioned
     client: Callable[[str], Any]
     region: str
+    # The functions' environment in the process, held from create() until close() (lambdas.ENVIRONMENT)
+    environment: lambdas.EnvironmentHold | None = field(default=None, repr=False)
 
     @classmethod
     def create(
@@ -60,7 +62,27 @@ class EmbeddedStack:
     ) -> EmbeddedStack:
         install_runtimes()
         provisioned = Provisioner(client, region=region, stack_name=stack_name).provision(template)
-        return cls(template=template, provisioned=provisioned, client=client, region=region)
+        stack = cls(template=template, provisioned=provisioned, client=client, region=region)
+        # Once, before anything can invoke a function: the process environment is shared by every
+        # thread and must not change while invocations run (see lambdas.FunctionEnvironment).
+        stack.environment = lambdas.ENVIRONMENT.hold(stack.function_environments())
+        return stack
+
+    def close(self) -> None:
+        """Give the process environment back (once nothing invokes this stack's functions)."""
+        if self.environment is not None:
+            self.environment.release()
+            self.environment = None
+
+    def function_environments(self) -> dict[str, dict[str, str]]:
+        """Function name -> its environment variables, as deployed."""
+        lambda_client = self.client("lambda")
+        return {
+            name: lambda_client.get_function_configuration(FunctionName=name)
+            .get("Environment", {})
+            .get("Variables", {})
+            for name in self.provisioned.of_type("AWS::Lambda::Function").values()
+        }
 
     @property
     def outputs(self) -> dict[str, str]:

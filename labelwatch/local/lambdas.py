@@ -3,13 +3,15 @@
 moto would start a Docker container; there is none here. ``LambdaFunction._invoke_lambda`` is
 the one place every invocation passes (Invoke, Step Functions tasks, event source mappings), so
 it is replaced by a call to the real handler. The function's environment variables are those
-of the deployed function (from the template); the handler reaches the embedded AWS through
-boto3 exactly as on AWS.
+of the deployed function (from the template), set in the process environment once when the
+stack is created (``ENVIRONMENT``); the handler reaches the embedded AWS through boto3 exactly as
+on AWS.
 """
 
 from __future__ import annotations
 
 import importlib
+import itertools
 import json
 import os
 import sys
@@ -55,37 +57,94 @@ def _load_handler(handler: str):
     return getattr(module, function_name)
 
 
-_active = 0
-_saved: dict[str, str | None] = {}
+class EnvironmentConflict(RuntimeError):
+    """Two in-process functions need different values for one variable of the shared environment."""
 
 
-@contextmanager
-def _environment(variables: dict[str, str]):
-    """Apply the function's environment while any invocation runs (the process shares one env).
+class FunctionEnvironment:
+    """The functions' environment variables in the one process environment they share.
 
-    Concurrent invocations (a Map's iterations) overlap, so the previous values come back only
-    when the last running invocation ends. Every invocation of one stack sees the same values.
+    On AWS each function has its own environment. In-process, every handler reads ``os.environ``,
+    and so does everything else in the process: botocore iterates it whenever a client is created
+    (proxy settings), which moto's Step Functions interpreter does for every task. Changing it while
+    invocations run makes those readers fail (``KeyError`` for a variable removed mid-iteration),
+    so it is set once, when a stack is created and before anything invokes a function, kept for the
+    stack's lifetime and restored when the stack is closed. Variables two functions (or two stacks
+    alive at once) would need with different values cannot be honoured and are refused.
     """
-    global _active
-    with _lock:
-        if _active == 0:
-            _saved.clear()
-            _saved.update({name: os.environ.get(name) for name in variables})
-        _saved.update({name: os.environ.get(name) for name in variables if name not in _saved})
-        os.environ.update(variables)
-        _active += 1
-    try:
-        yield
-    finally:
-        with _lock:
-            _active -= 1
-            if _active == 0:
-                for name, value in _saved.items():
-                    if value is None:
-                        os.environ.pop(name, None)
-                    else:
-                        os.environ[name] = value
-                _saved.clear()
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[str, str] = {}  # variable -> the value the holders need
+        self._needed_by: dict[str, dict[int, str]] = {}  # variable -> holder -> function name
+        self._saved: dict[str, str | None] = {}  # the process's values before the first holder
+        self._holders = itertools.count(1)
+
+    def hold(self, functions: dict[str, dict[str, str]]) -> EnvironmentHold:
+        """Apply ``{function name: its variables}``; the returned hold restores them when released."""
+        with self._lock:
+            wanted: dict[str, tuple[str, str]] = {}  # variable -> (value, function)
+            for function, variables in functions.items():
+                for name, value in variables.items():
+                    value = str(value)
+                    other = wanted.get(name)
+                    if other is None and name in self._values:
+                        other = (self._values[name], next(iter(self._needed_by[name].values())))
+                    if other is not None and other[0] != value:
+                        raise EnvironmentConflict(
+                            f"functions {other[1]} and {function} need {name}={other[0]!r} and "
+                            f"{name}={value!r}; functions run in-process share one environment, so "
+                            "they cannot run in the same process (stop the other local stack first)"
+                        )
+                    wanted[name] = (value, function)
+            holder = next(self._holders)
+            for name, (value, function) in wanted.items():
+                if name not in self._needed_by:
+                    self._saved[name] = os.environ.get(name)
+                    self._needed_by[name] = {}
+                self._needed_by[name][holder] = function
+                self._values[name] = value
+                os.environ[name] = value
+            return EnvironmentHold(self, holder)
+
+    def release(self, holder: int) -> None:
+        with self._lock:
+            for name in [name for name, holders in self._needed_by.items() if holder in holders]:
+                del self._needed_by[name][holder]
+                if self._needed_by[name]:
+                    continue
+                del self._needed_by[name], self._values[name]
+                previous = self._saved.pop(name)
+                if previous is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = previous
+
+    def check(self, function: LambdaFunction) -> None:
+        """Refuse to run a function whose variables are not (or no longer) what the process has."""
+        for name, value in function.environment_vars.items():
+            if os.environ.get(name) != str(value):
+                raise EnvironmentConflict(
+                    f"{function.function_name} needs {name}={str(value)!r} but the process has "
+                    f"{os.environ.get(name)!r}: in-process functions get their environment once, when "
+                    "the stack is created (EmbeddedStack.create), not per invocation nor after an "
+                    "update of the function's configuration"
+                )
+
+
+@dataclass
+class EnvironmentHold:
+    environment: FunctionEnvironment
+    holder: int
+    released: bool = False
+
+    def release(self) -> None:
+        if not self.released:
+            self.released = True
+            self.environment.release(self.holder)
+
+
+ENVIRONMENT = FunctionEnvironment()
 
 
 class FunctionLogs:
@@ -205,10 +264,10 @@ def invoke_in_process(function: LambdaFunction, event: Any) -> tuple[str, bool, 
     )
     with (
         CONCURRENCY.slot(function),  # raises TooManyRequests over the reserved concurrency, like Lambda
-        _environment({k: str(v) for k, v in function.environment_vars.items()}),
         FUNCTION_LOGS.function(function.function_name),
     ):
         try:
+            ENVIRONMENT.check(function)  # set once for the stack: never changed while invocations run
             handler = _load_handler(function.handler)
             result = handler(payload, context)
             return json.dumps(result), False, ""

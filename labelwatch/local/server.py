@@ -133,6 +133,8 @@ class LocalStack:
         custom_labels.REGISTRY.source = None
         custom_labels.REGISTRY.versions.clear()
         self.home.clear_stack(os.getpid())
+        if self.stack is not None:
+            self.stack.close()  # the functions' environment, held since the stack was created
         self._restore_env()
         _reset_handler_clients()
 

@@ -99,8 +99,10 @@ def aws():
 
 
 @pytest.fixture
-def stack(aws, template, retry_clock) -> EmbeddedStack:
-    return EmbeddedStack.create(template, aws, region=REGION)
+def stack(aws, template, retry_clock):
+    stack = EmbeddedStack.create(template, aws, region=REGION)
+    yield stack
+    stack.close()  # restore the process environment the stack's functions were given
 
 
 @pytest.fixture
