@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from labelwatch.local import custom_labels, lambdas, s3_events, sfn_fixes
+from labelwatch.local import custom_labels, dynamodb_fixes, lambdas, s3_events, sfn_fixes
 from labelwatch.local.pipe import LocalPipe
 from labelwatch.local.provision import Provisioned, Provisioner
 
@@ -40,6 +40,7 @@ def install_runtimes() -> None:
     custom_labels.install()
     s3_events.install()
     sfn_fixes.install()
+    dynamodb_fixes.install()
 
 
 @dataclass

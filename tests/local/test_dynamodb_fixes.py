@@ -1,0 +1,79 @@
+"""Conditional writes in the embedded DynamoDB are atomic, so two claims of one event cannot both win."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import boto3
+import pytest
+from moto import mock_aws
+from moto.dynamodb.models import table as moto_table
+
+from labelwatch.local import dynamodb_fixes
+
+# Patches moto's DynamoDB process-wide: never while a local stack of this process runs.
+pytestmark = pytest.mark.xdist_group("local-stack")
+
+CLAIM_CONDITION = "attribute_not_exists(pk)"
+
+
+def _claims_racing(monkeypatch) -> list[str]:
+    """Two threads claim one key; both evaluate the condition before either writes, if they can."""
+    both_checking = threading.Barrier(2)
+    original = moto_table.get_filter_expression
+
+    def get_filter_expression(expression, *args, **kwargs):
+        if expression == CLAIM_CONDITION:
+            # Unlocked, the two meet here before either wrote. Locked, the second cannot get here
+            # while the first waits, so the first gives up waiting and goes on alone.
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_checking.wait(timeout=1)
+        return original(expression, *args, **kwargs)
+
+    monkeypatch.setattr(moto_table, "get_filter_expression", get_filter_expression)
+    with mock_aws():
+        setup = boto3.client("dynamodb", region_name="us-east-1")
+        setup.create_table(
+            TableName="claims",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        clients = [boto3.client("dynamodb", region_name="us-east-1") for _ in range(2)]
+        winners: list[str] = []
+
+        def claim(index: int) -> None:
+            try:
+                clients[index].put_item(
+                    TableName="claims",
+                    Item={"pk": {"S": "s3://in#v1#0A"}, "messageId": {"S": f"m{index}"}},
+                    ConditionExpression=CLAIM_CONDITION,
+                )
+                winners.append(f"m{index}")
+            except clients[index].exceptions.ConditionalCheckFailedException:
+                pass
+
+        threads = [threading.Thread(target=claim, args=(index,)) for index in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        return winners
+
+
+@pytest.fixture
+def installed_again():
+    """Whatever a test does to the fix, it is installed afterwards (as every stack installs it)."""
+    yield
+    dynamodb_fixes.install()
+
+
+def test_two_concurrent_conditional_claims_of_one_key_have_one_winner(installed_again, monkeypatch):
+    dynamodb_fixes.install()
+    assert len(_claims_racing(monkeypatch)) == 1
+
+
+def test_without_the_fix_moto_lets_both_win(installed_again, monkeypatch):
+    dynamodb_fixes.uninstall()
+    assert len(_claims_racing(monkeypatch)) == 2, "moto's check-then-write is not atomic"
