@@ -16,9 +16,10 @@ console = Console()
 def print_report(report: SoakReport) -> None:
     s = report.settings
     console.print(
-        f"[bold]labelwatch soak[/] — {report.uploads} uploads of {s.size} px; faults: "
-        f"{s.throttle_share:.0%} of model calls throttled, every event delivered {s.deliveries}×, model "
-        f"stopped for {s.model_stop_seconds:.0f} s, SNS failing for {s.sns_outage_seconds:.0f} s",
+        f"[bold]labelwatch soak[/] — {report.uploads} uploads of {s.size} px; faults (by event count): "
+        f"model calls {s.throttle_every}, {2 * s.throttle_every}, … throttled, every event delivered {s.deliveries}×, model "
+        f"stopped until it refused {s.model_stop_refusals} calls, SNS failing for "
+        f"{report.sns_outage_publishes} publishes after the first {s.sns_outage_after_publishes}",
         highlight=False,
     )
     table = Table(title="outcomes by input kind", title_justify="left")
@@ -34,8 +35,9 @@ def print_report(report: SoakReport) -> None:
     console.print(
         f"alert e-mails: {report.alerts}; records the Pipe delivered: {report.deliveries_received}; "
         f"executions: {report.executions}, {report.batches_with_retries} "
-        f"with records left for a retry ({report.records_left_for_retry} records); throttled calls absorbed: "
-        f"{report.throttled_calls}; SNS publish failures absorbed: {report.sns_failures}; "
+        f"with records left for a retry ({report.records_left_for_retry} records); calls the stopped model "
+        f"refused: {report.model_refusals}; throttled calls absorbed: {report.throttled_calls}; "
+        f"SNS publish failures absorbed: {report.sns_failures}; "
         f"redriven from the DLQs: {report.redriven}",
         highlight=False,
     )
@@ -61,11 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make soak", description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--throttle-share", type=float, default=0.1)
+    parser.add_argument("--throttle-every", type=int, default=10, help="throttle every Nth model call")
     parser.add_argument("--deliveries", type=int, default=2)
     args = parser.parse_args(argv)
     settings = SoakSettings(
-        images=args.images, seed=args.seed, throttle_share=args.throttle_share, deliveries=args.deliveries
+        images=args.images, seed=args.seed, throttle_every=args.throttle_every, deliveries=args.deliveries
     )
     with console.status("soaking…") as status:
         report = run_soak(

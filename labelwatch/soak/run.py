@@ -1,7 +1,9 @@
 """The soak: many uploads of every kind through the embedded stack, under faults, then the invariants.
 
-Faults: a share of DetectCustomLabels calls throttled, a window where SNS publishing fails, the
-model stopped for a while and started again, every S3 event delivered twice. After the uploads
+Faults, each triggered by counting events (never by the clock, so a run is the same at any machine
+speed): every Nth DetectCustomLabels call throttled, the model stopped at one detection call and
+started again after it refused a number of them, a run of consecutive SNS Publish calls failing
+(longer than PublishAlert's retries can absorb), every S3 event delivered twice. After the uploads
 settle, the dead-letter queues are redriven once (what an operator does after an outage), then:
 
 - every upload has exactly one outcome: one result object (ok or rejected), or a DLQ message;
@@ -16,7 +18,6 @@ from __future__ import annotations
 import json
 import resource
 import tempfile
-import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -35,14 +36,21 @@ class SoakSettings:
     seed: int = 7
     size: int = 160
     per_label: int = 15
-    throttle_share: float = 0.1
+    throttle_every: int = 10  # every 10th DetectCustomLabels call is throttled
     deliveries: int = 2
-    model_stop_at: float = 0.3  # share of uploads done when the model is stopped
-    model_stop_seconds: float = 8.0
-    sns_outage_after_alerts: int = 3  # the SNS outage starts once this many alert e-mails went out
-    sns_outage_seconds: float = 10.0  # longer than PublishAlert's retries: some go to the DLQ, then redrive
+    # The model stops at the DetectCustomLabels call numbered this share of the uploads that reach the
+    # model, and starts again after refusing model_stop_refusals calls (the refused images' own
+    # redeliveries among them). Fewer than the ingest queue's maxReceiveCount (12), so no image is
+    # refused into the ingest DLQ.
+    model_stop_at: float = 0.3
+    model_stop_refusals: int = 5
+    # SNS Publish fails from the call after this many publishes, for sns_outage_publishes calls
+    # (None: just enough that at least one image fails all of PublishAlert's attempts, goes to
+    # the failure DLQ and is redriven; see sns_outage_length).
+    sns_outage_after_publishes: int = 3
+    sns_outage_publishes: int | None = None
     retry_visibility_seconds: int = 2  # time compression: SQS redelivery after 2 s instead of 6 min
-    timeout: float = 1800.0
+    timeout: float = 1800.0  # a bound on each wait for the stack to settle, not a trigger
 
 
 @dataclass
@@ -60,6 +68,8 @@ class SoakReport:
     records_left_for_retry: int = 0
     deliveries_received: int = 0  # SQS records the Pipe handed the workflow (duplicates, retries included)
     throttled_calls: int = 0
+    model_refusals: int = 0  # DetectCustomLabels calls the stopped model refused
+    sns_outage_publishes: int = 0  # Publish calls the outage was set to fail
     sns_failures: int = 0
     redriven: int = 0
     seconds_to_settle: float = 0.0
@@ -75,8 +85,6 @@ def run_soak(settings: SoakSettings, *, progress: Progress | None = None) -> Soa
     from labelwatch.cli.local_cmd import start_stack_model
     from labelwatch.demo.leaves import generate_dataset
     from labelwatch.dlq import redrive
-    from labelwatch.local import custom_labels
-    from labelwatch.local.faults import Faults
     from labelwatch.local.home import Home
     from labelwatch.local.lambdas import CONCURRENCY
     from labelwatch.local.model_source import StoreModelSource
@@ -100,14 +108,16 @@ def run_soak(settings: SoakSettings, *, progress: Progress | None = None) -> Soa
             model_source=StoreModelSource(home.models),
             retry_visibility_seconds=settings.retry_visibility_seconds,
         ).start()
-        faults = Faults(throttle_share=settings.throttle_share, seed=settings.seed)
+        faults = None
         try:
+            uploads = plan(settings.images, settings.seed)
+            faults = count_triggered_faults(stack, uploads, settings)
+            report.sns_outage_publishes = faults.sns_fail_count
             start_stack_model(stack)
             CONCURRENCY.reset()
             faults.install(deliveries=settings.deliveries)
-            uploads = plan(settings.images, settings.seed)
             report.uploads = len(uploads)
-            _upload_with_faults(stack, uploads, settings, faults, arn, custom_labels.REGISTRY, note)
+            _upload(stack, uploads, settings, note)
             upload_done = time.monotonic()
             reader = ResultReader.of(stack.client, stack.outputs)
             _wait_until_settled(stack, reader, uploads, settings.timeout, note)
@@ -122,52 +132,112 @@ def run_soak(settings: SoakSettings, *, progress: Progress | None = None) -> Soa
             report.records_left_for_retry = sum(len(batch.left_on_queue) for batch in stack.pipe.batches)
             report.deliveries_received = sum(len(batch.message_ids) for batch in stack.pipe.batches)
             report.throttled_calls = faults.throttled + sum(CONCURRENCY.throttled.values())
+            report.model_refusals = faults.model_refusals
             report.sns_failures = faults.sns_failures
         finally:
-            faults.uninstall()
+            if faults is not None:
+                faults.uninstall()
             stack.stop()
     report.seconds_total = time.monotonic() - started
     report.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return report
 
 
-def _upload_with_faults(stack, uploads, settings, faults, arn, registry, note: Progress) -> None:
+def count_triggered_faults(stack, uploads: list[PlannedUpload], settings: SoakSettings):
+    """The soak's faults, each at an event number the run is certain to reach, whatever its speed.
+
+    Every upload expected to be ``ok`` makes at least one DetectCustomLabels call, so the model stop
+    and the first throttled call are placed within that many calls (ValueError if they cannot be).
+    """
+    from labelwatch.local.faults import Faults
+
+    model_calls = sum(1 for upload in uploads if upload.kind.expected == OK)  # at least this many
+    stop_at = max(1, int(model_calls * settings.model_stop_at))
+    refused = range(stop_at, stop_at + settings.model_stop_refusals)  # call numbers the model refuses
+    first_throttled = _first_throttled_call(settings.throttle_every, refused)
+    # Each refused call is an image that needs another call later: the run makes at least this many.
+    if first_throttled is not None and first_throttled > model_calls + settings.model_stop_refusals:
+        raise ValueError(
+            f"throttle_every={settings.throttle_every}: the first throttled call would be number "
+            f"{first_throttled}, but only {model_calls + settings.model_stop_refusals} DetectCustomLabels "
+            f"calls are certain with {len(uploads)} uploads"
+        )
+    return Faults(
+        throttle_every=settings.throttle_every,
+        model_stop_at_call=stop_at if model_calls else 0,
+        model_stop_refusals=settings.model_stop_refusals,
+        sns_fail_from=settings.sns_outage_after_publishes + 1,
+        sns_fail_count=(
+            settings.sns_outage_publishes
+            if settings.sns_outage_publishes is not None
+            else sns_outage_length(stack)
+        ),
+    )
+
+
+def _first_throttled_call(every: int, refused: range) -> int | None:
+    """The number of the first DetectCustomLabels call throttled (a refused call is not throttled)."""
+    if not every:
+        return None
+    call = every
+    while call in refused:
+        call += every
+    return call
+
+
+def sns_outage_length(stack) -> int:
+    """Consecutive failing Publish calls that are sure to make at least one image fail for good.
+
+    Before the outage every Publish succeeds, so each image publishing during it makes its first
+    attempt in it; all of an image's attempts fail if they all fall inside it. The images still
+    retrying when it ends are at most the Map iterations running at once (the Map's MaxConcurrency
+    times the Pipe's concurrent batches), each with at most ``attempts - 1`` of its calls inside.
+    One call more than all of those is an image with every attempt failed, which goes to the
+    failure DLQ (and the redrive). If fewer calls come, the outage ends only with the faults, after
+    the run settled: the image of its first call then failed every attempt.
+    """
+    attempts, concurrency = _publish_attempts_and_map_concurrency(stack)
+    return (attempts - 1) * concurrency * stack.pipe_concurrency + 1
+
+
+def _publish_attempts_and_map_concurrency(stack) -> tuple[int, int]:
+    """PublishAlert's attempts (1 + its Retry's MaxAttempts) and the Map's MaxConcurrency, as deployed."""
+    (arn,) = stack.stack.provisioned.of_type("AWS::StepFunctions::StateMachine").values()
+    definition = json.loads(
+        stack.client("stepfunctions").describe_state_machine(stateMachineArn=arn)["definition"]
+    )
+    found: dict[str, dict] = {}
+
+    def walk(states: dict) -> None:
+        for name, state in states.items():
+            found[name] = state
+            for nested in ("ItemProcessor", "Iterator"):
+                if nested in state:
+                    walk(state[nested]["States"])
+
+    walk(definition["States"])
+    publish = found["PublishAlert"]
+    attempts = 1 + max((retry.get("MaxAttempts", 3) for retry in publish.get("Retry", [])), default=0)
+    (batch_map,) = [state for state in found.values() if state["Type"] == "Map"]
+    return attempts, int(batch_map.get("MaxConcurrency") or 40)
+
+
+def _upload(stack, uploads, settings, note: Progress) -> None:
     s3 = stack.client("s3")
     bucket = stack.outputs["InputBucketName"]
     total = len(uploads)
-    stop_at = max(1, int(total * settings.model_stop_at))
     done = 0
-    lock = threading.Lock()
 
     def put(upload: PlannedUpload) -> None:
-        nonlocal done
         body = body_of(upload, settings.seed, settings.size)
         s3.put_object(Bucket=bucket, Key=upload.key, Body=body)
         if upload.kind.delete_after_upload:
             s3.delete_object(Bucket=bucket, Key=upload.key)
-        with lock:
-            done += 1
-            current = done
-        note("uploading", current, total)
-        if current == stop_at:
-            registry.stop(arn)
-            threading.Timer(settings.model_stop_seconds, registry.start, args=(arn,)).start()
 
-    threading.Thread(target=_sns_outage_while_alerting, args=(stack, faults, settings), daemon=True).start()
     with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(put, uploads))
-
-
-def _sns_outage_while_alerting(stack, faults, settings: SoakSettings) -> None:
-    """SNS fails for a while once alerts flow, so the outage hits real publishes."""
-    deadline = time.monotonic() + settings.timeout
-    while len(list(stack.home.outbox.glob("*.eml"))) < settings.sns_outage_after_alerts:
-        if time.monotonic() > deadline:
-            return
-        time.sleep(0.1)
-    faults.sns_failing = True
-    time.sleep(settings.sns_outage_seconds)
-    faults.sns_failing = False
+        for _ in pool.map(put, uploads):
+            done += 1
+            note("uploading", done, total)
 
 
 def _outcomes(stack, reader) -> dict[str, list[str]]:
@@ -203,10 +273,10 @@ def _wait_until_settled(stack, reader, uploads: list[PlannedUpload], timeout: fl
     while time.monotonic() < deadline:
         have = keys & set(_outcomes(stack, reader))
         note("processing", len(have), len(keys))
+        # The queue empties only when the last execution has ended: its e-mails are written by then.
         if len(have) == len(keys) and _queue_empty(stack):
-            time.sleep(1.0)  # let the last alert e-mails of the last batch be written
             return
-        time.sleep(1.0)
+        time.sleep(1.0)  # between polls
 
 
 def _check(stack, reader, uploads: list[PlannedUpload], report: SoakReport) -> None:
