@@ -287,9 +287,8 @@ def test_a_key_of_1024_bytes_of_unicode_is_claimed_and_processed(stack, model, i
 
 
 def test_reserved_concurrency_bounds_model_calls_and_the_excess_waits_on_the_queue(stack, model, inbox, aws):
-    import time
-
     from labelwatch.local.lambdas import CONCURRENCY
+    from labelwatch.local.server import wait_for
 
     detect = next(
         name
@@ -297,8 +296,16 @@ def test_reserved_concurrency_bounds_model_calls_and_the_excess_waits_on_the_que
         if aws("lambda").get_function_configuration(FunctionName=name)["Handler"].startswith("detect.")
     )
     aws("lambda").put_function_concurrency(FunctionName=detect, ReservedConcurrentExecutions=1)
-    slow = model.predictor
-    model.predictor = lambda image: (time.sleep(0.3), slow(image))[1]  # a model that takes its time
+    predict = model.predictor
+
+    def busy_until_another_call_is_refused(image):
+        # The running invocation keeps the one reserved slot until another one was refused for it:
+        # the overlap this test is about, by construction at any speed (the bound only ends a run
+        # where nothing runs concurrently, which then fails the throttling assertion below).
+        wait_for(lambda: CONCURRENCY.throttled.get(detect, 0) > 0, timeout=60, interval=0.01)
+        return predict(image)
+
+    model.predictor = busy_until_another_call_is_refused
     CONCURRENCY.reset()
     for index, kind in enumerate(["leaf-smut", "healthy", "leaf-smut", "bacterial-leaf-blight"]):
         upload(stack, f"burst/{index}.jpg", leaf_image(kind))
