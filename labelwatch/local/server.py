@@ -71,6 +71,7 @@ class LocalStack:
     stack: EmbeddedStack | None = None
     pipe: LocalPipe | None = None
     _server: ThreadedMotoServer | None = None
+    _home_lock: HomeLock | None = None
     _clients: Callable[[str], Any] | None = field(default=None, repr=False)  # set by start()
     _saved_env: dict[str, str | None] = field(default_factory=dict)
     _stopping: threading.Event = field(default_factory=threading.Event)
@@ -79,14 +80,27 @@ class LocalStack:
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> LocalStack:
+        self._home_lock = HomeLock.acquire(self.home)  # one running stack per home, or refuse (untouched)
+        try:
+            return self._start()
+        except BaseException:
+            if self._server is not None:
+                self.stop()
+            else:  # nothing was installed yet (a synth error, a busy port)
+                self._home_lock.release()
+                self._home_lock = None
+            raise
+
+    def _start(self) -> LocalStack:
         template = synth_template(self.context)  # first, so a synth error leaves nothing running
+        check_port_free(self.host, self.port)  # werkzeug would print and hang on a busy port
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per AWS call
         lambdas.FUNCTION_LOGS.install(self.home.logs)
         # Concurrent in-process invocations share Powertools' module-level metrics buffer, so one
         # may flush the other's metrics and the other then warns it has none. On AWS each sandbox
         # runs one invocation at a time; the warning is an artifact of running them in one process.
         warnings.filterwarnings("ignore", message="No application metrics to publish")
-        self._server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
+        self._server = _LoopbackServer(ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
@@ -125,6 +139,8 @@ class LocalStack:
             if thread.is_alive():
                 log.warning("the Pipe's current batch did not finish within %ss", timeout)
         self._pipe_threads.clear()
+        if self._server is not None and self.stack is not None:
+            self._save_results()
         if self._server is not None:
             self._server.stop()
             self._server = None
@@ -132,7 +148,10 @@ class LocalStack:
         lambdas.FUNCTION_LOGS.uninstall()
         custom_labels.REGISTRY.source = None
         custom_labels.REGISTRY.versions.clear()
-        self.home.clear_stack(os.getpid())
+        if self._home_lock is not None:
+            self.home.clear_stack(os.getpid())
+            self._home_lock.release()
+            self._home_lock = None
         if self.stack is not None:
             self.stack.close()  # the functions' environment, held since the stack was created
         self._restore_env()
@@ -166,6 +185,15 @@ class LocalStack:
         }
 
     # --- internals -------------------------------------------------------------------------
+    def _save_results(self) -> None:
+        """Keep the results readable after the in-memory AWS is gone (``labelwatch.local.last_run``)."""
+        from labelwatch.local import last_run
+
+        try:
+            last_run.save(self.home, self.client, self.outputs, self.endpoint)
+        except Exception:  # saving is a convenience; stopping must not fail because of it
+            log.exception("could not save the results of this run")
+
     def _pipe_loop(self) -> None:
         assert self.pipe is not None
         while not self._stopping.is_set():
@@ -203,6 +231,72 @@ class LocalStack:
             else:
                 os.environ[name] = value
         self._saved_env.clear()
+
+
+class StackAlreadyRunning(RuntimeError):
+    """Another local stack holds this home: its stack file and outbox would be overwritten."""
+
+
+@dataclass
+class HomeLock:
+    """An exclusive ``flock`` on the home's lock file for as long as a stack runs on it.
+
+    The kernel drops the lock when the process dies, so a crashed stack never blocks the next.
+    """
+
+    file: Any
+
+    @classmethod
+    def acquire(cls, home: Home) -> HomeLock:
+        import fcntl
+
+        home.root.mkdir(parents=True, exist_ok=True)
+        file = home.lock_file.open("a+")
+        try:
+            fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            file.close()
+            info = home.read_stack() or {}
+            where = info.get("endpoint", "?").rsplit(":", 1)[-1]
+            raise StackAlreadyRunning(
+                f"a local stack is already running on {home.root}: at :{where}, pid {info.get('pid', '?')}"
+            ) from None
+        return cls(file)
+
+    def release(self) -> None:
+        import fcntl
+
+        fcntl.flock(self.file, fcntl.LOCK_UN)
+        self.file.close()
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise OSError(EADDRINUSE) if ``port`` cannot be bound (0 always can: the OS picks one)."""
+    import socket
+
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug binds
+        probe.bind((host, port))
+
+
+class _LoopbackServer(ThreadedMotoServer):
+    """moto's threaded server; a port it cannot bind is an OSError from ``start()``, not a hang
+    (werkzeug exits its thread on a busy port and moto would wait for it forever)."""
+
+    def _server_entry(self) -> None:
+        try:
+            super()._server_entry()
+        except BaseException as error:  # SystemExit from werkzeug, OSError
+            self._start_error = error
+            self._server_ready_event.set()
+
+    def start(self) -> None:
+        self._start_error: BaseException | None = None
+        super().start()
+        if self._server is None:
+            raise OSError(98, f"cannot listen on {self._ip_address}:{self._port} ({self._start_error!r})")
 
 
 def _reset_handler_clients() -> None:
