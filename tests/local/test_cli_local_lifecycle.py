@@ -51,18 +51,22 @@ def trained_copy(trained_home, tmp_path_factory) -> Home:
     return home
 
 
-@pytest.fixture(scope="module")
-def running(trained_home, tmp_path_factory):
+def test_a_session_with_local_up_status_and_down(trained_home, tmp_path_factory, tmp_path):
+    """One `local up` (starting one costs seconds), used the way a second terminal would."""
     home = trained_copy(trained_home, tmp_path_factory)
     process, info = start_local_up(home)
-    yield process, home, info
-    if process.poll() is None:
-        process.kill()
-        process.wait()
+    try:
+        refuse_a_second_stack_on_the_same_home(process, home, info)
+        refuse_a_busy_port(info, tmp_path)
+        upload_wait_status_check_and_dlq_list(home, info, trained_home)
+        stop_with_local_down_and_read_the_results_offline(process, home, info, trained_home)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
-def test_a_second_local_up_on_the_same_home_is_refused_and_the_first_keeps_running(running):
-    process, home, info = running
+def refuse_a_second_stack_on_the_same_home(process, home: Home, info: dict) -> None:
     port = urlparse(info["endpoint"]).port
     done = labelwatch(home, "local", "up", "--port", "0")
     assert done.returncode == 4, done.stderr
@@ -71,8 +75,7 @@ def test_a_second_local_up_on_the_same_home_is_refused_and_the_first_keeps_runni
     assert process.poll() is None
 
 
-def test_a_busy_port_fails_at_once_with_a_hint(running, tmp_path):
-    _process, _home, info = running
+def refuse_a_busy_port(info: dict, tmp_path: Path) -> None:
     port = urlparse(info["endpoint"]).port
     done = labelwatch(Home.resolve(tmp_path / "other"), "local", "up", "--port", str(port), timeout=120)
     assert done.returncode == 4, done.stderr
@@ -80,8 +83,7 @@ def test_a_busy_port_fails_at_once_with_a_hint(running, tmp_path):
     assert "Traceback" not in done.stderr
 
 
-def test_upload_wait_status_check_and_dlq_list(running, trained_home, tmp_path):
-    _process, home, info = running
+def upload_wait_status_check_and_dlq_list(home: Home, info: dict, trained_home) -> None:
     paths = [str(path) for path, _label in trained_home.incoming[:2]]
     done = labelwatch(home, "upload", *paths, paths[0], "--prefix", "field-7", "--wait", "--timeout", "150")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -123,22 +125,14 @@ def test_upload_wait_status_check_and_dlq_list(running, trained_home, tmp_path):
     assert letter["image"] == f"s3://{bucket}/lost.jpg" and letter["deliveries"] == 12
 
 
-def test_local_down_stops_the_stack_and_its_results_stay_readable(trained_home, tmp_path_factory):
-    home = trained_copy(trained_home, tmp_path_factory)
-    process, info = start_local_up(home)
-    try:
-        path, _label = trained_home.incoming[0]
-        assert labelwatch(home, "upload", str(path), "--wait", "--timeout", "150").returncode == 0
-        done = labelwatch(home, "local", "down")
-        assert done.returncode == 0, done.stderr
-        assert f"stopped the local stack at {info['endpoint']}" in done.stdout
-        assert process.wait(timeout=60) == 0
-        assert home.read_stack() is None
-        assert labelwatch(home, "local", "down").returncode == 3, "nothing left to stop"
-        results = labelwatch(home, "results", "--format", "json")
-        assert results.returncode == 0 and "showing the last local run" in results.stderr
-        assert [row["key"] for row in json.loads(results.stdout)] == [path.name]
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+def stop_with_local_down_and_read_the_results_offline(process, home: Home, info: dict, trained_home) -> None:
+    done = labelwatch(home, "local", "down")
+    assert done.returncode == 0, done.stderr
+    assert f"stopped the local stack at {info['endpoint']}" in done.stdout
+    assert process.wait(timeout=60) == 0
+    assert home.read_stack() is None
+    assert labelwatch(home, "local", "down").returncode == 3, "nothing left to stop"
+    results = labelwatch(home, "results", "--format", "json")
+    assert results.returncode == 0 and "showing the last local run" in results.stderr
+    keys = {row["key"] for row in json.loads(results.stdout)}
+    assert keys == {f"field-7/{path.name}" for path, _label in trained_home.incoming[:2]}

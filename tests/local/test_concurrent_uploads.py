@@ -26,7 +26,7 @@ from labelwatch.local.model_source import StoreModelSource
 from labelwatch.local.server import LocalStack
 from labelwatch.outcomes import OK, REJECTED, key_of
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local-stack")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local-stack-load")]
 
 IMAGES = 200
 SIZE = 96  # small: the test is about concurrency, not the model

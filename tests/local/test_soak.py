@@ -11,7 +11,7 @@ import pytest
 from labelwatch.soak.inputs import KINDS
 from labelwatch.soak.run import SoakSettings, run_soak
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local-stack")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local-stack-load")]
 
 
 def test_soak_small_every_upload_has_exactly_one_outcome_under_faults():
