@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from .test_cli_local_lifecycle import interruptible
+
 ENTRY_POINT = str(Path(sys.executable).with_name("labelwatch"))
 LONG_KEY = "fields/north-field-7/drone-run-2026-12-01/" + "IMG_" + "0123456789" * 8 + ".jpg"
 ARN = "arn:aws:rekognition:us-east-1:123456789012:project/plant-leaves/version/plant-leaves.v1/1764028800000"
@@ -164,6 +166,7 @@ def test_the_outbox_is_readable_without_a_stack_and_alerts_follow_new_mail(home)
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=interruptible,
     )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in follower.stdout], daemon=True).start()

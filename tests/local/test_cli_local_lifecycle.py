@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -30,11 +31,21 @@ def labelwatch(home: Home, *args: str, timeout: float = 180) -> subprocess.Compl
     )
 
 
+def interruptible() -> None:
+    """In the child: Ctrl-C (SIGINT) acts as in a terminal's foreground process. A shell that runs
+    the suite in the background starts it with SIGINT ignored, and children inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_local_up(home: Home) -> tuple[subprocess.Popen, dict]:
     environment = {**os.environ, "LABELWATCH_HOME": str(home.root), "PYTHONUNBUFFERED": "1"}
     log = (home.root / "local-up.out").open("w")
     process = subprocess.Popen(
-        [ENTRY_POINT, "local", "up", "--port", "0"], env=environment, stdout=log, stderr=subprocess.STDOUT
+        [ENTRY_POINT, "local", "up", "--port", "0"],
+        env=environment,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        preexec_fn=interruptible,
     )
     deadline = time.monotonic() + STARTUP_SECONDS
     while (info := home.read_stack()) is None or info.get("pid") != process.pid:
