@@ -15,6 +15,7 @@ from labelwatch.cli.errors import BAD_INPUT, NO_STACK, CliError
 from labelwatch.cli.target import LOCAL, Target
 from labelwatch.demo.leaves import generate_dataset
 from labelwatch.model import ModelStore
+from tests.datasets import identical_images_dataset
 
 UNKNOWN_ARN = "arn:aws:rekognition:us-east-1:123456789012:project/x/version/x.1/1764028800000"
 
@@ -41,15 +42,7 @@ def flat(text: str) -> str:
 @pytest.fixture(scope="module")
 def identical(tmp_path_factory):
     """11 labels of one and the same picture."""
-    root = tmp_path_factory.mktemp("identical")
-    generate_dataset(root / "one", per_label=1, seed=1, size=64)
-    picture = sorted((root / "one").rglob("*.jpg"))[0].read_bytes()
-    for label in range(11):
-        folder = root / "dataset" / f"label-{label:02d}"
-        folder.mkdir(parents=True)
-        for i in range(3):
-            (folder / f"{i}.jpg").write_bytes(picture)
-    return root / "dataset"
+    return identical_images_dataset(tmp_path_factory.mktemp("identical"))
 
 
 @pytest.fixture(scope="module")

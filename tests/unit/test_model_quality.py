@@ -16,6 +16,7 @@ from labelwatch.model import (
     evaluate,
     train,
 )
+from tests.datasets import identical_images_dataset
 
 
 def _evaluation(truth: list[int], predicted: list[int], k: int = 3):
@@ -88,15 +89,7 @@ def test_a_version_stored_before_the_gate_may_be_the_default():
 @pytest.fixture(scope="module")
 def identical(tmp_path_factory):
     """11 labels, every image the same picture: the model cannot learn anything."""
-    root = tmp_path_factory.mktemp("identical")
-    generate_dataset(root / "one", per_label=1, seed=1, size=64)
-    picture = sorted((root / "one").rglob("*.jpg"))[0].read_bytes()
-    for label in range(11):
-        folder = root / "dataset" / f"label-{label:02d}"
-        folder.mkdir(parents=True)
-        for i in range(3):
-            (folder / f"{i}.jpg").write_bytes(picture)
-    return root / "dataset"
+    return identical_images_dataset(tmp_path_factory.mktemp("identical"))
 
 
 def test_a_model_of_identical_images_is_stored_but_not_the_default(identical, tmp_path):
