@@ -69,23 +69,33 @@ def _cell(value: Any) -> str:
 
 
 def render_rows(
-    columns: list[str], rows: list[tuple], *, fmt: str = "table", title: str | None = None
+    columns: list[str],
+    rows: list[tuple],
+    *,
+    fmt: str = "table",
+    title: str | None = None,
+    header: bool = True,
 ) -> None:
-    """csv and json unstyled to stdout (whole values, exact types in json); a table for people."""
+    """csv and json unstyled to stdout (whole values, exact types in json); a table for people.
+    ``header=False``: csv rows only (more rows of a csv already begun, as when following)."""
     if fmt == "json":
         records = [dict(zip(columns, row, strict=True)) for row in rows]
         write_out(json.dumps(records, indent=2, default=str, ensure_ascii=False) + "\n")
     elif fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow(columns)
+        if header:
+            writer.writerow(columns)
         writer.writerows([[_cell(value) for value in row] for row in rows])
         write_out(buffer.getvalue())
     else:
         print_table(table(columns, [[_cell(value) for value in row] for row in rows], title=title))
 
 
-def latest_records(records: list[dict[str, Any]], limit: int, status: str | None) -> list[dict[str, Any]]:
+def latest_records(
+    records: list[dict[str, Any]], limit: int | None, status: str | None
+) -> list[dict[str, Any]]:
+    """Newest first; ``limit`` None keeps them all."""
     chosen = [record for record in records if status is None or record.get("status") == status]
     chosen.sort(
         key=lambda record: (record.get("detected_at") or "", record.get("confidence") or 0), reverse=True
@@ -207,7 +217,7 @@ def _deployed_alerts(target: Target, *, limit: int, follow: bool, fmt: str) -> N
     """SNS keeps no record of what it sent: the results that raised an alert stand for them."""
 
     def alerting() -> list[tuple]:
-        rows = latest_records([r for r in load_records(target) if r.get("alert")], 10**9, None)
+        rows = latest_records([r for r in load_records(target) if r.get("alert")], None, None)
         return [tuple(record.get(c) for c in ALERT_COLUMNS) for record in rows]
 
     rows = alerting()
@@ -249,22 +259,16 @@ def _local_alerts(outbox: Path, *, limit: int, show: bool, follow: bool, fmt: st
 
 
 def _render_mails(mails: list[dict[str, str]], *, fmt: str, title: str | None, header: bool = True) -> None:
+    """The first listing (``header``) as a whole; each mail after it as one more line of the format."""
     if fmt == "json":
-        for mail in mails if not header else ():
-            write_out(json.dumps(mail, ensure_ascii=False) + "\n")  # one object per line when following
         if header:
             write_out(json.dumps(mails, indent=2, ensure_ascii=False) + "\n")
-        return
-    rows = [tuple(mail[column] for column in MAIL_COLUMNS) for mail in mails]
-    if fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
-        if header:
-            writer.writerow(MAIL_COLUMNS)
-        writer.writerows(rows)
-        write_out(buffer.getvalue())
-    elif header:
-        render_rows(MAIL_COLUMNS, rows, title=title)
+        else:  # one object per line when following
+            for mail in mails:
+                write_out(json.dumps(mail, ensure_ascii=False) + "\n")
+    elif fmt == "csv" or header:
+        rows = [tuple(mail[column] for column in MAIL_COLUMNS) for mail in mails]
+        render_rows(MAIL_COLUMNS, rows, fmt=fmt, title=title, header=header)
     else:
         for mail in mails:
             console.print(

@@ -17,6 +17,7 @@ from rich.markup import escape
 from labelwatch.cli.console import console, err_console, print_table, table, write_out
 from labelwatch.cli.errors import BAD_INPUT, INCOMPLETE, NO_STACK, CliError
 from labelwatch.local.home import Home
+from labelwatch.processes import process_alive
 
 if TYPE_CHECKING:  # moto is imported only by commands that start a stack
     from labelwatch.local.outbox import Mail
@@ -261,19 +262,11 @@ def register(app: typer.Typer) -> None:
         pid = int(info["pid"])
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while _pid_alive(pid) and home.read_stack() is not None:
+        while process_alive(pid) and home.read_stack() is not None:
             if time.monotonic() > deadline:
                 raise CliError(f"the local stack (pid {pid}) did not stop within {timeout:g} s", INCOMPLETE)
             time.sleep(0.2)
         console.print(f"stopped the local stack at {info['endpoint']} (pid {pid})", highlight=False)
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
 
 
 def _status_cell(value: Any) -> str:
@@ -313,7 +306,7 @@ def stack_status(target) -> dict[str, Any]:
         why = f"{waiting} image(s) being processed or waiting for a retry"
     outbox = target.home.outbox if target.home else None
     return {
-        "endpoint": target.description.rsplit(" ", 1)[-1],
+        "endpoint": target.endpoint,
         "model": arn,
         "model status": model_status,
         "ingest queue": queue,

@@ -9,7 +9,6 @@ commands that only read results accept it and say that is what they show.
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from urllib.parse import urlparse
 from labelwatch.cli.errors import NO_STACK, CliError, from_aws_error
 from labelwatch.clients import client_factory
 from labelwatch.local.home import Home
+from labelwatch.processes import process_alive
 
 LOCAL = "local"
 AWS = "aws"
@@ -34,6 +34,7 @@ class Target:
     model_arn: str | None = None
     home: Home | None = None
     saved: Any = None  # the SavedRun an OFFLINE target reads
+    endpoint: str | None = None  # the local stack's
 
     @property
     def is_local(self) -> bool:
@@ -88,6 +89,7 @@ def local_target(home: Home, *, offline_ok: bool = False) -> Target:
         description=f"local stack at {info['endpoint']}",
         model_arn=info.get("modelArn"),
         home=home,
+        endpoint=info["endpoint"],
     )
 
 
@@ -141,10 +143,7 @@ def resolve_target(
 
 def _alive(info: dict[str, Any]) -> bool:
     pid = info.get("pid")
-    try:
-        if pid:
-            os.kill(int(pid), 0)
-    except (ProcessLookupError, PermissionError, ValueError):
+    if pid and not process_alive(pid):
         return False
     url = urlparse(info.get("endpoint", ""))
     try:

@@ -29,6 +29,7 @@ from labelwatch.model.classifier import LogisticRegression
 from labelwatch.model.features import FeatureExtractor, shared_extractor
 from labelwatch.model.predictor import LoadedModel
 from labelwatch.model.quality import Quality
+from labelwatch.processes import process_alive
 
 DEFAULT_REGION = "us-east-1"
 DEFAULT_ACCOUNT = "123456789012"  # moto's default account
@@ -85,16 +86,6 @@ class VersionInfo:
     created: datetime
     path: Path
     manifest: dict[str, Any]
-
-
-def _process_alive(pid: Any) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except PermissionError:
-        return True  # exists, owned by someone else
-    except (ProcessLookupError, OverflowError, TypeError, ValueError, OSError):
-        return False
-    return True
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -174,7 +165,7 @@ class ModelStore:
         except FileNotFoundError:
             return "TRAINING_COMPLETED"
         status = record["status"]
-        if status in LIVE_STATUSES and not _process_alive(record.get("pid")):
+        if status in LIVE_STATUSES and not process_alive(record.get("pid")):
             return "STOPPED"
         return status
 

@@ -17,7 +17,8 @@ def print_report(report: SoakReport) -> None:
     s = report.settings
     console.print(
         f"[bold]labelwatch soak[/] — {report.uploads} uploads of {s.size} px; faults (by event count): "
-        f"model calls {s.throttle_every}, {2 * s.throttle_every}, … throttled, every event delivered {s.deliveries}×, model "
+        f"model calls {s.throttle_every}, {2 * s.throttle_every}, … throttled, "
+        f"every event delivered {s.deliveries}×, model "
         f"stopped until it refused {s.model_stop_refusals} calls, SNS failing for "
         f"{report.sns_outage_publishes} publishes after the first {s.sns_outage_after_publishes}",
         highlight=False,

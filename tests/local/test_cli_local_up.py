@@ -25,7 +25,6 @@ from .test_embedded_server import aws_cli
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local-stack")]
 
 
-
 @pytest.fixture(scope="module")
 def running(trained_home, tmp_path_factory):
     """`labelwatch local up --port 0` in a child process, with the session's trained model."""
