@@ -1,6 +1,6 @@
 """Analytics: the results bucket, the Glue table over it and an Athena workgroup with named queries.
 
-The table is the Athena side of the result record contract (DESIGN.md section 4). Partition
+The table is the Athena side of the result record contract (README, "Result records"). Partition
 projection on ``dt`` means no crawler and no ``MSCK REPAIR``: a new day's results are queryable as
 soon as they are written.
 """

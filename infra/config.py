@@ -1,4 +1,4 @@
-"""The deployment parameters (DESIGN.md section 3) as validated, immutable data.
+"""The deployment parameters (README, "Deployment parameters") as validated, immutable data.
 
 Values come from CDK context (``cdk.json`` or ``cdk deploy -c name=value``), so every parameter is
 accepted both as a JSON value and as the plain string the CLI passes. Validation collects every
@@ -117,9 +117,7 @@ PARAMETER_HELP: dict[str, str] = {
     "resultsBucketName": "results bucket name [generated]",
     "imageLinks": "a link to the image in alerts: true/false [true]",
     "keyPrefix": "only keys under this prefix are processed",
-    **{
-        key: f"a whole number, {rule.low}-{rule.high} [{rule.default}]" for key, rule in _INT_RULES.items()
-    },
+    **{key: f"a whole number, {rule.low}-{rule.high} [{rule.default}]" for key, rule in _INT_RULES.items()},
     "opsEmail": "address for operational alarms [none]",
     "analyticsDatabase": "Glue database of the results [labelwatch]",
 }

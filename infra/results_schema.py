@@ -1,4 +1,4 @@
-"""The results table: what the detect Lambda writes and the Glue table declares (DESIGN.md section 4).
+"""The results table: what the detect Lambda writes and the Glue table declares (README, "Result records").
 
 No CDK import here: the stack (``infra/analytics.py``) and ``labelwatch query`` both read it, and
 the command must not start Node.js.
@@ -10,7 +10,7 @@ RESULTS_PREFIX = "results/"
 ATHENA_RESULTS_PREFIX = "athena-results/"
 TABLE_NAME = "results"
 
-# (name, Glue/Hive type, comment): exactly the DESIGN.md section 4 record, in its order.
+# (name, Glue/Hive type, comment): exactly the result record of the README, in its order.
 RESULT_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("image", "string", "s3:// URI of the uploaded image"),
     ("bucket", "string", "input bucket"),

@@ -1,7 +1,7 @@
 """The labelwatch workflow, written with CDK's Step Functions constructs.
 
 One Express execution handles one batch from the EventBridge Pipe (a JSON array of SQS records).
-A Map runs the per-image states whose names are part of the contract (DESIGN.md section 1):
+A Map runs the per-image states whose names are part of the contract (README, "What gets deployed"):
 users see them in the Step Functions console graph, and the tests drive them by name.
 
 Outcome of each record, reported by the Map item as ``{"messageId", "outcome", "retry"}``:

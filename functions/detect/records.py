@@ -1,4 +1,4 @@
-"""Result records: NDJSON, one line per detected label (DESIGN.md section 4, the Athena contract)."""
+"""Result records: NDJSON, one line per detected label (the Athena contract: README, "Result records")."""
 
 from __future__ import annotations
 

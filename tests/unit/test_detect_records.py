@@ -1,4 +1,4 @@
-"""Result records: the NDJSON lines Athena reads (DESIGN.md section 4)."""
+"""Result records: the NDJSON lines Athena reads (README, "Result records")."""
 
 from __future__ import annotations
 
