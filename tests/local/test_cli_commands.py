@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from labelwatch.cli.app import run
-from labelwatch.cli.console import console, err_console
 from labelwatch.cli.errors import BAD_INPUT, NO_STACK
 from labelwatch.demo.leaves import generate_dataset
+from tests.local.cli_in_process import cli_home, invoke
 
 COMMANDS = [
     [],
@@ -32,17 +31,7 @@ COMMANDS = [
 
 @pytest.fixture
 def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("LABELWATCH_HOME", str(tmp_path / "home"))
-    for output in (console, err_console):  # a wide terminal: no wrapping inside asserted text
-        monkeypatch.setattr(output, "width", 250)
-    return tmp_path / "home"
-
-
-def invoke(capsys, *args: str) -> tuple[int, str]:
-    capsys.readouterr()
-    code = run(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
+    return cli_home(tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "labelwatch")

@@ -9,30 +9,21 @@ import shutil
 import pytest
 
 from labelwatch.cli import model_cmd
-from labelwatch.cli.app import Settings, run
-from labelwatch.cli.console import console, err_console
+from labelwatch.cli.app import Settings
+from labelwatch.cli.console import console
 from labelwatch.cli.errors import BAD_INPUT, NO_STACK, CliError
 from labelwatch.cli.target import LOCAL, Target
 from labelwatch.demo.leaves import generate_dataset
 from labelwatch.model import ModelStore
 from tests.datasets import identical_images_dataset
+from tests.local.cli_in_process import cli_home, invoke
 
 UNKNOWN_ARN = "arn:aws:rekognition:us-east-1:123456789012:project/x/version/x.1/1764028800000"
 
 
 @pytest.fixture
 def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("LABELWATCH_HOME", str(tmp_path / "home"))
-    for output in (console, err_console):
-        monkeypatch.setattr(output, "width", 250)
-    return tmp_path / "home"
-
-
-def invoke(capsys, *args: str) -> tuple[int, str]:
-    capsys.readouterr()
-    code = run(list(args))
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
+    return cli_home(tmp_path, monkeypatch)
 
 
 def flat(text: str) -> str:
