@@ -1,0 +1,158 @@
+"""labelwatch.local.sfn_clients: one boto3 client per key for moto's Step Functions interpreter."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pkgutil
+import threading
+import time
+
+import boto3
+import pytest
+from botocore.validate import ParamValidationDecorator
+from moto import mock_aws
+from moto.stepfunctions.parser.asl.utils import boto_client as moto_boto_client
+
+from labelwatch.local import sfn_clients
+from labelwatch.local.patching import PatchSet
+from labelwatch.local.sfn_clients import Credentials, TaskClients
+
+ORIGINAL = moto_boto_client.boto_client_for
+
+
+def test_every_module_holding_boto_client_for_is_patched() -> None:
+    import moto.stepfunctions.parser as parser
+
+    holders = set()
+    for info in pkgutil.walk_packages(parser.__path__, prefix=f"{parser.__name__}."):
+        try:
+            module = importlib.import_module(info.name)
+        except ImportError:  # a few modules of the port need what moto does not ship; never run
+            continue
+        if getattr(module, "boto_client_for", None) is ORIGINAL:
+            holders.add(info.name)
+    assert holders == {sfn_clients.DEFINING_MODULE, *sfn_clients.IMPORTING_MODULES}
+
+
+def test_patches_apply_restore_and_match_the_signature() -> None:
+    clients = TaskClients()
+    patch_set = PatchSet(sfn_clients.patches(clients))
+    assert patch_set.check_signatures() == []
+    patch_set.apply()
+    try:
+        lambda_eval_utils = importlib.import_module(sfn_clients.IMPORTING_MODULES[2])
+        assert lambda_eval_utils.boto_client_for == clients.client_for
+        assert sfn_clients.is_task_clients(lambda_eval_utils.boto_client_for)
+    finally:
+        patch_set.restore()
+    assert lambda_eval_utils.boto_client_for is ORIGINAL
+    assert not sfn_clients.is_task_clients(ORIGINAL)
+
+
+def test_one_client_per_region_service_endpoint_and_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MOTO_PORT", "4566")
+    clients = TaskClients()
+    first = clients.client_for("eu-west-1", "sns")
+    assert clients.client_for("eu-west-1", "sns") is first
+    assert clients.client_for(region="eu-west-1", service="sns", state_credentials=None) is first
+    assert first.meta.endpoint_url == "http://localhost:4566"
+    assert first.meta.region_name == "eu-west-1"
+    signing = first._request_signer._credentials
+    assert (signing.access_key, signing.secret_key) == ("ak", "sk")  # as moto signs
+    assert first.meta.config.retries["total_max_attempts"] == 1
+    assert not isinstance(first._serializer, ParamValidationDecorator)  # no parameter validation
+
+    assert clients.client_for("eu-west-1", "lambda") is not first
+    assert clients.client_for("us-east-1", "sns") is not first
+    monkeypatch.setenv("MOTO_PORT", "4567")  # the endpoint follows moto_server_port()
+    moved = clients.client_for("eu-west-1", "sns")
+    assert moved is not first and moved.meta.endpoint_url == "http://localhost:4567"
+
+    clients.credentials = Credentials("AKIDSTATEMACHINE", "secret")
+    signed = clients.client_for("eu-west-1", "sns")
+    assert signed is not moved
+    assert signed._request_signer._credentials.access_key == "AKIDSTATEMACHINE"
+    assert clients.stats() == {"clients": 5, "created": 5, "reused": 2}
+    clients.clear()
+    assert clients.stats() == {"clients": 0, "created": 0, "reused": 0}
+
+
+def test_resolve_maps_state_credentials() -> None:
+    seen = []
+
+    def resolve(state_credentials: object) -> Credentials:
+        seen.append(state_credentials)
+        return Credentials("AKIDROLE", "s")
+
+    clients = TaskClients(resolve=resolve)
+    client = clients.client_for("us-east-1", "sqs", "role-marker")
+    assert seen == ["role-marker"]
+    assert client._request_signer._credentials.access_key == "AKIDROLE"
+
+
+def test_threads_share_one_client() -> None:
+    clients = TaskClients()
+    barrier = threading.Barrier(8)
+    got = []
+
+    def take() -> None:
+        barrier.wait()
+        got.append(clients.client_for("us-east-1", "s3"))
+
+    threads = [threading.Thread(target=take) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len({id(client) for client in got}) == 1
+    assert clients.created == 1
+
+
+def test_executions_reuse_the_client_in_process() -> None:
+    """Under mock_aws (the in-process stubber) a task's client has no endpoint and is built once."""
+    clients = TaskClients()
+    patch_set = PatchSet(sfn_clients.patches(clients))
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        patch_set.apply()
+        try:
+            sns = boto3.client("sns", region_name="us-east-1")
+            sfn = boto3.client("stepfunctions", region_name="us-east-1")
+            iam = boto3.client("iam", region_name="us-east-1")
+            topic = sns.create_topic(Name="alerts")["TopicArn"]
+            role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+            definition = {
+                "StartAt": "Publish",
+                "States": {
+                    "Publish": {
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::sns:publish",
+                        "Parameters": {"TopicArn": topic, "Message.$": "$.text"},
+                        "End": True,
+                    }
+                },
+            }
+            machine = sfn.create_state_machine(
+                name="publish", definition=json.dumps(definition), roleArn=role
+            )["stateMachineArn"]
+            arns = [
+                sfn.start_execution(stateMachineArn=machine, name=f"run-{n}", input='{"text": "hi"}')[
+                    "executionArn"
+                ]
+                for n in range(3)
+            ]
+            deadline = time.monotonic() + 30
+            statuses = []
+            for arn in arns:
+                while (status := sfn.describe_execution(executionArn=arn)["status"]) == "RUNNING":
+                    assert time.monotonic() < deadline
+                    time.sleep(0.05)
+                statuses.append(status)
+            assert statuses == ["SUCCEEDED"] * 3
+            assert clients.created == 1 and clients.reused == 2
+            client = next(iter(clients._cache.values()))
+            assert client.meta.service_model.service_name == "sns"
+            assert "amazonaws.com" in client.meta.endpoint_url  # the stubber, not a server port
+        finally:
+            patch_set.restore()
+            clients.clear()
