@@ -140,6 +140,73 @@ def check_arn(arn: str) -> str:
     return arn
 
 
+RUNNING_STATUS = "RUNNING"
+STOPPED_STATUS = "STOPPED"
+# A Custom Labels start takes 10-30 minutes on AWS; --wait gives it a generous hour.
+START_TIMEOUT_SECONDS = 3600.0
+POLL_SECONDS = 1.0
+
+
+def describe_status(client: Any, arn: str) -> str | None:
+    """The version's status from DescribeProjectVersions (None if it is not listed)."""
+    response = client.describe_project_versions(
+        ProjectArn=project_arn_of(arn), VersionNames=[arn.split("/")[3]]
+    )
+    for item in response.get("ProjectVersionDescriptions", []):
+        if item.get("ProjectVersionArn") == arn:
+            return item.get("Status")
+    return None
+
+
+def wait_for_status(
+    client: Any,
+    arn: str,
+    wanted: str,
+    *,
+    timeout: float = START_TIMEOUT_SECONDS,
+    interval: float = POLL_SECONDS,
+    on_change: Any = None,
+) -> str | None:
+    """Poll DescribeProjectVersions until the version is ``wanted`` or ``timeout`` seconds pass; the
+    last status seen. ``on_change(status)`` is called whenever it changes. A FAILED version ends it."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    seen = None
+    while True:
+        status = describe_status(client, arn)
+        if status != seen and on_change is not None:
+            on_change(status)
+        seen = status
+        if status == wanted or status == "FAILED" or time.monotonic() >= deadline:
+            return status
+        time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+
+
+def _print_status(arn: str, status: str) -> None:
+    console.print(f"{arn}: {status}", highlight=False, markup=False, soft_wrap=True)
+
+
+def _wait_and_report(client: Any, arn: str, wanted: str, timeout: float) -> None:
+    console.print(f"waiting up to {timeout:g} s for {wanted} ...", highlight=False)
+    last = _call(
+        "DescribeProjectVersions",
+        lambda: wait_for_status(
+            client,
+            arn,
+            wanted,
+            timeout=timeout,
+            on_change=lambda status: console.print(f"status: {status}", highlight=False, markup=False),
+        ),
+    )
+    if last != wanted:
+        raise CliError(
+            f"{arn} is {last or 'not listed'} after {timeout:g} s, not {wanted}",
+            1,
+            hint="`labelwatch model status` shows its status; wait longer with --timeout",
+        )
+
+
 def _default_arn(ctx: typer.Context, arn: str | None) -> tuple[str, Any]:
     if arn is not None:
         check_arn(arn)
@@ -377,16 +444,30 @@ def register(app: typer.Typer) -> None:
         arn: Annotated[
             str | None, typer.Argument(metavar="ARN", help="Model version ARN [the stack's model]")
         ] = None,
+        wait: Annotated[
+            bool, typer.Option("--wait", help="Wait until it is RUNNING (polls DescribeProjectVersions)")
+        ] = False,
+        timeout: Annotated[
+            float, typer.Option(min=1, metavar="SECONDS", help="How long --wait waits")
+        ] = START_TIMEOUT_SECONDS,
     ) -> None:
-        """Start the model version (StartProjectVersion); it answers DetectCustomLabels once RUNNING."""
+        """Start the model version (StartProjectVersion). It answers STARTING and DetectCustomLabels
+        once it is RUNNING: minutes later on AWS (10-30), seconds on the local stack."""
         chosen, target = _default_arn(ctx, arn)
+        client = target.client("rekognition")
         response = _call(
             "StartProjectVersion",
-            lambda: target.client("rekognition").start_project_version(
-                ProjectVersionArn=chosen, MinInferenceUnits=1
-            ),
+            lambda: client.start_project_version(ProjectVersionArn=chosen, MinInferenceUnits=1),
         )
-        console.print(f"{chosen}: {response.get('Status')}", highlight=False, markup=False, soft_wrap=True)
+        _print_status(chosen, response.get("Status", "?"))
+        if wait:
+            _wait_and_report(client, chosen, RUNNING_STATUS, timeout)
+        else:
+            console.print(
+                "[dim]it answers DetectCustomLabels once RUNNING: `labelwatch model status` shows when "
+                "(or start it with --wait)[/]",
+                highlight=False,
+            )
 
     @model.command("stop", short_help="Stop a model version; images wait on the queue.")
     def stop_command(
@@ -394,14 +475,21 @@ def register(app: typer.Typer) -> None:
         arn: Annotated[
             str | None, typer.Argument(metavar="ARN", help="Model version ARN [the stack's model]")
         ] = None,
+        wait: Annotated[bool, typer.Option("--wait", help="Wait until it is STOPPED")] = False,
+        timeout: Annotated[
+            float, typer.Option(min=1, metavar="SECONDS", help="How long --wait waits")
+        ] = START_TIMEOUT_SECONDS,
     ) -> None:
-        """Stop the model version; images wait on the queue until it runs again."""
+        """Stop the model version (it answers STOPPING); images wait on the queue until it runs again."""
         chosen, target = _default_arn(ctx, arn)
+        client = target.client("rekognition")
         response = _call(
             "StopProjectVersion",
-            lambda: target.client("rekognition").stop_project_version(ProjectVersionArn=chosen),
+            lambda: client.stop_project_version(ProjectVersionArn=chosen),
         )
-        console.print(f"{chosen}: {response.get('Status')}", highlight=False, markup=False, soft_wrap=True)
+        _print_status(chosen, response.get("Status", "?"))
+        if wait:
+            _wait_and_report(client, chosen, STOPPED_STATUS, timeout)
 
     @model.command("status", short_help="Model versions, their status and which is used.")
     def status_command(

@@ -2,9 +2,19 @@
 
 moto answers ``DetectCustomLabels`` with a canned label whatever the image; that must never be
 used. Here the call is answered by a registered model *version* with Custom Labels' semantics:
-it must be started (else ``ResourceNotReadyException``), ``MinConfidence`` filters labels,
-confidences are 0–100, an unknown ARN is ``ResourceNotFoundException``, and the image is read
-from the embedded S3 (``S3Object``) or from ``Bytes``.
+
+- the lifecycle: ``StartProjectVersion`` answers ``STARTING`` and the version is ``RUNNING`` after
+  ``start_delay_seconds`` (10-30 minutes on AWS, a few seconds here); ``StopProjectVersion`` answers
+  ``STOPPING``, then ``STOPPED`` after ``stop_delay_seconds``. Starting a STARTING or RUNNING version,
+  or stopping one that is neither, is ``ResourceInUseException``; ``MinInferenceUnits`` (at least 1)
+  is required even from a client that skips botocore's validation (``InvalidParameterException``);
+- ``DetectCustomLabels`` on a version that is not RUNNING is ``ResourceNotReadyException``, on an
+  unknown ARN ``ResourceNotFoundException``; ``MinConfidence`` filters labels (0-100), without it
+  each label's assumed threshold does;
+- the image (``S3Object`` from the embedded S3, or ``Bytes``) must be JPEG or PNG
+  (``InvalidImageFormatException``), 64-4096 px per side with an aspect ratio of at most 20:1
+  (``InvalidParameterException``), at most 4 MB as Bytes and 15 MB as an S3 object
+  (``ImageTooLargeException``). Its size is read from the header, never decoded for the check.
 
 A *predictor* is any callable ``(image_bytes) -> [(label, confidence 0..100, geometry|None)]``:
 the trained local model or a scripted one in tests. Faults can be injected per call (throttling)
@@ -14,13 +24,20 @@ Versions trained with ``labelwatch model train`` are found through a ``ModelSour
 model store) the first time their ARN is used, and ``StartProjectVersion``,
 ``StopProjectVersion`` and ``DescribeProjectVersions`` work on the endpoint as on AWS, so the
 same ``labelwatch model start|stop|status`` commands drive a local and a deployed model.
+
+``patches(registry)`` answers the API from ``registry``; ``REGISTRY`` with ``install()``/``uninstall()``
+is the process-wide one the twin uses until the Emulator owns a registry of its own. Tests flip a
+version's state at once with ``registry.start(arn)`` / ``registry.stop(arn)`` (no delay).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
+import io
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -29,16 +46,26 @@ from moto.core.exceptions import JsonRESTError
 from moto.rekognition.responses import RekognitionResponse
 from moto.s3.models import s3_backends
 
+from labelwatch.local.patching import Patch
+
 Prediction = tuple[str, float, dict | None]
 Predictor = Callable[[bytes], list[Prediction]]
 FaultInjector = Callable[[str], str | None]  # (model arn) -> error code to raise, or None
 
 MAX_S3_OBJECT_BYTES = 15 * 1024 * 1024
 MAX_INLINE_BYTES = 4 * 1024 * 1024
+MIN_SIDE = 64
+MAX_SIDE = 4096
+MAX_ASPECT_RATIO = 20.0
+FORMATS = ("JPEG", "PNG")
+DEFAULT_START_DELAY_SECONDS = 3.0  # AWS: 10-30 minutes
+DEFAULT_STOP_DELAY_SECONDS = 1.0
 
-
+STARTING = "STARTING"
 RUNNING = "RUNNING"
+STOPPING = "STOPPING"
 STOPPED = "STOPPED"
+TRAINING_COMPLETED = "TRAINING_COMPLETED"
 
 
 class ModelSource(Protocol):
@@ -63,10 +90,20 @@ class ModelSource(Protocol):
 class ModelVersion:
     arn: str
     predictor: Predictor
-    running: bool = False
+    status: str = STOPPED
     calls: int = 0
     assumed_thresholds: dict[str, float] = field(default_factory=dict)
     stored: bool = False  # loaded from the ModelSource, which keeps its status
+    min_inference_units: int = 1
+    _generation: int = 0  # bumped by every transition, so a pending timer for an older one does nothing
+
+    @property
+    def running(self) -> bool:
+        return self.status == RUNNING
+
+
+def _error(code: str, message: str) -> JsonRESTError:
+    return JsonRESTError(code, message)
 
 
 @dataclass
@@ -74,7 +111,14 @@ class CustomLabelsRegistry:
     versions: dict[str, ModelVersion] = field(default_factory=dict)
     fault: FaultInjector | None = None
     source: ModelSource | None = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    start_delay_seconds: float = DEFAULT_START_DELAY_SECONDS
+    stop_delay_seconds: float = DEFAULT_STOP_DELAY_SECONDS
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    _changed: threading.Condition | None = None
+    _timers: list[threading.Timer] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._changed = threading.Condition(self._lock)
 
     def register(
         self,
@@ -86,30 +130,129 @@ class CustomLabelsRegistry:
     ) -> ModelVersion:
         with self._lock:
             version = ModelVersion(
-                arn=arn, predictor=predictor, running=running, assumed_thresholds=assumed_thresholds or {}
+                arn=arn,
+                predictor=predictor,
+                status=RUNNING if running else STOPPED,
+                assumed_thresholds=assumed_thresholds or {},
             )
             self.versions[arn] = version
             return version
 
+    # --- the API's lifecycle (StartProjectVersion / StopProjectVersion) ---------------------------
+    def request_start(self, arn: str, min_inference_units: Any) -> str:
+        """StartProjectVersion: ``STARTING`` now, ``RUNNING`` after ``start_delay_seconds``."""
+        version = self._version(arn)
+        if min_inference_units is None:
+            raise _error(
+                "InvalidParameterException",
+                "1 validation error detected: Value null at 'minInferenceUnits' failed to satisfy "
+                "constraint: Member must not be null",
+            )
+        if (
+            not isinstance(min_inference_units, int)
+            or isinstance(min_inference_units, bool)
+            or (min_inference_units < 1)
+        ):
+            raise _error(
+                "InvalidParameterException",
+                f"1 validation error detected: Value {min_inference_units!r} at 'minInferenceUnits' failed "
+                "to satisfy constraint: Member must have value greater than or equal to 1",
+            )
+        with self._lock:
+            if version.status in (STARTING, RUNNING):
+                raise _error(
+                    "ResourceInUseException",
+                    f"The project version {arn} is {version.status.lower()}: it cannot be started again.",
+                )
+            version.min_inference_units = min_inference_units
+            self._transition(version, STARTING, then=RUNNING, after=self.start_delay_seconds)
+        return STARTING
+
+    def request_stop(self, arn: str) -> str:
+        """StopProjectVersion: ``STOPPING`` now, ``STOPPED`` after ``stop_delay_seconds``. Only a
+        STARTING or RUNNING version can be stopped (else ``ResourceInUseException``)."""
+        version = self._version(arn)
+        with self._lock:
+            if version.status not in (STARTING, RUNNING):
+                raise _error(
+                    "ResourceInUseException",
+                    f"The project version {arn} is {self._status(version)}: only a starting or running "
+                    "model can be stopped.",
+                )
+            self._transition(version, STOPPING, then=STOPPED, after=self.stop_delay_seconds)
+        return STOPPING
+
+    # --- direct switches (tests, injected faults): no delay ----------------------------------------
     def start(self, arn: str) -> None:
-        self._set_running(arn, True)
+        """RUNNING at once (a test's or a fault's switch; the API goes through STARTING)."""
+        with self._lock:
+            self._transition(self._version(arn), RUNNING)
 
     def stop(self, arn: str) -> None:
-        self._set_running(arn, False)
+        """STOPPED at once (DescribeProjectVersions then says STOPPED, as on AWS after a stop)."""
+        with self._lock:
+            self._transition(self._version(arn), STOPPED)
 
-    def _set_running(self, arn: str, running: bool) -> None:
-        version = self._version(arn)
-        version.running = running
+    def set_running(self, arn: str, running: bool = True) -> None:
+        (self.start if running else self.stop)(arn)
+
+    def wait_for_status(self, arn: str, status: str, *, timeout: float) -> str:
+        """Block until the version has ``status`` (or ``timeout`` seconds pass); the status it has."""
+        deadline = time.monotonic() + timeout
+        assert self._changed is not None
+        with self._changed:
+            while (current := self.status(arn)) != status:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return current
+                self._changed.wait(min(left, 0.5))
+            return current
+
+    def cancel_pending(self) -> None:
+        """Cancel every scheduled STARTING -> RUNNING / STOPPING -> STOPPED (a stack stops)."""
+        with self._lock:
+            timers, self._timers = self._timers, []
+        for timer in timers:
+            timer.cancel()
+
+    def _transition(self, version: ModelVersion, status: str, *, then: str | None = None, after: float = 0.0):
+        """Set ``status`` (and record it); with ``then``, become ``then`` after ``after`` seconds unless
+        another transition happens first. Called with the lock held."""
+        version._generation += 1
+        self._record(version, status)
+        if then is None:
+            return
+        generation = version._generation
+
+        def finish() -> None:
+            with self._lock:
+                if self.versions.get(version.arn) is version and version._generation == generation:
+                    version._generation += 1
+                    self._record(version, then)
+
+        if after <= 0:
+            finish()
+            return
+        timer = threading.Timer(after, finish)
+        timer.daemon = True
+        self._timers = [t for t in self._timers if t.is_alive()] + [timer]
+        timer.start()
+
+    def _record(self, version: ModelVersion, status: str) -> None:
+        version.status = status
         if version.stored and self.source is not None:
-            self.source.set_status(arn, RUNNING if running else STOPPED)
+            self.source.set_status(version.arn, status)
+        assert self._changed is not None
+        self._changed.notify_all()
 
+    # --- reading ------------------------------------------------------------------------------------
     def status(self, arn: str) -> str:
-        version = self._version(arn)
-        if version.running:
-            return RUNNING
-        if version.stored and self.source is not None:
-            return self.source.status(arn)
-        return STOPPED
+        return self._status(self._version(arn))
+
+    def _status(self, version: ModelVersion) -> str:
+        if version.status == STOPPED and version.stored and self.source is not None:
+            return self.source.status(version.arn)  # TRAINING_COMPLETED for one never started
+        return version.status
 
     def _version(self, arn: str) -> ModelVersion:
         if arn not in self.versions and self.source is not None:
@@ -118,38 +261,37 @@ class CustomLabelsRegistry:
             except KeyError:
                 pass
             else:
-                running = self.source.status(arn) == RUNNING
+                stored = self.source.status(arn)
+                status = stored if stored in (STARTING, RUNNING, STOPPING) else STOPPED
                 with self._lock:
                     self.versions.setdefault(
                         arn,
                         ModelVersion(
-                            arn, predictor, running=running, assumed_thresholds=thresholds, stored=True
+                            arn, predictor, status=status, assumed_thresholds=thresholds, stored=True
                         ),
                     )
         try:
             return self.versions[arn]
         except KeyError:
-            raise JsonRESTError(
-                "ResourceNotFoundException", f"The project version {arn} does not exist."
-            ) from None
+            raise _error("ResourceNotFoundException", f"The project version {arn} does not exist.") from None
 
     def detect(self, arn: str, image_bytes: bytes, min_confidence: float | None) -> list[dict[str, Any]]:
         version = self._version(arn)
         if self.fault and (code := self.fault(arn)):
-            raise JsonRESTError(code, f"Injected fault: {code}")
+            raise _error(code, f"Injected fault: {code}")
         if not version.running:
-            raise JsonRESTError(
-                "ResourceNotReadyException", f"The project version {arn} is not running. Start it first."
+            raise _error(
+                "ResourceNotReadyException",
+                f"The project version {arn} is {self._status(version)}, not RUNNING: start it first.",
             )
-        if not image_bytes.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")):
-            raise JsonRESTError("InvalidImageFormatException", "Request has unsupported image format")
+        check_image(image_bytes)
         with self._lock:
             version.calls += 1
         labels = []
         try:
             predictions = version.predictor(image_bytes)
-        except ValueError as error:  # JPEG/PNG magic bytes but not decodable
-            raise JsonRESTError(
+        except ValueError as error:  # JPEG/PNG header but not decodable
+            raise _error(
                 "InvalidImageFormatException", f"Request has invalid image format: {error}"
             ) from None
         for name, confidence, geometry in predictions:
@@ -163,46 +305,67 @@ class CustomLabelsRegistry:
         return sorted(labels, key=lambda item: -item["Confidence"])
 
 
-REGISTRY = CustomLabelsRegistry()
-_original = RekognitionResponse.detect_custom_labels
+def check_image(image_bytes: bytes) -> tuple[int, int]:
+    """The image's (width, height) if DetectCustomLabels takes it, else the error AWS answers.
+
+    Reads the header only (Pillow's ``Image.open`` does not decode the pixels)."""
+    from PIL import Image, UnidentifiedImageError
+
+    if not image_bytes.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")):
+        raise _error("InvalidImageFormatException", "Request has unsupported image format")
+    try:
+        with Image.open(io.BytesIO(image_bytes)) as image:
+            fmt, (width, height) = image.format, image.size
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+        raise _error("InvalidImageFormatException", "Request has invalid image format") from None
+    if fmt not in FORMATS:
+        raise _error("InvalidImageFormatException", "Request has unsupported image format")
+    if min(width, height) < MIN_SIDE or max(width, height) > MAX_SIDE:
+        raise _error(
+            "InvalidParameterException",
+            f"Request has invalid parameters: the image is {width}x{height} px; each side must be "
+            f"{MIN_SIDE}-{MAX_SIDE} px",
+        )
+    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+        raise _error(
+            "InvalidParameterException",
+            f"Request has invalid parameters: the image is {width}x{height} px; its aspect ratio must be "
+            f"at most {MAX_ASPECT_RATIO:g}:1",
+        )
+    return width, height
 
 
-def _read_image(response: RekognitionResponse, image: dict[str, Any]) -> bytes:
+def _read_image(account: str, image: dict[str, Any]) -> bytes:
     if "Bytes" in image:
-        data = base64.b64decode(image["Bytes"])
+        try:
+            data = base64.b64decode(image["Bytes"], validate=True)
+        except (binascii.Error, ValueError):
+            raise _error("InvalidParameterException", "Request has invalid parameters") from None
         if len(data) > MAX_INLINE_BYTES:
-            raise JsonRESTError("ImageTooLargeException", "Image bytes exceed 4 MB.")
+            raise _error(
+                "ImageTooLargeException",
+                f"Image size is too large: {len(data)} bytes (at most 4 MB as Bytes)",
+            )
         return data
     ref = image.get("S3Object") or {}
-    backend = s3_backends[response.current_account]["aws"]
+    if not ref.get("Bucket") or not ref.get("Name"):
+        raise _error("InvalidParameterException", "Request has invalid parameters")
+    backend = s3_backends[account]["aws"]
     try:
         key = backend.get_object(ref["Bucket"], ref["Name"], version_id=ref.get("Version"))
     except Exception:
         key = None
     if key is None:
-        raise JsonRESTError("InvalidS3ObjectException", "Unable to get object metadata from S3.")
+        raise _error(
+            "InvalidS3ObjectException",
+            "Unable to get object metadata from S3. Check object key, region and/or access permissions.",
+        )
     if key.size > MAX_S3_OBJECT_BYTES:
-        raise JsonRESTError("ImageTooLargeException", "Image size exceeds 15 MB.")
+        raise _error(
+            "ImageTooLargeException",
+            f"Image size is too large: {key.size} bytes (at most 15 MB as an S3 object)",
+        )
     return key.value
-
-
-def _detect_custom_labels(self: RekognitionResponse) -> str:
-    arn = self._get_param("ProjectVersionArn")
-    image_bytes = _read_image(self, self._get_param("Image") or {})
-    labels = REGISTRY.detect(arn, image_bytes, self._get_param("MinConfidence"))
-    return json.dumps({"CustomLabels": labels})
-
-
-def _start_project_version(self: RekognitionResponse) -> str:
-    arn = self._get_param("ProjectVersionArn")
-    REGISTRY.start(arn)
-    return json.dumps({"Status": RUNNING})  # a real start takes 10-30 minutes; locally it is instant
-
-
-def _stop_project_version(self: RekognitionResponse) -> str:
-    arn = self._get_param("ProjectVersionArn")
-    REGISTRY.stop(arn)
-    return json.dumps({"Status": STOPPED})
 
 
 def project_of(arn: str) -> str:
@@ -210,33 +373,67 @@ def project_of(arn: str) -> str:
     return arn.split(":", 5)[-1].split("/")[1]
 
 
-def _describe_project_versions(self: RekognitionResponse) -> str:
-    project = project_of(self._get_param("ProjectArn"))
-    wanted = set(self._get_param("VersionNames") or [])
-    stored = set(REGISTRY.source.arns()) if REGISTRY.source else set()
-    descriptions = []
-    for arn in sorted(set(REGISTRY.versions) | stored):
-        version_name = arn.split("/")[3]
-        if project_of(arn) != project or (wanted and version_name not in wanted):
-            continue
-        details = REGISTRY.source.describe(arn) if arn in stored else {}
-        descriptions.append(
-            {"ProjectVersionArn": arn, "Status": REGISTRY.status(arn), "MinInferenceUnits": 1, **details}
-        )
-    descriptions.sort(key=lambda item: -item.get("CreationTimestamp", 0))
-    return json.dumps({"ProjectVersionDescriptions": descriptions})
+def patches(registry: CustomLabelsRegistry) -> list[Patch]:
+    """moto's Rekognition answering the Custom Labels API from ``registry``."""
+
+    def detect_custom_labels(self: RekognitionResponse) -> str:
+        arn = self._get_param("ProjectVersionArn")
+        registry._version(arn)  # ResourceNotFoundException before any image error
+        image_bytes = _read_image(self.current_account, self._get_param("Image") or {})
+        labels = registry.detect(arn, image_bytes, self._get_param("MinConfidence"))
+        return json.dumps({"CustomLabels": labels})
+
+    def start_project_version(self: RekognitionResponse) -> str:
+        arn = self._get_param("ProjectVersionArn")
+        status = registry.request_start(arn, self._get_param("MinInferenceUnits"))
+        return json.dumps({"Status": status})
+
+    def stop_project_version(self: RekognitionResponse) -> str:
+        return json.dumps({"Status": registry.request_stop(self._get_param("ProjectVersionArn"))})
+
+    def describe_project_versions(self: RekognitionResponse) -> str:
+        project = project_of(self._get_param("ProjectArn"))
+        wanted = set(self._get_param("VersionNames") or [])
+        stored = set(registry.source.arns()) if registry.source else set()
+        descriptions = []
+        for arn in sorted(set(registry.versions) | stored):
+            version_name = arn.split("/")[3]
+            if project_of(arn) != project or (wanted and version_name not in wanted):
+                continue
+            details = registry.source.describe(arn) if arn in stored else {}
+            version = registry._version(arn)
+            descriptions.append(
+                {
+                    "ProjectVersionArn": arn,
+                    "Status": registry.status(arn),
+                    "MinInferenceUnits": version.min_inference_units,
+                    **details,
+                }
+            )
+        descriptions.sort(key=lambda item: -item.get("CreationTimestamp", 0))
+        return json.dumps({"ProjectVersionDescriptions": descriptions})
+
+    return [
+        Patch(RekognitionResponse, "detect_custom_labels", detect_custom_labels, signature="(self) -> str"),
+        Patch(RekognitionResponse, "start_project_version", start_project_version, missing_ok=True),
+        Patch(RekognitionResponse, "stop_project_version", stop_project_version, missing_ok=True),
+        Patch(RekognitionResponse, "describe_project_versions", describe_project_versions, missing_ok=True),
+    ]
+
+
+REGISTRY = CustomLabelsRegistry()
+_installed: list[Patch] = []
 
 
 def install() -> None:
-    """Answer the Custom Labels API from the registry instead of moto's canned answers."""
-    RekognitionResponse.detect_custom_labels = _detect_custom_labels
-    RekognitionResponse.start_project_version = _start_project_version
-    RekognitionResponse.stop_project_version = _stop_project_version
-    RekognitionResponse.describe_project_versions = _describe_project_versions
+    """Answer the Custom Labels API from ``REGISTRY`` (idempotent; a thin wrapper over ``patches``)."""
+    if _installed:
+        return
+    for patch in patches(REGISTRY):
+        patch.apply()
+        _installed.append(patch)
 
 
 def uninstall() -> None:
-    RekognitionResponse.detect_custom_labels = _original
-    for name in ("start_project_version", "stop_project_version", "describe_project_versions"):
-        if name in vars(RekognitionResponse):
-            delattr(RekognitionResponse, name)
+    while _installed:
+        _installed.pop().restore()
