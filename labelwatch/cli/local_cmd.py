@@ -109,16 +109,20 @@ def start_local_stack(
         ) from None
 
 
-def start_stack_model(stack) -> bool:
-    """StartProjectVersion on the stack's model, as a user would before uploading; False if unknown."""
+def start_stack_model(stack, *, timeout: float = 120.0) -> bool:
+    """StartProjectVersion on the stack's model, as a user would before uploading, then wait (polling
+    DescribeProjectVersions) until it is RUNNING; False if it is unknown or not RUNNING in time."""
     from botocore.exceptions import ClientError
 
+    from labelwatch.cli.model_cmd import wait_for_status
+
     arn = stack.stack.detect_environment()["MODEL_ARN"]
+    client = stack.client("rekognition")
     try:
-        stack.client("rekognition").start_project_version(ProjectVersionArn=arn, MinInferenceUnits=1)
+        client.start_project_version(ProjectVersionArn=arn, MinInferenceUnits=1)  # answers STARTING
+        return wait_for_status(client, arn, "RUNNING", timeout=timeout, interval=0.2) == "RUNNING"
     except ClientError:
         return False
-    return True
 
 
 def _now() -> str:
