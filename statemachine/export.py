@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from labelwatch.local.resolve import Resolver
+from labelwatch.cloudformation import Resolver
 
 ASL_PATH = Path(__file__).resolve().parent / "workflow.asl.json"
 

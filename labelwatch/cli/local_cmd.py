@@ -343,7 +343,7 @@ def show_stack(stack) -> None:
     ]
     arn = stack.stack.detect_environment()["MODEL_ARN"]
     try:
-        status = custom_labels.REGISTRY.status(arn)
+        status = stack.emulator.models.status(arn)
     except Exception:  # moto's JsonRESTError: no such version
         status = "NOT FOUND: train one with `labelwatch model train DATASET` and restart"
     else:

@@ -11,11 +11,14 @@ atomic per item and more; the embedded stack's write rate is tiny.
 from __future__ import annotations
 
 import functools
+import inspect
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from moto.dynamodb.models import DynamoDBBackend
+
+from labelwatch.local.patching import Patch
 
 WRITES = ("put_item", "update_item", "delete_item", "transact_write_items")
 _lock = threading.RLock()
@@ -28,17 +31,11 @@ def _atomic(write: Callable[..., Any]) -> Callable[..., Any]:
         with _lock:
             return write(*args, **kwargs)
 
-    locked.__labelwatch_atomic__ = True  # type: ignore[attr-defined]
     return locked
 
 
-def install() -> None:
-    """Idempotent."""
-    for name, original in _originals.items():
-        if not getattr(getattr(DynamoDBBackend, name), "__labelwatch_atomic__", False):
-            setattr(DynamoDBBackend, name, _atomic(original))
-
-
-def uninstall() -> None:
-    for name, original in _originals.items():
-        setattr(DynamoDBBackend, name, original)
+def patches() -> list[Patch]:
+    return [
+        Patch(DynamoDBBackend, name, _atomic(original), signature=str(inspect.signature(original)))
+        for name, original in _originals.items()
+    ]

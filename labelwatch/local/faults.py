@@ -10,21 +10,24 @@ at any machine speed:
   and their redeliveries are the calls that end the outage, so it cannot outlast the traffic;
 - ``sns_fail_from`` / ``sns_fail_count``: SNS Publish calls number ``sns_fail_from`` up to
   ``sns_fail_from + sns_fail_count - 1`` fail with ``InternalError`` (a publishing outage);
-- ``deliveries``: every S3 event is delivered that many times (EventBridge is at-least-once).
+- ``deliveries`` (``Emulator.inject``): every S3 event is delivered that many times (EventBridge is
+  at-least-once).
 
 Counters record what was injected, so a report can say how much the workflow absorbed.
 """
 
 from __future__ import annotations
 
+import inspect
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from moto.sns.exceptions import SNSException
 from moto.sns.models import SNSBackend
 
-from labelwatch.local import custom_labels, s3_events
+from labelwatch.local.patching import Patch
 
 _original_publish = SNSBackend.publish
 
@@ -53,6 +56,8 @@ class Faults:
     _stopped: str | None = None  # the ARN of the model this stopped, until it is started again
     _model_stopped_once: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # the model registry whose versions the model faults stop and start (set by Emulator.inject)
+    models: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.throttle_every < 0 or self.model_stop_at_call < 0 or self.sns_fail_from < 0:
@@ -62,28 +67,12 @@ class Faults:
         if self.model_stop_at_call and self.model_stop_refusals < 1:
             raise ValueError("a stopped model refuses at least the call that stopped it")
 
-    def install(self, *, deliveries: int = 1) -> Faults:
-        s3_events.DELIVERIES["count"] = deliveries
-        custom_labels.REGISTRY.fault = self._detect_fault
-        faults = self
-
-        def publish(backend: SNSBackend, *args: Any, **kwargs: Any) -> Any:
-            if faults._publish_fails():
-                raise SnsInternalError()
-            return _original_publish(backend, *args, **kwargs)
-
-        SNSBackend.publish = publish
-        return self
-
-    def uninstall(self) -> None:
-        """Remove the faults; a model they stopped is started again (the outage is over)."""
-        s3_events.DELIVERIES["count"] = 1
-        custom_labels.REGISTRY.fault = None
-        SNSBackend.publish = _original_publish
+    def end(self) -> None:
+        """The faults are over: a model they stopped is started again."""
         with self._lock:
             stopped, self._stopped = self._stopped, None
-        if stopped is not None:
-            custom_labels.REGISTRY.start(stopped)
+        if stopped is not None and self.models is not None:
+            self.models.start(stopped)
 
     def _publish_fails(self) -> bool:
         with self._lock:
@@ -94,7 +83,7 @@ class Faults:
                 return True
         return False
 
-    def _detect_fault(self, arn: str) -> str | None:
+    def detect_fault(self, arn: str) -> str | None:
         """The error DetectCustomLabels call number N answers, or None to let the model answer."""
         with self._lock:
             self.detect_calls += 1
@@ -103,10 +92,10 @@ class Faults:
                 if self.model_refusals < self.model_stop_refusals:
                     self.model_refusals += 1
                     return NOT_READY
-                custom_labels.REGISTRY.start(self._stopped)  # this call is the first one answered
+                self.models.start(self._stopped)  # this call is the first one answered
                 self._stopped = None
             elif number == self.model_stop_at_call and not self._model_stopped_once:
-                custom_labels.REGISTRY.stop(arn)  # DescribeProjectVersions says STOPPED, as on AWS
+                self.models.stop(arn)  # DescribeProjectVersions says STOPPED, as on AWS
                 self._stopped = arn
                 self._model_stopped_once = True
                 self.model_refusals += 1
@@ -115,3 +104,15 @@ class Faults:
                 self.throttled += 1
                 return THROTTLED
         return None
+
+
+def patches(current: Callable[[], Faults | None]) -> list[Patch]:
+    """SNS Publish fails while ``current()`` faults say so (the model faults need no patch)."""
+
+    def publish(backend: SNSBackend, *args: Any, **kwargs: Any) -> Any:
+        faults = current()
+        if faults is not None and faults._publish_fails():
+            raise SnsInternalError()
+        return _original_publish(backend, *args, **kwargs)
+
+    return [Patch(SNSBackend, "publish", publish, signature=str(inspect.signature(_original_publish)))]

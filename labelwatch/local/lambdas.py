@@ -4,13 +4,14 @@ moto would start a Docker container; there is none here. ``LambdaFunction._invok
 the one place every invocation passes (Invoke, Step Functions tasks, event source mappings), so
 it is replaced by a call to the real handler. The function's environment variables are those
 of the deployed function (from the template), set in the process environment once when the
-stack is created (``ENVIRONMENT``); the handler reaches the embedded AWS through boto3 exactly as
+stack is created (``FunctionEnvironment``); the handler reaches the embedded AWS through boto3 exactly as
 on AWS.
 """
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import itertools
 import json
 import os
@@ -26,10 +27,11 @@ from typing import Any
 from moto.awslambda.models import LambdaFunction
 from moto.core.exceptions import JsonRESTError
 
+from labelwatch.local.patching import Patch
+
 FUNCTIONS_DIR = Path(__file__).resolve().parents[2] / "functions"
 
 _lock = threading.Lock()
-_installed = False
 _original_invoke = LambdaFunction._invoke_lambda
 
 
@@ -144,9 +146,6 @@ class EnvironmentHold:
             self.environment.release(self.holder)
 
 
-ENVIRONMENT = FunctionEnvironment()
-
-
 class FunctionLogs:
     """Send what handlers print to one log file per function, as Lambda sends it to CloudWatch Logs.
 
@@ -204,9 +203,6 @@ class FunctionLogs:
         return getattr(self._real, name)
 
 
-FUNCTION_LOGS = FunctionLogs()
-
-
 class TooManyRequests(JsonRESTError):
     """Lambda's answer when a function's reserved concurrency is in use (HTTP 429)."""
 
@@ -250,52 +246,69 @@ class Concurrency:
             self.throttled.clear()
 
 
-CONCURRENCY = Concurrency()
+class InProcessFunctions:
+    """Lambda functions run on the twin's threads, from ``functions/``."""
+
+    def __init__(self, log_dir: Path | None = None) -> None:
+        self.log_dir = log_dir
+        self.environment = FunctionEnvironment()
+        self.logs = FunctionLogs()
+        self.concurrency = Concurrency()
+
+    def start(self) -> None:
+        if self.log_dir is not None:
+            self.logs.install(self.log_dir)
+        _reset_handler_clients()
+
+    def stop(self) -> None:
+        self.logs.uninstall()
+        _reset_handler_clients()
+
+    def invoke(self, function: LambdaFunction, event: Any) -> tuple[str, bool, str]:
+        """Call the handler; return (payload JSON, errored, logs) as moto expects."""
+        payload = json.loads(event) if isinstance(event, str | bytes) and event else (event or {})
+        context = LambdaContext(
+            function_name=function.function_name,
+            memory_limit_in_mb=int(function.memory_size),
+            invoked_function_arn=function.function_arn,
+            aws_request_id=str(uuid.uuid4()),
+        )
+        with (
+            self.concurrency.slot(function),  # TooManyRequests over the reserved concurrency, like Lambda
+            self.logs.function(function.function_name),
+        ):
+            try:
+                self.environment.check(function)  # set once for the stack, never while invocations run
+                handler = _load_handler(function.handler)
+                result = handler(payload, context)
+                return json.dumps(result), False, ""
+            except Exception as error:  # the Lambda runtime reports any exception as a function error
+                body = {
+                    "errorType": type(error).__name__,
+                    "errorMessage": str(error),
+                    "stackTrace": traceback.format_exception(error)[-5:],
+                }
+                return json.dumps(body), True, traceback.format_exc()
 
 
-def invoke_in_process(function: LambdaFunction, event: Any) -> tuple[str, bool, str]:
-    """Call the handler; return (payload JSON, errored, logs) as moto expects."""
-    payload = json.loads(event) if isinstance(event, str | bytes) and event else (event or {})
-    context = LambdaContext(
-        function_name=function.function_name,
-        memory_limit_in_mb=int(function.memory_size),
-        invoked_function_arn=function.function_arn,
-        aws_request_id=str(uuid.uuid4()),
-    )
-    with (
-        CONCURRENCY.slot(function),  # raises TooManyRequests over the reserved concurrency, like Lambda
-        FUNCTION_LOGS.function(function.function_name),
-    ):
-        try:
-            ENVIRONMENT.check(function)  # set once for the stack: never changed while invocations run
-            handler = _load_handler(function.handler)
-            result = handler(payload, context)
-            return json.dumps(result), False, ""
-        except Exception as error:  # the Lambda runtime reports any exception as a function error
-            body = {
-                "errorType": type(error).__name__,
-                "errorMessage": str(error),
-                "stackTrace": traceback.format_exception(error)[-5:],
-            }
-            return json.dumps(body), True, traceback.format_exc()
+def patches(functions: InProcessFunctions) -> list[Patch]:
+    """Route every moto Lambda invocation (Invoke, Step Functions tasks, event sources) to ``functions``."""
+
+    def _invoke_lambda(self: LambdaFunction, event: str | None = None) -> tuple[str, bool, str]:
+        return functions.invoke(self, event)
+
+    return [
+        Patch(
+            LambdaFunction,
+            "_invoke_lambda",
+            _invoke_lambda,
+            signature=str(inspect.signature(_original_invoke)),
+        )
+    ]
 
 
-def install() -> None:
-    """Route every moto Lambda invocation to the in-process runtime (idempotent)."""
-    global _installed
-    with _lock:
-        if _installed:
-            return
-
-        def _invoke_lambda(self: LambdaFunction, event: str | None = None) -> tuple[str, bool, str]:
-            return invoke_in_process(self, event)
-
-        LambdaFunction._invoke_lambda = _invoke_lambda
-        _installed = True
-
-
-def uninstall() -> None:
-    global _installed
-    with _lock:
-        LambdaFunction._invoke_lambda = _original_invoke
-        _installed = False
+def _reset_handler_clients() -> None:
+    """The detect handler caches boto3 clients; a new endpoint needs new ones."""
+    module = sys.modules.get("detect.clients")
+    if module is not None:
+        module.reset()

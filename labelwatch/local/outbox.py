@@ -8,6 +8,7 @@ as one RFC 5322 message: open it with any mail client, or read it as text. Liste
 
 from __future__ import annotations
 
+import inspect
 import re
 import threading
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from moto.sns.models import Subscription
+
+from labelwatch.local.patching import Patch
 
 EMAIL_PROTOCOLS = ("email", "email-json")
 SENDER = "AWS Notifications <no-reply@sns.amazonaws.com>"
@@ -74,47 +77,31 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9@._-]", "_", text)[:80]
 
 
-OUTBOX = Outbox()
 _original_publish = Subscription.publish
-_installed = False
 
 
-def _publish(
-    self: Subscription,
-    message: str,
-    message_id: str,
-    subject: str | None = None,
-    message_attributes: dict[str, Any] | None = None,
-    **kwargs: Any,
-) -> None:
-    _original_publish(
-        self, message, message_id, subject=subject, message_attributes=message_attributes, **kwargs
-    )
-    if self.protocol not in EMAIL_PROTOCOLS:
-        return
-    matcher = self._filter_policy_matcher
-    if matcher is not None and not matcher.matches(message_attributes, message):
-        return
-    OUTBOX.deliver(topic_arn=self.topic.arn, recipient=self.endpoint, subject=subject, body=message)
+def patches(outbox: Outbox) -> list[Patch]:
+    """Write e-mail deliveries into ``outbox`` (after the subscription's filter policy)."""
 
+    def publish(
+        self: Subscription,
+        message: str,
+        message_id: str,
+        subject: str | None = None,
+        message_attributes: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _original_publish(
+            self, message, message_id, subject=subject, message_attributes=message_attributes, **kwargs
+        )
+        if self.protocol not in EMAIL_PROTOCOLS:
+            return
+        matcher = self._filter_policy_matcher
+        if matcher is not None and not matcher.matches(message_attributes, message):
+            return
+        outbox.deliver(topic_arn=self.topic.arn, recipient=self.endpoint, subject=subject, body=message)
 
-def install(directory: Path, listener: Callable[[Mail], None] | None = None) -> Outbox:
-    """Write e-mail deliveries into ``directory`` (and tell ``listener``); idempotent."""
-    global _installed
-    OUTBOX.directory = Path(directory)
-    OUTBOX.listeners = [listener] if listener else []
-    if not _installed:
-        Subscription.publish = _publish
-        _installed = True
-    return OUTBOX
-
-
-def uninstall() -> None:
-    global _installed
-    Subscription.publish = _original_publish
-    OUTBOX.directory = None
-    OUTBOX.listeners = []
-    _installed = False
+    return [Patch(Subscription, "publish", publish, signature=str(inspect.signature(_original_publish)))]
 
 
 def read_mail(path: Path) -> dict[str, str]:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from labelwatch.local.resolve import Resolver, Unresolved
+from labelwatch.cloudformation import Resolver, Unresolved
 
 ACCOUNT_ID = "123456789012"
 

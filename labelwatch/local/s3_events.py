@@ -9,21 +9,22 @@ workflow's correctness (decoding keys, idempotency per sequencer) depends on exa
 from __future__ import annotations
 
 import copy
+import inspect
 import itertools
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote_plus
 
 from moto.s3 import notifications
 
+from labelwatch.local.patching import Patch
+
 _original = notifications._send_event_bridge_message
 _counter = itertools.count(int(datetime.now(UTC).timestamp() * 1000) << 8)
 _lock = threading.Lock()
-# EventBridge delivers at least once. Faults can raise this to deliver every event more than once
-# (same event: same id, key, version and sequencer), to prove duplicates are absorbed.
-DELIVERIES = {"count": 1}
 
 
 def encode_key(key: str) -> str:
@@ -72,31 +73,34 @@ def object_created_event(
     }
 
 
-def _send_event_bridge_message(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
-    if "ObjectCreated" not in event_name:
-        return _original(account_id, bucket, event_name, key)
-    from moto.events.models import events_backends
+def patches(deliveries: Callable[[], int]) -> list[Patch]:
+    """AWS's "Object Created" events; each delivered ``deliveries()`` times.
 
-    event = object_created_event(
-        account_id=account_id,
-        region=bucket.region_name,
-        bucket=bucket.name,
-        key=key.name,
-        size=key.size,
-        etag=key.etag.replace('"', ""),
-        version_id=key.version_id,
-        reason=event_name.split(":")[-1],
-    )
-    backend = events_backends[account_id][bucket.region_name]
-    for _ in range(DELIVERIES["count"]):
-        for event_bus in list(backend.event_buses.values()):
-            for rule in list(event_bus.rules.values()):
-                rule.send_to_targets(copy.deepcopy(event), transform_input=False)
+    EventBridge delivers at least once: faults raise the count to deliver every event more than
+    once (same event: same id, key, version and sequencer), to prove duplicates are absorbed.
+    """
 
+    def send(account_id: str, bucket: Any, event_name: str, key: Any) -> None:
+        if "ObjectCreated" not in event_name:
+            return _original(account_id, bucket, event_name, key)
+        from moto.events.models import events_backends
 
-def install() -> None:
-    notifications._send_event_bridge_message = _send_event_bridge_message
+        event = object_created_event(
+            account_id=account_id,
+            region=bucket.region_name,
+            bucket=bucket.name,
+            key=key.name,
+            size=key.size,
+            etag=key.etag.replace('"', ""),
+            version_id=key.version_id,
+            reason=event_name.split(":")[-1],
+        )
+        backend = events_backends[account_id][bucket.region_name]
+        for _ in range(deliveries()):
+            for event_bus in list(backend.event_buses.values()):
+                for rule in list(event_bus.rules.values()):
+                    rule.send_to_targets(copy.deepcopy(event), transform_input=False)
 
-
-def uninstall() -> None:
-    notifications._send_event_bridge_message = _original
+    return [
+        Patch(notifications, "_send_event_bridge_message", send, signature=str(inspect.signature(_original)))
+    ]

@@ -8,6 +8,7 @@ the workflow's Retry and Catch match on that name. moto's interpreter names ever
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -16,6 +17,8 @@ from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+from labelwatch.local.patching import Patch
 
 _original = StateTaskLambda._from_error
 
@@ -36,9 +39,5 @@ def _from_error(self: StateTaskLambda, env: Any, ex: Exception) -> FailureEvent:
     )
 
 
-def install() -> None:
-    StateTaskLambda._from_error = _from_error
-
-
-def uninstall() -> None:
-    StateTaskLambda._from_error = _original
+def patches() -> list[Patch]:
+    return [Patch(StateTaskLambda, "_from_error", _from_error, signature=str(inspect.signature(_original)))]

@@ -86,7 +86,6 @@ def run_soak(settings: SoakSettings, *, progress: Progress | None = None) -> Soa
     from labelwatch.demo.leaves import generate_dataset
     from labelwatch.dlq import redrive
     from labelwatch.local.home import Home
-    from labelwatch.local.lambdas import CONCURRENCY
     from labelwatch.local.model_source import StoreModelSource
     from labelwatch.local.server import LocalStack
     from labelwatch.model import ModelStore, train
@@ -114,14 +113,14 @@ def run_soak(settings: SoakSettings, *, progress: Progress | None = None) -> Soa
             faults = count_triggered_faults(stack, uploads, settings)
             report.sns_outage_publishes = faults.sns_fail_count
             start_stack_model(stack)
-            CONCURRENCY.reset()
-            faults.install(deliveries=settings.deliveries)
+            stack.emulator.functions.concurrency.reset()
+            stack.emulator.inject(faults, deliveries=settings.deliveries)
             report.uploads = len(uploads)
             _upload(stack, uploads, settings, note)
             upload_done = time.monotonic()
             reader = ResultReader.of(stack.client, stack.outputs)
             _wait_until_settled(stack, reader, uploads, settings.timeout, note)
-            faults.uninstall()  # the outage is over; an operator redrives what is left
+            stack.emulator.clear_faults()  # the outage is over; an operator redrives what is left
             redriven = redrive(stack.client, stack.outputs)
             report.redriven = len(redriven.sent)
             _wait_until_settled(stack, reader, uploads, settings.timeout, note)
@@ -131,13 +130,13 @@ def run_soak(settings: SoakSettings, *, progress: Progress | None = None) -> Soa
             report.batches_with_retries = sum(1 for batch in stack.pipe.batches if batch.left_on_queue)
             report.records_left_for_retry = sum(len(batch.left_on_queue) for batch in stack.pipe.batches)
             report.deliveries_received = sum(len(batch.message_ids) for batch in stack.pipe.batches)
-            report.throttled_calls = faults.throttled + sum(CONCURRENCY.throttled.values())
+            report.throttled_calls = faults.throttled + sum(
+                stack.emulator.functions.concurrency.throttled.values()
+            )
             report.model_refusals = faults.model_refusals
             report.sns_failures = faults.sns_failures
         finally:
-            if faults is not None:
-                faults.uninstall()
-            stack.stop()
+            stack.stop()  # ends the faults too
     report.seconds_total = time.monotonic() - started
     report.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return report

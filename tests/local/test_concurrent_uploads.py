@@ -20,7 +20,6 @@ import pytest
 from labelwatch.demo.leaves import LABELS, leaf_photo
 from labelwatch.demo.outcomes_wait import wait_for_outcomes
 from labelwatch.dlq import list_dead_letters
-from labelwatch.local import lambdas
 from labelwatch.local.home import Home
 from labelwatch.local.model_source import StoreModelSource
 from labelwatch.local.server import LocalStack
@@ -41,7 +40,7 @@ def _photo(index: int) -> bytes:
     return buffer.getvalue()
 
 
-def _route_handler_logs(monkeypatch) -> None:
+def _route_handler_logs(monkeypatch, stack) -> None:
     """The detect handler's Powertools logger writes to the in-process runtime's function logs.
 
     Powertools binds ``sys.stdout`` when the module is imported. Imported by the first invocation,
@@ -51,7 +50,7 @@ def _route_handler_logs(monkeypatch) -> None:
     if module is not None:
         for handler in module.logger._logger.handlers:
             if hasattr(handler, "stream"):
-                monkeypatch.setattr(handler, "stream", lambdas.FUNCTION_LOGS)
+                monkeypatch.setattr(handler, "stream", stack.emulator.functions.logs)
 
 
 def test_200_concurrent_uploads_each_get_an_outcome_and_their_own_log_line(
@@ -62,7 +61,7 @@ def test_200_concurrent_uploads_each_get_an_outcome_and_their_own_log_line(
         home, context={"modelArn": trained_home.arn}, model_source=StoreModelSource(trained_home.home.models)
     ).start()
     try:
-        _route_handler_logs(monkeypatch)
+        _route_handler_logs(monkeypatch, stack)
         stack.client("rekognition").start_project_version(
             ProjectVersionArn=trained_home.arn, MinInferenceUnits=1
         )

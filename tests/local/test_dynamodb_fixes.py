@@ -11,6 +11,7 @@ from moto import mock_aws
 from moto.dynamodb.models import table as moto_table
 
 from labelwatch.local import dynamodb_fixes
+from labelwatch.local.patching import PatchSet
 
 # Patches moto's DynamoDB process-wide: never while a local stack of this process runs.
 pytestmark = pytest.mark.xdist_group("local-stack")
@@ -63,17 +64,17 @@ def _claims_racing(monkeypatch) -> list[str]:
 
 
 @pytest.fixture
-def installed_again():
-    """Whatever a test does to the fix, it is installed afterwards (as every stack installs it)."""
+def atomic_writes():
+    """The twin's fix, applied for the test and removed after it (as an Emulator does on stop)."""
+    fix = PatchSet(dynamodb_fixes.patches())
+    fix.apply()
     yield
-    dynamodb_fixes.install()
+    fix.restore()
 
 
-def test_two_concurrent_conditional_claims_of_one_key_have_one_winner(installed_again, monkeypatch):
-    dynamodb_fixes.install()
+def test_two_concurrent_conditional_claims_of_one_key_have_one_winner(atomic_writes, monkeypatch):
     assert len(_claims_racing(monkeypatch)) == 1
 
 
-def test_without_the_fix_moto_lets_both_win(installed_again, monkeypatch):
-    dynamodb_fixes.uninstall()
+def test_without_the_fix_moto_lets_both_win(monkeypatch):
     assert len(_claims_racing(monkeypatch)) == 2, "moto's check-then-write is not atomic"

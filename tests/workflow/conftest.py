@@ -1,8 +1,9 @@
 """Fixtures that run the deployable state machine in moto's executing Step Functions.
 
-The stack comes from the synthesized template (not a hand-kept copy), the detect handler runs
-in-process, DetectCustomLabels is answered by a scripted model with Custom Labels semantics,
-and the Pipe's part is played by ``LocalPipe``.
+The stack comes from the synthesized template (not a hand-kept copy) and runs in the strict twin
+(``labelwatch.local.emulator.Emulator``): the template's policies govern every call, the detect
+handler runs as the template configures it, DetectCustomLabels is answered by a scripted model
+with Custom Labels semantics, and the Pipe's part is played by ``LocalPipe``.
 """
 
 from __future__ import annotations
@@ -12,14 +13,11 @@ import json
 import threading
 from dataclasses import dataclass, field
 
-import boto3
 import pytest
-from moto import mock_aws
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from PIL import Image
 
-from labelwatch.local import custom_labels
-from labelwatch.local.embedded import EmbeddedStack
+from labelwatch.local.emulator import Emulator
 
 REGION = "us-east-1"
 
@@ -85,22 +83,21 @@ def retry_clock(monkeypatch) -> RetryClock:
 
 
 @pytest.fixture
-def aws():
-    """A boto3 client factory inside moto with Step Functions executing real ASL."""
-    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
-        clients: dict[str, object] = {}
-
-        def client(service: str):
-            if service not in clients:
-                clients[service] = boto3.client(service, region_name=REGION)
-            return clients[service]
-
-        yield client
+def emulator(retry_clock):
+    """The embedded AWS, strict: what AWS would refuse, it refuses."""
+    with Emulator(region=REGION) as emulator:
+        yield emulator
 
 
 @pytest.fixture
-def stack(aws, template, retry_clock):
-    stack = EmbeddedStack.create(template, aws, region=REGION)
+def aws(emulator):
+    """A boto3 client factory for the embedded AWS, signed as the account's administrator."""
+    return emulator.client
+
+
+@pytest.fixture
+def stack(emulator, template):
+    stack = emulator.deploy(template)
     yield stack
     stack.close()  # restore the process environment the stack's functions were given
 
@@ -109,11 +106,7 @@ def stack(aws, template, retry_clock):
 def model(stack):
     """The Custom Labels model version the stack is configured with, running, scripted."""
     arn = stack.detect_environment()["MODEL_ARN"]
-    version = custom_labels.REGISTRY.register(arn, scripted_predictor, running=True)
-    custom_labels.REGISTRY.fault = None
-    yield version
-    custom_labels.REGISTRY.fault = None
-    custom_labels.REGISTRY.versions.pop(arn, None)
+    return stack.emulator.models.register(arn, scripted_predictor, running=True)
 
 
 @dataclass

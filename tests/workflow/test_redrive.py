@@ -7,7 +7,6 @@ import json
 import pytest
 
 from labelwatch import dlq
-from labelwatch.local import custom_labels
 from tests.workflow.conftest import leaf_image
 from tests.workflow.helpers import drain_queue, result_objects, upload
 
@@ -16,10 +15,10 @@ pytestmark = pytest.mark.slow
 
 def fail_once(stack, key: str) -> None:
     """An image the workflow gives up on (the model refuses access), then the cause is fixed."""
-    custom_labels.REGISTRY.fault = lambda arn: "AccessDeniedException"
+    stack.emulator.models.fault = lambda arn: "AccessDeniedException"
     upload(stack, key, leaf_image("leaf-smut"))
     stack.pipe().drain()
-    custom_labels.REGISTRY.fault = None
+    stack.emulator.models.fault = None
 
 
 def test_list_shows_the_image_the_error_and_when_and_leaves_the_message(stack, model):
@@ -98,7 +97,7 @@ def test_redriving_an_image_that_was_processed_after_all_sends_nothing_twice(sta
 
 
 def test_redrive_of_an_ingest_dlq_event_processes_it(stack, model, inbox, aws):
-    custom_labels.REGISTRY.stop(model.arn)
+    stack.emulator.models.stop(model.arn)
     upload(stack, "waited-too-long.jpg", leaf_image("leaf-smut"))
     sqs = aws("sqs")
     (message,) = sqs.receive_message(QueueUrl=stack.outputs["IngestQueueUrl"])["Messages"]
@@ -107,7 +106,7 @@ def test_redrive_of_an_ingest_dlq_event_processes_it(stack, model, inbox, aws):
     sqs.delete_message(QueueUrl=stack.outputs["IngestQueueUrl"], ReceiptHandle=message["ReceiptHandle"])
     (letter,) = dlq.list_dead_letters(stack.client, stack.outputs)
     assert letter.queue == dlq.INGEST and letter.image.endswith("/waited-too-long.jpg")
-    custom_labels.REGISTRY.start(model.arn)
+    stack.emulator.models.start(model.arn)
 
     dlq.redrive(stack.client, stack.outputs)
     stack.pipe().drain()

@@ -6,9 +6,7 @@ import json
 
 import pytest
 
-from labelwatch.local import custom_labels
-from labelwatch.local.embedded import expire_visibility_timeouts
-from tests.workflow.conftest import REGION, leaf_image, subscribe_queue
+from tests.workflow.conftest import leaf_image, subscribe_queue
 from tests.workflow.helpers import (
     drain_queue,
     execution_history_states,
@@ -118,7 +116,7 @@ def test_keys_with_spaces_plus_and_unicode_reach_the_right_object(stack, model, 
 
 def test_throttling_that_clears_is_retried_with_backoff(stack, model, inbox, retry_clock):
     throttles = iter(["ThrottlingException", "ProvisionedThroughputExceededException"])
-    custom_labels.REGISTRY.fault = lambda arn: next(throttles, None)
+    stack.emulator.models.fault = lambda arn: next(throttles, None)
     upload(stack, "busy.jpg", leaf_image("leaf-smut"))
 
     outcome = stack.pipe().run_once(wait=False)
@@ -135,7 +133,7 @@ def test_throttling_that_clears_is_retried_with_backoff(stack, model, inbox, ret
 def test_throttling_that_outlasts_the_retries_goes_back_to_the_queue_not_to_a_dlq(
     stack, model, inbox, retry_clock, aws
 ):
-    custom_labels.REGISTRY.fault = lambda arn: "ThrottlingException"
+    stack.emulator.models.fault = lambda arn: "ThrottlingException"
     upload(stack, "always-busy.jpg", leaf_image("leaf-smut"))
 
     outcome = stack.pipe().run_once(wait=False)
@@ -150,14 +148,14 @@ def test_throttling_that_outlasts_the_retries_goes_back_to_the_queue_not_to_a_dl
     assert aws("dynamodb").scan(TableName=table_name)["Items"] == [], "the claim was released"
     assert queue_depth(stack, "IngestQueueUrl") == (0, 1), "waiting on the queue for the visibility timeout"
 
-    custom_labels.REGISTRY.fault = None  # the burst is over
-    _make_all_visible(aws, stack.outputs["IngestQueueUrl"])
+    stack.emulator.models.fault = None  # the burst is over
+    _make_all_visible(stack, stack.outputs["IngestQueueUrl"])
     stack.pipe().drain()
     assert len(inbox.messages()) == 1 and len(result_objects(stack)) == 1
 
 
 def test_an_unexpected_error_goes_to_the_failure_dlq_with_context(stack, model, inbox, aws):
-    custom_labels.REGISTRY.fault = lambda arn: "AccessDeniedException"
+    stack.emulator.models.fault = lambda arn: "AccessDeniedException"
     upload(stack, "denied.jpg", leaf_image("leaf-smut"))
 
     outcome = stack.pipe().run_once(wait=False)
@@ -180,7 +178,7 @@ def test_model_not_running_leaves_only_that_record_on_the_queue(stack, model, in
     upload(stack, "first.jpg", leaf_image("healthy"))
     first = stack.pipe().run_once(wait=False)
     assert first.status == "SUCCEEDED"
-    custom_labels.REGISTRY.stop(model.arn)
+    stack.emulator.models.stop(model.arn)
     upload(stack, "while-stopped.jpg", leaf_image("leaf-smut"))
 
     outcome = stack.pipe().run_once(wait=False)
@@ -195,7 +193,7 @@ def test_model_not_running_leaves_only_that_record_on_the_queue(stack, model, in
 
 def test_model_not_running_in_a_mixed_batch_fails_only_that_record(stack, model, inbox):
     calls = iter(["ResourceNotReadyException"])  # the model stops for exactly one call
-    custom_labels.REGISTRY.fault = lambda arn: next(calls, None)
+    stack.emulator.models.fault = lambda arn: next(calls, None)
     for number in range(3):
         upload(stack, f"mixed-{number}.jpg", leaf_image("healthy"))
 
@@ -209,14 +207,14 @@ def test_model_not_running_in_a_mixed_batch_fails_only_that_record(stack, model,
 
 
 def test_redelivered_model_not_ready_record_is_processed_once_the_model_runs(stack, model, inbox, aws):
-    custom_labels.REGISTRY.stop(model.arn)
+    stack.emulator.models.stop(model.arn)
     upload(stack, "waits.jpg", leaf_image("leaf-smut"))
     pipe = stack.pipe()
     first = pipe.run_once(wait=False)
     assert first.left_on_queue == first.message_ids
     # SQS makes the message visible again after the visibility timeout; simulate its expiry.
-    custom_labels.REGISTRY.start(model.arn)
-    _make_all_visible(aws, stack.outputs["IngestQueueUrl"])
+    stack.emulator.models.start(model.arn)
+    _make_all_visible(stack, stack.outputs["IngestQueueUrl"])
 
     second = pipe.run_once(wait=False)
 
@@ -230,7 +228,7 @@ def test_the_same_upload_event_delivered_twice_alerts_once(stack, model, inbox, 
     pipe = stack.pipe()
     queue_url = stack.outputs["IngestQueueUrl"]
     (original,) = aws("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
-    _make_all_visible(aws, queue_url)
+    _make_all_visible(stack, queue_url)
     # EventBridge delivers at least once: the same event arrives as a second SQS message.
     aws("sqs").send_message(QueueUrl=queue_url, MessageBody=original["Body"])
 
@@ -248,7 +246,7 @@ def test_duplicate_delivery_in_separate_batches_is_skipped(stack, model, inbox, 
     upload(stack, "dup2.jpg", leaf_image("leaf-smut"))
     queue_url = stack.outputs["IngestQueueUrl"]
     (original,) = aws("sqs").receive_message(QueueUrl=queue_url)["Messages"]
-    _make_all_visible(aws, queue_url)
+    _make_all_visible(stack, queue_url)
     pipe = stack.pipe()
     pipe.run_once(wait=False)
 
@@ -269,9 +267,9 @@ def test_a_new_upload_of_the_same_key_is_a_new_event(stack, model, inbox):
     assert len(result_objects(stack)) == 2
 
 
-def _make_all_visible(aws, queue_url: str) -> None:
+def _make_all_visible(stack, queue_url: str) -> None:
     """What the visibility timeout's expiry does: in-flight messages become receivable again."""
-    expire_visibility_timeouts(queue_url, region=REGION)
+    stack.emulator.expire_visibility_timeouts(queue_url)
 
 
 def test_a_key_of_1024_bytes_of_unicode_is_claimed_and_processed(stack, model, inbox):
@@ -287,8 +285,9 @@ def test_a_key_of_1024_bytes_of_unicode_is_claimed_and_processed(stack, model, i
 
 
 def test_reserved_concurrency_bounds_model_calls_and_the_excess_waits_on_the_queue(stack, model, inbox, aws):
-    from labelwatch.local.lambdas import CONCURRENCY
     from labelwatch.local.server import wait_for
+
+    CONCURRENCY = stack.emulator.functions.concurrency
 
     detect = next(
         name
@@ -314,7 +313,7 @@ def test_reserved_concurrency_bounds_model_calls_and_the_excess_waits_on_the_que
         stack.pipe().drain()
         if len(result_objects(stack)) == 4:
             break
-        _make_all_visible(aws, stack.outputs["IngestQueueUrl"])
+        _make_all_visible(stack, stack.outputs["IngestQueueUrl"])
 
     assert CONCURRENCY.peak[detect] == 1, "never more model calls at once than reserved"
     assert CONCURRENCY.throttled[detect] > 0, "the burst was throttled"

@@ -1,4 +1,8 @@
-"""Resolve CloudFormation intrinsic functions against the resources the embedded stack created."""
+"""Resolve CloudFormation intrinsic functions (Ref, Fn::GetAtt, Fn::Join, Fn::Sub, …) in a template.
+
+Neutral ground: the twin's provisioner resolves them to the resources it created, and `make asl`
+(`statemachine/export.py`, product code that must not import the twin) to placeholders.
+"""
 
 from __future__ import annotations
 

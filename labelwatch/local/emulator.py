@@ -1,0 +1,267 @@
+"""The embedded AWS: one object that owns moto's server, every change the twin makes to moto, and
+the state those changes share.
+
+moto serves AWS's APIs but is more forgiving than AWS: no IAM, no KMS, no payload limits, a Custom
+Labels API that answers anything. The twin closes those gaps by replacing a few moto internals
+(``labelwatch.local.patching``). All of them are applied by ``Emulator.start()`` and removed by
+``Emulator.stop()``, and everything they consult lives on the Emulator, not in module globals:
+
+- ``models``: the Custom Labels stand-in's versions (``custom_labels.CustomLabelsRegistry``);
+- ``functions``: the Lambda runtime that runs the template's handlers;
+- ``authorizer``: the synthesized template's policies, checked on every call (strict mode);
+- ``faults``: faults injected by count (tests, the soak);
+- ``outbox``: the e-mails SNS would send.
+
+moto's backends are process-wide, so one Emulator runs per process at a time. ``LocalStack``
+(``labelwatch local up``), the tests and the soak hold it by reference. Nothing in ``functions/``,
+``infra/`` or ``statemachine/`` imports this package.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+from labelwatch.clients import client_factory
+from labelwatch.local import custom_labels, dynamodb_fixes, faults, lambdas, outbox, s3_events, sfn_fixes
+from labelwatch.local.faults import Faults
+from labelwatch.local.patching import PatchSet
+from labelwatch.local.provision import ACCOUNT_ID
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REGION = "us-east-1"
+# What the CLI, the uploader and the tests sign with: the account's administrator.
+ADMIN_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+EXECUTING_STEP_FUNCTIONS = {"stepfunctions": {"execute_state_machine": True}}
+
+_process_lock = threading.Lock()
+_running: Emulator | None = None
+
+
+class EmulatorBusy(RuntimeError):
+    """Another Emulator runs in this process (moto's backends are process-wide)."""
+
+
+def endpoint_clients(
+    endpoint: str, region: str = DEFAULT_REGION, credentials: dict[str, str] | None = None
+) -> Callable[[str], Any]:
+    """A cached, thread-safe boto3 client factory for the embedded endpoint."""
+    credentials = credentials or ADMIN_CREDENTIALS
+    session = boto3.session.Session(
+        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=credentials.get("AWS_SESSION_TOKEN"),
+        region_name=region,
+    )
+    config = Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=20)
+    return client_factory(session, endpoint_url=endpoint, config=config)
+
+
+@dataclass
+class Emulator:
+    """Start with ``start()`` (or ``with Emulator() as emulator``); ``stop()`` undoes everything."""
+
+    region: str = DEFAULT_REGION
+    host: str = "127.0.0.1"
+    port: int = 0
+    strict: bool = True  # False: the authorizer records what AWS would refuse but allows it
+    log_dir: Path | None = None  # one log file per function, like CloudWatch Logs
+    models: custom_labels.CustomLabelsRegistry = field(default_factory=custom_labels.CustomLabelsRegistry)
+    outbox: outbox.Outbox = field(default_factory=outbox.Outbox)
+
+    faults: Faults | None = None
+    event_deliveries: int = 1  # how many times EventBridge delivers each S3 event
+    authorizer: Any = None  # set by deploy(): the template's policies
+    endpoint: str = ""
+    functions: lambdas.InProcessFunctions = field(init=False)
+    patches: PatchSet = field(init=False)
+    _server: _LoopbackServer | None = field(default=None, repr=False)
+    _saved_env: dict[str, str | None] = field(default_factory=dict, repr=False)
+    _clients: Callable[[str], Any] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.functions = lambdas.InProcessFunctions(self.log_dir)
+        self.patches = PatchSet()
+        self.patches.add(lambdas.patches(self.functions))
+        self.patches.add(custom_labels.patches(self.models))
+        self.patches.add(s3_events.patches(lambda: self.event_deliveries))
+        self.patches.add(sfn_fixes.patches())
+        self.patches.add(dynamodb_fixes.patches())
+        self.patches.add(outbox.patches(self.outbox))
+        self.patches.add(faults.patches(lambda: self.faults))
+
+    # --- lifecycle -------------------------------------------------------------------------
+    def start(self) -> Emulator:
+        global _running
+        with _process_lock:
+            if _running is not None:
+                raise EmulatorBusy("an embedded AWS already runs in this process (stop it first)")
+            _running = self
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per AWS call
+        self.patches.apply()
+        self.functions.start()
+        self._server = _LoopbackServer(self, ip_address=self.host, port=self.port, verbose=False)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.endpoint = f"http://{host}:{port}"
+        self._clients = endpoint_clients(self.endpoint, self.region)
+        self._set_env(
+            {
+                **ADMIN_CREDENTIALS,
+                "AWS_DEFAULT_REGION": self.region,
+                "AWS_ENDPOINT_URL": self.endpoint,
+                # moto's Step Functions interpreter calls the other services on this port
+                "MOTO_PORT": str(port),
+            }
+        )
+        self._post("/moto-api/reset", {})  # a fresh, empty AWS (backends are process-wide)
+        self._post("/moto-api/config", EXECUTING_STEP_FUNCTIONS)
+
+    def stop(self) -> None:
+        global _running
+        if self._server is not None:
+            try:
+                self._post("/moto-api/reset", {})  # nothing of this run stays in the process
+            except OSError:
+                log.warning("could not reset the embedded AWS on stop")
+            self._server.stop()
+            self._server = None
+        self.clear_faults()
+        self.functions.stop()
+        self.patches.restore()
+        self.models.versions.clear()
+        self.authorizer = None
+        self._restore_env()
+        with _process_lock:
+            if _running is self:
+                _running = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    # --- use -------------------------------------------------------------------------------
+    def client(self, service: str) -> Any:
+        """A client of the embedded AWS signed as the account's administrator."""
+        assert self._clients is not None, "start() first"
+        return self._clients(service)
+
+    def deploy(self, template: dict[str, Any], *, stack_name: str = "labelwatch"):
+        """Create the template's resources; its policies govern every call from then on."""
+        from labelwatch.local.embedded import EmbeddedStack
+
+        return EmbeddedStack.create(template, self, stack_name=stack_name)
+
+    def inject(self, injected: Faults, *, deliveries: int = 1) -> Faults:
+        """Inject faults (by count) until ``clear_faults()``."""
+        injected.models = self.models
+        self.faults = injected
+        self.models.fault = injected.detect_fault
+        self.event_deliveries = deliveries
+        return injected
+
+    def clear_faults(self) -> None:
+        """End the faults; a model they stopped is started again (the outage is over)."""
+        injected, self.faults = self.faults, None
+        self.models.fault = None
+        self.event_deliveries = 1
+        if injected is not None:
+            injected.end()
+
+    def expire_visibility_timeouts(self, queue_url: str) -> int:
+        """Fast-forward a queue's clock: in-flight messages become receivable, as after their timeout.
+
+        In-flight messages cannot be reached through the SQS API, so this acts on moto's queue. It
+        lets tests and the soak see a retry without waiting out the stack's visibility timeout.
+        """
+        from moto.sqs.models import sqs_backends
+
+        queue = sqs_backends[ACCOUNT_ID][self.region].queues[queue_url.rsplit("/", 1)[1]]
+        messages = list(queue._messages)
+        for message in messages:
+            message.change_visibility(0)
+        return len(messages)
+
+    # --- internals -------------------------------------------------------------------------
+    def wsgi_app(self, app: Any) -> Any:
+        """moto's server application, behind the authorizer once a stack is deployed."""
+        return app
+
+    def _post(self, path: str, body: dict[str, Any]) -> None:
+        request = urllib.request.Request(
+            f"{self.endpoint}{path}",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+
+    def _set_env(self, values: dict[str, str]) -> None:
+        for name, value in values.items():
+            self._saved_env.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    def _restore_env(self) -> None:
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_env.clear()
+
+
+class _LoopbackServer(ThreadedMotoServer):
+    """moto's threaded server with the Emulator's application; a port it cannot bind is an OSError
+    from ``start()``, not a hang (werkzeug exits its thread on a busy port and moto would wait)."""
+
+    def __init__(self, emulator: Emulator, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._emulator = emulator
+        self._start_error: BaseException | None = None
+
+    def _server_entry(self) -> None:
+        try:
+            app = self._emulator.wsgi_app(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(
+                self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+            )
+        except BaseException as error:  # SystemExit from werkzeug, OSError
+            self._start_error = error
+            self._server_ready_event.set()
+            return
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+    def start(self) -> None:
+        super().start()
+        if self._server is None:
+            raise OSError(98, f"cannot listen on {self._ip_address}:{self._port} ({self._start_error!r})")
