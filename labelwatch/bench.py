@@ -8,25 +8,53 @@ generated leaves, so the figures are comparable between machines and commits:
 - images per second end to end (upload → S3 event → EventBridge → SQS → Pipe → Express
   workflow → result) at several Pipe batch sizes;
 - the mean time per state of the workflow, from the execution histories, so the orchestration
-  overhead next to the detector is visible.
+  overhead next to the detector is visible;
+- the detect function's Init Duration (the import of its handler in a fresh process, as Lambda's
+  REPORT line counts it) and the authorizer's cost per checked call, when the twin has one.
+
+moto's Step Functions interpreter builds a boto3 client per task; the run shares them
+(``labelwatch.local.sfn_clients``) unless the twin already does.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import resource
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 120)
+
+FUNCTIONS_DIR = Path(__file__).resolve().parents[1] / "functions"
+DETECT_HANDLER = "detect.handler"
+# What Lambda sets before the handler module is imported (Powertools reads LAMBDA_TASK_ROOT to
+# tell Lambda from a laptop; _X_AMZN_TRACE_ID is set per invocation, not during Init).
+LAMBDA_INIT_ENV = {
+    "LAMBDA_TASK_ROOT": str(FUNCTIONS_DIR),
+    "AWS_LAMBDA_FUNCTION_NAME": "labelwatch-detect",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
+    "AWS_REGION": "us-east-1",
+    "POWERTOOLS_SERVICE_NAME": "labelwatch",
+}
+_IMPORT_PROBE = """
+import sys, time
+sys.path.insert(0, sys.argv[1])
+started = time.perf_counter()
+__import__(sys.argv[2])
+print((time.perf_counter() - started) * 1000)
+"""
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -62,6 +90,78 @@ def state_durations(sfn: Any, state_machine_arn: str) -> dict[str, list[float]]:
     return durations
 
 
+def measure_import_ms(
+    module: str = DETECT_HANDLER, *, runs: int = 7, path: Path = FUNCTIONS_DIR
+) -> list[float]:
+    """Milliseconds to import ``module`` in a fresh interpreter, once per run, with Lambda's Init env."""
+    env = {**os.environ, **LAMBDA_INIT_ENV, "PYTHONDONTWRITEBYTECODE": "1"}
+    for name in ("_X_AMZN_TRACE_ID", "AWS_ENDPOINT_URL", "PYTHONPATH"):
+        env.pop(name, None)
+    return [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", _IMPORT_PROBE, str(path), module],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout.split()[-1]
+        )
+        for _ in range(runs)
+    ]
+
+
+def reported_init_ms(stack: Any, function: str = "detect") -> list[float] | None:
+    """Init Durations the twin's Lambda runtime reported (REPORT lines), if it reports them.
+
+    Expected hook: ``functions.init_durations()`` → {function name: [ms, ...]} on the twin's
+    Lambda runtime (``stack.emulator.functions``); the first name containing ``function`` counts.
+    """
+    functions = getattr(getattr(stack, "emulator", None), "functions", None)
+    report = getattr(functions, "init_durations", None)
+    if not callable(report):
+        return None
+    for name, values in report().items():
+        if function in name.lower() and values:
+            return [float(value) for value in values]
+    return None
+
+
+def authorizer_stats(stack: Any) -> dict[str, float] | None:
+    """The twin's authorizer's ``stats()`` (mean µs per check, checks), if the twin has one."""
+    authorizer = getattr(stack, "authorizer", None) or getattr(
+        getattr(stack, "emulator", None), "authorizer", None
+    )
+    stats = getattr(authorizer, "stats", None)
+    return stats() if callable(stats) else None
+
+
+@contextlib.contextmanager
+def shared_task_clients() -> Iterator[dict[str, Any]]:
+    """moto's interpreter with one client per service; yields {"owner", "clients"} for the report.
+
+    If the twin already patched ``boto_client_for`` (the Emulator), its TaskClients are reported
+    and nothing is applied a second time.
+    """
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    from labelwatch.local import sfn_clients
+    from labelwatch.local.patching import PatchSet
+
+    current = lambda_eval_utils.boto_client_for
+    if sfn_clients.is_task_clients(current):
+        yield {"owner": "twin", "clients": current.__self__}
+        return
+    clients = sfn_clients.TaskClients()
+    patch_set = PatchSet(sfn_clients.patches(clients))
+    patch_set.apply()
+    try:
+        yield {"owner": "bench", "clients": clients}
+    finally:
+        patch_set.restore()
+        clients.clear()
+
+
 def prepare(workdir: Path, images: int, per_label: int, size: int):
     from labelwatch.demo.leaves import generate_dataset, incoming_batch
     from labelwatch.local.home import Home
@@ -84,9 +184,9 @@ def bench_detector(home, arn: str, paths: list[Path]) -> dict[str, float]:
     return {"mean": statistics.mean(times), "p95": percentile(times, 0.95)}
 
 
-def bench_end_to_end(home, arn: str, paths: list[Path], batch_size: int, timeout: float) -> dict[str, Any]:
-    from labelwatch.cli.local_cmd import start_stack_model
-    from labelwatch.demo.outcomes_wait import wait_for_outcomes
+def bench_end_to_end(
+    home, arn: str, paths: list[Path], batch_size: int, timeout: float, share_clients: bool = True
+) -> dict[str, Any]:
     from labelwatch.local.model_source import StoreModelSource
     from labelwatch.local.server import LocalStack
 
@@ -95,43 +195,57 @@ def bench_end_to_end(home, arn: str, paths: list[Path], batch_size: int, timeout
         context={"modelArn": arn, "batchSize": batch_size},
         model_source=StoreModelSource(home.models),
     ).start()
+    task_clients = shared_task_clients() if share_clients else contextlib.nullcontext({"owner": "none"})
     try:
-        start_stack_model(stack)
-        s3 = stack.client("s3")
-        bucket = stack.outputs["InputBucketName"]
-        # DetectCustomLabels through the endpoint: HTTP + the S3 read + the model
-        s3.put_object(Bucket=bucket, Key="probe/warm.jpg", Body=paths[0].read_bytes())
-        api = [
-            timed(
-                lambda: stack.client("rekognition").detect_custom_labels(
-                    ProjectVersionArn=arn, Image={"S3Object": {"Bucket": bucket, "Name": "probe/warm.jpg"}}
-                )
-            )
-            for _ in range(10)
-        ]
-        wait_for_outcomes(stack.client, stack.outputs, {"probe/warm.jpg"}, timeout=timeout)
-        batches_before = len(stack.pipe.batches)
-        keys = {f"bench/{path.parent.name}/{path.name}" for path in paths}
-        started = time.perf_counter()
-        for path in paths:
-            s3.put_object(Bucket=bucket, Key=f"bench/{path.parent.name}/{path.name}", Body=path.read_bytes())
-        uploaded = time.perf_counter() - started
-        outcomes = wait_for_outcomes(stack.client, stack.outputs, keys, timeout=timeout, interval=0.1)
-        elapsed = time.perf_counter() - started
-        durations = state_durations(stack.client("stepfunctions"), stack.outputs["StateMachineArn"])
-        batches = stack.pipe.batches[batches_before:]
-        return {
-            "batch_size": batch_size,
-            "images": len(keys),
-            "done": len(outcomes),
-            "seconds": elapsed,
-            "upload_seconds": uploaded,
-            "executions": len(batches),
-            "api_mean": statistics.mean(api),
-            "states": durations,
-        }
+        with task_clients as sharing:
+            return _run_end_to_end(stack, arn, paths, batch_size, timeout) | {
+                "task_clients": sharing.get("owner"),
+                "task_client_stats": sharing["clients"].stats() if "clients" in sharing else None,
+                "authorizer": authorizer_stats(stack),
+                "init_reported": reported_init_ms(stack),
+            }
     finally:
         stack.stop()
+
+
+def _run_end_to_end(stack, arn: str, paths: list[Path], batch_size: int, timeout: float) -> dict[str, Any]:
+    from labelwatch.cli.local_cmd import start_stack_model
+    from labelwatch.demo.outcomes_wait import wait_for_outcomes
+
+    start_stack_model(stack)
+    s3 = stack.client("s3")
+    bucket = stack.outputs["InputBucketName"]
+    # DetectCustomLabels through the endpoint: HTTP + the S3 read + the model
+    s3.put_object(Bucket=bucket, Key="probe/warm.jpg", Body=paths[0].read_bytes())
+    api = [
+        timed(
+            lambda: stack.client("rekognition").detect_custom_labels(
+                ProjectVersionArn=arn, Image={"S3Object": {"Bucket": bucket, "Name": "probe/warm.jpg"}}
+            )
+        )
+        for _ in range(10)
+    ]
+    wait_for_outcomes(stack.client, stack.outputs, {"probe/warm.jpg"}, timeout=timeout)
+    batches_before = len(stack.pipe.batches)
+    keys = {f"bench/{path.parent.name}/{path.name}" for path in paths}
+    started = time.perf_counter()
+    for path in paths:
+        s3.put_object(Bucket=bucket, Key=f"bench/{path.parent.name}/{path.name}", Body=path.read_bytes())
+    uploaded = time.perf_counter() - started
+    outcomes = wait_for_outcomes(stack.client, stack.outputs, keys, timeout=timeout, interval=0.1)
+    elapsed = time.perf_counter() - started
+    durations = state_durations(stack.client("stepfunctions"), stack.outputs["StateMachineArn"])
+    batches = stack.pipe.batches[batches_before:]
+    return {
+        "batch_size": batch_size,
+        "images": len(keys),
+        "done": len(outcomes),
+        "seconds": elapsed,
+        "upload_seconds": uploaded,
+        "executions": len(batches),
+        "api_mean": statistics.mean(api),
+        "states": durations,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -141,6 +255,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--per-label", type=int, default=20, help="training images per label")
     parser.add_argument("--size", type=int, default=256, help="image size in pixels")
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--init-runs", type=int, default=7, help="fresh processes timing the handler import")
+    parser.add_argument(
+        "--client-per-task",
+        action="store_true",
+        help="leave moto's interpreter building a boto3 client per task (as moto ships)",
+    )
     args = parser.parse_args(argv)
     sizes = [int(item) for item in args.batch_sizes.split(",")]
 
@@ -151,7 +271,13 @@ def main(argv: list[str] | None = None) -> None:
         runs = []
         for batch_size in sizes:
             with console.status(f"end to end, batch size {batch_size}…"):
-                runs.append(bench_end_to_end(home, arn, paths, batch_size, args.timeout))
+                runs.append(
+                    bench_end_to_end(
+                        home, arn, paths, batch_size, args.timeout, share_clients=not args.client_per_task
+                    )
+                )
+        with console.status("timing the detect handler's import (Init Duration)…"):
+            init_measured = measure_import_ms(runs=args.init_runs)
 
     console.print(f"[bold]labelwatch benchmark[/] — {args.images} images of {args.size} px per run")
     console.print(
@@ -177,6 +303,37 @@ def main(argv: list[str] | None = None) -> None:
         )
     console.print(table)
     last = runs[-1]
+    end_to_end = last["images"] / last["seconds"]
+    console.print(
+        f"end to end at batch {last['batch_size']} / detector alone: {end_to_end * detector['mean']:.0%} "
+        f"({end_to_end:.1f} of {1 / detector['mean']:.0f} images/s; target ≥ 15 %)"
+    )
+    reported = last["init_reported"]
+    init_source = "REPORT lines of the twin's Lambda runtime" if reported else "handler import, fresh process"
+    init = reported or init_measured
+    console.print(
+        f"detect Init Duration ({init_source}): median {statistics.median(init):.0f} ms, "
+        f"min {min(init):.0f}, max {max(init):.0f} (n={len(init)})"
+    )
+    authorizer = last["authorizer"]
+    console.print(
+        "authorizer cost per call: "
+        + (
+            f"mean {authorizer['mean_us']:.0f} µs over {authorizer.get('checks', '?')} checks"
+            if authorizer and "mean_us" in authorizer
+            else "n/a"
+        )
+    )
+    sharing = last["task_clients"]
+    stats = last["task_client_stats"]
+    console.print(
+        "Step Functions task clients: "
+        + (
+            f"shared (applied by the {sharing}), {stats['created']} created, {stats['reused']} reused"
+            if stats
+            else "one per task (moto as shipped)"
+        )
+    )
     states = Table(
         title=f"time per state (batch size {last['batch_size']}, all executions)", title_justify="left"
     )
