@@ -5,6 +5,9 @@ backend and cannot run CDK's custom resources, so the template is walked here in
 supported resource type is created through the ordinary AWS APIs, in dependency order, with
 intrinsic functions resolved to the created resources. Resources with no local meaning
 (alarms, dashboards, Glue/Athena, policies) are listed in ``skipped``.
+
+After provisioning, ``Provisioned.resources`` holds every template resource, created or skipped,
+with its Properties resolved against the created ones (the IAM authorizer reads the policies there).
 """
 
 from __future__ import annotations
@@ -35,6 +38,18 @@ class PipeSpec:
 
 
 @dataclass
+class ResolvedResource:
+    """One template resource with its intrinsic functions resolved (``created`` False when skipped)."""
+
+    logical_id: str
+    type: str
+    properties: dict[str, Any]
+    ref: str | None  # what Ref returns: physical name, URL or ARN (None for a skipped resource)
+    arn: str | None
+    created: bool
+
+
+@dataclass
 class Provisioned:
     resolver: Resolver
     physical: dict[str, str] = field(default_factory=dict)  # logical id -> physical name/url/arn
@@ -42,6 +57,7 @@ class Provisioned:
     outputs: dict[str, str] = field(default_factory=dict)
     pipes: list[PipeSpec] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    resources: dict[str, ResolvedResource] = field(default_factory=dict)  # every template resource
 
     def of_type(self, resource_type: str) -> dict[str, str]:
         return {
@@ -108,7 +124,36 @@ class Provisioner:
                 raise RuntimeError(f"cannot resolve references of: {sorted(pending)}")
         for name, output in template.get("Outputs", {}).items():
             state.outputs[name] = resolver.resolve(output["Value"])
+        state.resources = self.resolved_resources(template, state)
         return state
+
+    def resolved_resources(self, template: dict[str, Any], state: Provisioned) -> dict[str, ResolvedResource]:
+        """Every resource of ``template`` with resolved Properties, once ``state`` is provisioned.
+
+        Properties that still cannot be resolved (a reference to nothing) are kept as written.
+        """
+        resources = {}
+        for logical_id, resource in template.get("Resources", {}).items():
+            raw = resource.get("Properties", {})
+            try:
+                properties = state.resolver.resolve(raw)
+            except Unresolved:
+                properties = raw
+            created = logical_id in state.physical
+            arn = state.resolver.attrs.get((logical_id, "Arn"))
+            if arn is None and resource["Type"] == "AWS::SNS::Topic" and created:
+                arn = state.physical[logical_id]
+            if arn is None and resource["Type"] == "AWS::KMS::Alias" and isinstance(properties, dict):
+                arn = f"arn:aws:kms:{self.region}:{ACCOUNT_ID}:{properties.get('AliasName', '')}"
+            resources[logical_id] = ResolvedResource(
+                logical_id=logical_id,
+                type=resource["Type"],
+                properties=properties if isinstance(properties, dict) else {},
+                ref=state.physical.get(logical_id),
+                arn=arn,
+                created=created,
+            )
+        return resources
 
     # --- one method per resource type: AWS_<Service>_<Type> ---------------------------------
 
