@@ -43,7 +43,7 @@ def sleep(event, context):
 def allocate(event, context):
     block = b"\x01" * (event["mb"] * 1024 * 1024)  # touches every page
     time.sleep(event.get("hold_s", 0))
-    return {"allocated": len(block)}
+    return {"allocated": len(block), "pid": os.getpid()}
 
 
 def crash(event, context):
@@ -68,3 +68,13 @@ def chatty(event, context):
 
 def noop(event, context):
     return None
+
+
+def gate(event, context):
+    """Mark the start, then wait until the test creates the release file."""
+    with open(os.path.join(event["started_dir"], context.aws_request_id), "w") as mark:
+        mark.write(str(os.getpid()))
+    deadline = time.monotonic() + 20
+    while not os.path.exists(event["release"]) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return {"pid": os.getpid()}
