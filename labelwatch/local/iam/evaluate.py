@@ -41,7 +41,7 @@ class Principal:
 
     @classmethod
     def session(cls, role_arn: str, session_name: str) -> Principal:
-        partition, _, _, account, resource = role_arn.split(":", 4)
+        _, partition, _, _, account, resource = role_arn.split(":", 5)
         name = resource.rsplit("/", 1)[-1]
         return cls(
             arn=f"arn:{partition}:sts::{account}:assumed-role/{name}/{session_name}",
