@@ -177,6 +177,15 @@ def test_an_unreserved_function_waits_for_a_free_environment_at_the_local_maximu
     assert (stats.peak_concurrency, stats.cold_starts, stats.throttled) == (2, 2, 0)
 
 
+def test_prewarm_starts_idle_environments_within_the_concurrency(runtimes):
+    config = toy("warm", "counter", reserved_concurrency=2)
+    assert runtimes.prewarm(config, 3) == 2
+    assert runtimes.stats()["warm"].environments == 2
+    result, body = invoke(runtimes, config)
+    assert body["calls"] == 1 and result.init_duration_ms is None
+    assert runtimes.stats()["warm"].cold_starts == 2
+
+
 def test_a_timeout_kills_the_environment_and_the_next_call_gets_a_fresh_one(runtimes):
     config = toy("slow", "sleep", timeout_s=1)
     _, first = invoke(runtimes, config, {"seconds": 0})

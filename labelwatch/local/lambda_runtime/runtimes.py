@@ -487,7 +487,9 @@ class FunctionRuntimes:
                 for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
             )
         day = time.strftime("%Y/%m/%d", time.gmtime())
-        env = dict(config.environment)
+        # no ~/.aws of the user running the twin (Lambda has none); base_env may point elsewhere
+        env = {"AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+        env.update(config.environment)
         env.update(self.base_env)
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
             env.pop(name, None)
