@@ -129,6 +129,7 @@ class Verdict:
     decision: Decision | None = None  # the refusing decision (or None when allowed)
     kms: bool = False  # refused because of a KMS key (services answer KMSAccessDenied)
     would_deny: bool = False  # permissive mode: AWS would have refused
+    access_index: int = 0  # which of the call's accesses was refused (0: the call's own action)
 
 
 @dataclass
@@ -299,10 +300,10 @@ class Authorizer:
                 kind="unknown-access-key",
             )
             return self._refuse(call, decision, kms=False)
-        for access in call.accesses:
+        for index, access in enumerate(call.accesses):
             decision = self.check(principal, access.action, access.resource, access.context, admin=admin)
             if not decision.allowed:
-                return self._refuse(call, decision, kms=False)
+                return self._refuse(call, decision, kms=False, index=index)
         for access in self.kms_requirements(call.accesses, operation=call.operation):
             decision = self.check(principal, access.action, access.resource, access.context, admin=admin)
             if not decision.allowed:
@@ -419,11 +420,11 @@ class Authorizer:
         }
 
     # --- internals -----------------------------------------------------------------------------
-    def _refuse(self, call: ApiCall, decision: Decision, *, kms: bool) -> Verdict:
+    def _refuse(self, call: ApiCall, decision: Decision, *, kms: bool, index: int = 0) -> Verdict:
         self._record(decision, operation=call.operation, kms=kms)
         if self.permissive:
-            return Verdict(True, call, decision, kms=kms, would_deny=True)
-        return Verdict(False, call, decision, kms=kms)
+            return Verdict(True, call, decision, kms=kms, would_deny=True, access_index=index)
+        return Verdict(False, call, decision, kms=kms, access_index=index)
 
     def _record(self, decision: Decision, *, operation: str, kms: bool) -> None:
         denial = Denial(

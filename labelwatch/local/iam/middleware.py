@@ -40,8 +40,12 @@ StartResponse = Callable[..., Any]
 
 
 class AuthorizingApp:
+    """``authorizer`` may be None (everything passes) and set later, once the stack is provisioned."""
+
     def __init__(
-        self, app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]], authorizer: Authorizer
+        self,
+        app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]],
+        authorizer: Authorizer | None = None,
     ):
         self.app = app
         self.authorizer = authorizer
@@ -52,7 +56,7 @@ class AuthorizingApp:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path.startswith("/moto-api"):
+        if path.startswith("/moto-api") or self.authorizer is None:
             return self.app(environ, start_response)
         started = time.perf_counter()
         verdict = self.authorize_environ(environ)
@@ -69,6 +73,7 @@ class AuthorizingApp:
 
     def authorize_environ(self, environ: dict[str, Any]) -> Verdict | None:
         """Classify and judge one WSGI request (None when it cannot be classified)."""
+        assert self.authorizer is not None
         headers = {
             key[5:].replace("_", "-").lower(): value
             for key, value in environ.items()
@@ -105,7 +110,7 @@ class AuthorizingApp:
     def stats(self) -> dict[str, Any]:
         """Requests seen, refused, and the time the authorization added (for the bench)."""
         return {
-            **self.authorizer.stats(),
+            **(self.authorizer.stats() if self.authorizer else {}),
             "requests": self.requests,
             "refused": self.refused,
             "mean_us_per_request": (self.seconds / self.requests * 1e6) if self.requests else 0.0,
@@ -188,7 +193,11 @@ def error_response(verdict: Verdict, method: str = "POST") -> tuple[str, list[tu
         return "403 Forbidden", headers, body
     # JSON and REST-JSON
     headers = [("x-amzn-RequestId", request_id)]
-    if service == "sqs":
+    if service == "rekognition" and verdict.access_index > 0:
+        # Rekognition reads an S3Object with the caller's permissions and reports a refusal so
+        code, status = "InvalidS3ObjectException", "400 Bad Request"
+        message = "Unable to get object metadata from S3. Check object key, region and/or access permissions."
+    elif service == "sqs":
         if verdict.kms:
             code, status, query_code = (
                 "KmsAccessDenied",

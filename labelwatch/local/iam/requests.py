@@ -471,10 +471,15 @@ def _classify_s3(
 ) -> ApiCall:
     bucket, key = s3_bucket_and_key(raw_path, headers.get("host", ""))
     q = {name: values[0] for name, values in query.items()}
+    auth = headers.get("authorization", "")
     context: dict[str, Any] = {
         "s3:tlsversion": "1.3",
-        "s3:signatureversion": "AWS4-HMAC-SHA256",
-        "s3:authtype": "REST-QUERY-STRING" if "X-Amz-Credential" in q else "REST-HEADER",
+        "s3:signatureversion": "AWS"
+        if ("AWSAccessKeyId" in q or auth.startswith("AWS "))
+        else "AWS4-HMAC-SHA256",
+        "s3:authtype": "REST-QUERY-STRING"
+        if ("X-Amz-Credential" in q or "AWSAccessKeyId" in q)
+        else "REST-HEADER",
     }
     for header in (
         "x-amz-server-side-encryption",
