@@ -20,7 +20,7 @@ from infra.config import LabelwatchConfig
 from infra.monitoring import METRICS_NAMESPACE, METRICS_SERVICE
 from infra.nag import acknowledge
 from infra.queues import DLQ_RETENTION, secure_queue
-from statemachine.definition import RESULTS_PREFIX, WorkflowResources, build_definition
+from statemachine.definition import RESULTS_PREFIX, WorkflowResources, build_definition, task_permissions
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 DETECT_HANDLER = "detect.handler.lambda_handler"
@@ -61,17 +61,15 @@ class Workflow(Construct):
 
         self.detect_function = self._detect_function(config, input_bucket)
 
-        definition = build_definition(
-            self,
-            WorkflowResources(
-                detect_function=self.detect_function,
-                claims_table=self.claims_table,
-                alerts_topic=alerts_topic,
-                results_bucket=results_bucket,
-                failure_dlq=self.failure_dlq,
-                map_concurrency=config.map_concurrency,
-            ),
+        resources = WorkflowResources(
+            detect_function=self.detect_function,
+            claims_table=self.claims_table,
+            alerts_topic=alerts_topic,
+            results_bucket=results_bucket,
+            failure_dlq=self.failure_dlq,
+            map_concurrency=config.map_concurrency,
         )
+        definition = build_definition(self, resources)
         self.log_group = logs.LogGroup(
             self,
             "ExecutionLogs",
@@ -89,6 +87,8 @@ class Workflow(Construct):
                 destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
             ),
         )
+        for statement in task_permissions(self, resources):
+            self.state_machine.add_to_role_policy(statement)
         self._acknowledge_findings()
 
     def _detect_function(self, config: LabelwatchConfig, input_bucket: s3.IBucket) -> lambda_.Function:
@@ -191,6 +191,12 @@ class Workflow(Construct):
             machine_policy,
             f"AwsSolutions-IAM5[Resource::<{self._logical_id(self.detect_function)}.Arn>:*]",
             "CDK's LambdaInvoke grant covers the detect function's versions and aliases; one function only.",
+        )
+        acknowledge(
+            machine_policy,
+            "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",
+            "SNS encrypts with GenerateDataKey or GenerateDataKeyWithoutPlaintext (AWS's documented "
+            "grant for publishers); on the alerts topic's key only, through SNS only (kms:ViaService).",
         )
         acknowledge(
             machine_policy,

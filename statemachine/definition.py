@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
@@ -369,6 +370,27 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
         .otherwise(report_done)
     )
     return process_batch.next(check_retries).next(any_retry)
+
+
+def task_permissions(scope: Construct, res: WorkflowResources) -> list[iam.PolicyStatement]:
+    """What the states' tasks need beyond the grants CDK's task constructs add themselves.
+
+    ``tasks.SnsPublish`` grants ``sns:Publish`` only. The alerts topic is encrypted with a
+    customer-managed key, and SNS refuses a publish whose caller may not use that key to encrypt
+    (``KMSAccessDenied``): PublishAlert also needs ``kms:GenerateDataKey*`` and ``kms:Decrypt`` on
+    it, here only through SNS (``kms:ViaService``).
+    """
+    key = res.alerts_topic.master_key
+    if key is None:
+        return []
+    return [
+        iam.PolicyStatement(
+            sid="PublishAlertToTheEncryptedTopic",
+            actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+            resources=[key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"sns.{Stack.of(scope).region}.amazonaws.com"}},
+        )
+    ]
 
 
 def _release_claim(scope: Construct, state_id: str, res: WorkflowResources) -> tasks.DynamoDeleteItem:

@@ -242,6 +242,31 @@ def test_results_are_written_under_results_prefix_only(template):
         ]
 
 
+def test_the_state_machine_may_encrypt_alerts_with_the_topic_key_through_sns_only(template):
+    """CDK's SnsPublish grants sns:Publish only; SNS refuses it without the encrypted topic's key."""
+    key = logical_id(template, "AWS::KMS::Key", "TopicsKey")
+    topic = resources(template, "AWS::SNS::Topic")[logical_id(template, "AWS::SNS::Topic", "AlertsTopic")]
+    assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key, "Arn"]}
+    role = logical_id(template, "AWS::IAM::Role", "StateMachineRole")
+    grants = [
+        statement
+        for lid, statement in statements(template)
+        if any(a.startswith("kms:") for a in as_list(statement["Action"]))
+    ]
+    assert len(grants) == 1
+    (grant,) = grants
+    (policy,) = [
+        lid
+        for lid, p in resources(template, "AWS::IAM::Policy").items()
+        if grant in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert resources(template, "AWS::IAM::Policy")[policy]["Properties"]["Roles"] == [{"Ref": role}]
+    assert sorted(as_list(grant["Action"])) == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert as_list(grant["Resource"]) == [{"Fn::GetAtt": [key, "Arn"]}]
+    via_sns = {"Fn::Join": ["", ["sns.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]}
+    assert grant["Condition"] == {"StringEquals": {"kms:ViaService": via_sns}}
+
+
 def test_detect_reads_only_the_input_bucket(template):
     bucket = logical_id(template, "AWS::S3::Bucket", "InputBucket")
     reads = [s for _, s in statements(template) if "s3:GetObject" in as_list(s["Action"])]

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from labelwatch.demo.outcomes_wait import wait_for_outcomes
-from labelwatch.local.embedded import expire_visibility_timeouts
 from labelwatch.local.model_source import StoreModelSource
 from labelwatch.local.outbox import read_mail
 from labelwatch.local.server import LocalStack, wait_for
@@ -152,7 +151,7 @@ def test_a_stopped_model_keeps_images_waiting_on_the_queue_until_it_is_started(l
     assert (
         rekognition.start_project_version(ProjectVersionArn=arn, MinInferenceUnits=1)["Status"] == "RUNNING"
     )
-    expire_visibility_timeouts(local.outputs["IngestQueueUrl"])
+    local.emulator.expire_visibility_timeouts(local.outputs["IngestQueueUrl"])
     outcomes = wait_for_outcomes(local.client, local.outputs, {key}, timeout=60)
     assert [outcome.kind for outcome in outcomes[key]] == [OK]
 
