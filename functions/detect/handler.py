@@ -2,30 +2,35 @@
 
 Errors propagate so Step Functions sees the exception class name as errorType (docs/contracts.md).
 Nothing here logs the alert message: it may carry a presigned link. The s3 URI identifies the image.
+
+Cold start: importing this module is the function's Init Duration. The X-Ray SDK (Powertools'
+Tracer) is not imported: ``tracing`` sends the handler's subsegment and annotations itself; boto3
+and the HEIC plugin are imported on first use (``clients``, ``normalise``).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
-from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from . import clients
+from . import clients, tracing
 from .errors import DetectorThrottled, ModelNotReady
 from .event import parse_event
 from .service import process_image
 from .settings import load_settings
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
 logger = Logger()
-tracer = Tracer()
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)  # the response may hold a presigned link
+@tracing.capture_lambda_handler()  # never records the response: it may hold a presigned link
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Per invocation, not module-wide: Powertools' Metrics() shares one buffer across the process,
     # and invocations running at once in one process (the local stack) then flush each other's
@@ -79,8 +84,8 @@ def _handle(event: dict[str, Any], metrics: AmazonCloudWatchEMFProvider) -> dict
     _count("AlertsRaised", int(result["alert"]))
     _count("ImagesRejected", int(result["status"] == "rejected"))
     _count("ImagesNormalised", int(result["normalised"] is not None))
-    tracer.put_annotation(key="status", value=result["status"])
-    tracer.put_annotation(key="alert", value=result["alert"])
+    tracing.put_annotation(key="status", value=result["status"])
+    tracing.put_annotation(key="alert", value=result["alert"])
     logger.info(
         "image processed",
         extra={

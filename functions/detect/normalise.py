@@ -13,7 +13,10 @@ Limits checked from the header, before any pixel is decoded: ``MAX_PIXELS`` (dec
 from __future__ import annotations
 
 import contextlib
+import importlib
+import importlib.util
 import io
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,17 +27,25 @@ from .errors import ImageRejected
 
 # HEIC/HEIF (iPhone photos): a Pillow plugin from pillow-heif, or from pi-heif (the same project's
 # decode-only build: LGPL wheels without the GPL x265 encoder); without either, HEIC is rejected as
-# unsupported-format:heic.
-try:
-    from pi_heif import register_heif_opener
-except ImportError:  # pragma: no cover - depends on what the asset bundles
-    try:
-        from pillow_heif import register_heif_opener
-    except ImportError:
-        register_heif_opener = None
-if register_heif_opener is not None:
-    register_heif_opener()
-HEIF_SUPPORTED = register_heif_opener is not None
+# unsupported-format:heic. Found here, imported and registered with Pillow on the first HEIC/HEIF
+# decode (``heif_opener``): its import (~55 ms) is not part of every cold start.
+_HEIF_MODULE = next((name for name in ("pi_heif", "pillow_heif") if importlib.util.find_spec(name)), None)
+HEIF_SUPPORTED = _HEIF_MODULE is not None
+_heif_lock = threading.Lock()
+_heif_registered = False
+
+
+def heif_opener() -> bool:
+    """Register the HEIC/HEIF plugin with Pillow (once); False when neither package is bundled."""
+    global _heif_registered
+    if not HEIF_SUPPORTED:
+        return False
+    with _heif_lock:
+        if not _heif_registered:
+            importlib.import_module(_HEIF_MODULE).register_heif_opener()
+            _heif_registered = True
+    return True
+
 
 MIN_SIDE = 64
 MAX_SIDE = 4096
@@ -216,6 +227,8 @@ def normalise(
     """
     if source_format == "webp" and int.from_bytes(data[4:8], "little") + 8 > len(data):
         raise ImageRejected("truncated-image")  # the RIFF header says how long the file is
+    if source_format in ("heic", "heif"):
+        heif_opener()
     with pillow_guard(header=True):
         image = Image.open(io.BytesIO(data))
     with pillow_guard(), image:
