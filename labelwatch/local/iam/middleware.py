@@ -197,7 +197,7 @@ def error_response(verdict: Verdict, method: str = "POST") -> tuple[str, list[tu
         # Rekognition reads an S3Object with the caller's permissions and reports a refusal so
         code, status = "InvalidS3ObjectException", "400 Bad Request"
         message = "Unable to get object metadata from S3. Check object key, region and/or access permissions."
-    elif service == "sqs":
+    elif service == "sqs":  # JSON with awsQueryCompatible: botocore reports the query-era code
         if verdict.kms:
             code, status, query_code = (
                 "KmsAccessDenied",
@@ -208,6 +208,9 @@ def error_response(verdict: Verdict, method: str = "POST") -> tuple[str, list[tu
             code, status, query_code = "AccessDeniedException", "403 Forbidden", "AccessDenied;Sender"
             message = message.replace(decision.action, decision.action.lower())  # as SQS writes it
         headers.append(("x-amzn-query-error", query_code))
+    elif service == "monitoring":  # CloudWatch's JSON protocol is query-compatible too
+        code, status = "AccessDeniedException", "403 Forbidden"
+        headers.append(("x-amzn-query-error", "AccessDenied;Sender"))
     elif verdict.kms and service == "lambda":
         code, status = "KMSAccessDeniedException", "502 Bad Gateway"
     else:
