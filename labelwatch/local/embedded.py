@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from labelwatch.local import lambdas
 from labelwatch.local.pipe import LocalPipe
 from labelwatch.local.provision import Provisioned, Provisioner
 
@@ -18,8 +17,6 @@ class EmbeddedStack:
     template: dict[str, Any]
     provisioned: Provisioned
     emulator: Emulator
-    # The functions' environment in the process, held from create() until close()
-    environment: lambdas.EnvironmentHold | None = field(default=None, repr=False)
 
     @classmethod
     def create(
@@ -28,11 +25,7 @@ class EmbeddedStack:
         provisioned = Provisioner(emulator.client, region=emulator.region, stack_name=stack_name).provision(
             template
         )
-        stack = cls(template=template, provisioned=provisioned, emulator=emulator)
-        # Once, before anything can invoke a function: the process environment is shared by every
-        # thread and must not change while invocations run (see lambdas.FunctionEnvironment).
-        stack.environment = emulator.functions.environment.hold(stack.function_environments())
-        return stack
+        return cls(template=template, provisioned=provisioned, emulator=emulator)
 
     @property
     def region(self) -> str:
@@ -40,12 +33,6 @@ class EmbeddedStack:
 
     def client(self, service: str) -> Any:
         return self.emulator.client(service)
-
-    def close(self) -> None:
-        """Give the process environment back (once nothing invokes this stack's functions)."""
-        if self.environment is not None:
-            self.environment.release()
-            self.environment = None
 
     def function_environments(self) -> dict[str, dict[str, str]]:
         """Function name -> its environment variables, as deployed."""

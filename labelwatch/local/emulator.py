@@ -38,6 +38,7 @@ from werkzeug.serving import make_server
 from labelwatch.clients import client_factory
 from labelwatch.local import custom_labels, dynamodb_fixes, faults, lambdas, outbox, s3_events, sfn_fixes
 from labelwatch.local.faults import Faults
+from labelwatch.local.lambda_runtime import FunctionRuntimes
 from labelwatch.local.patching import PatchSet
 from labelwatch.local.provision import ACCOUNT_ID
 
@@ -87,16 +88,15 @@ class Emulator:
     event_deliveries: int = 1  # how many times EventBridge delivers each S3 event
     authorizer: Any = None  # set by deploy(): the template's policies
     endpoint: str = ""
-    functions: lambdas.InProcessFunctions = field(init=False)
+    functions: FunctionRuntimes | None = None  # the Lambda execution environments, from start()
     patches: PatchSet = field(init=False)
     _server: _LoopbackServer | None = field(default=None, repr=False)
     _saved_env: dict[str, str | None] = field(default_factory=dict, repr=False)
     _clients: Callable[[str], Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.functions = lambdas.InProcessFunctions(self.log_dir)
         self.patches = PatchSet()
-        self.patches.add(lambdas.patches(self.functions))
+        self.patches.add(lambdas.patches(self._functions))
         self.patches.add(custom_labels.patches(self.models))
         self.patches.add(s3_events.patches(lambda: self.event_deliveries))
         self.patches.add(sfn_fixes.patches())
@@ -121,7 +121,6 @@ class Emulator:
     def _start(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per AWS call
         self.patches.apply()
-        self.functions.start()
         self._server = _LoopbackServer(self, ip_address=self.host, port=self.port, verbose=False)
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -138,6 +137,9 @@ class Emulator:
         )
         self._post("/moto-api/reset", {})  # a fresh, empty AWS (backends are process-wide)
         self._post("/moto-api/config", EXECUTING_STEP_FUNCTIONS)
+        self.functions = FunctionRuntimes(
+            {"AWS_ENDPOINT_URL": self.endpoint}, self.log_dir, credentials_for=self.credentials_for
+        )
 
     def stop(self) -> None:
         global _running
@@ -149,7 +151,8 @@ class Emulator:
             self._server.stop()
             self._server = None
         self.clear_faults()
-        self.functions.stop()
+        if self.functions is not None:
+            self.functions.close()  # no environment outlives the twin
         self.patches.restore()
         self.models.versions.clear()
         self.authorizer = None
@@ -173,6 +176,12 @@ class Emulator:
         """A client of the embedded AWS signed as the account's administrator."""
         assert self._clients is not None, "start() first"
         return self._clients(service)
+
+    def credentials_for(self, role_arn: str) -> tuple[str, str]:
+        """The credentials a function with this execution role signs with."""
+        if self.authorizer is None:
+            return ADMIN_CREDENTIALS["AWS_ACCESS_KEY_ID"], ADMIN_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]
+        return self.authorizer.credentials_for(role_arn)
 
     def deploy(self, template: dict[str, Any], *, stack_name: str = "labelwatch"):
         """Create the template's resources; its policies govern every call from then on."""
@@ -211,6 +220,11 @@ class Emulator:
         return len(messages)
 
     # --- internals -------------------------------------------------------------------------
+    def _functions(self) -> FunctionRuntimes:
+        if self.functions is None:
+            raise RuntimeError("the embedded AWS is not running: nothing can invoke a function")
+        return self.functions
+
     def wsgi_app(self, app: Any) -> Any:
         """moto's server application, behind the authorizer once a stack is deployed."""
         return app

@@ -12,7 +12,6 @@ import logging
 import os
 import threading
 import time
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -73,10 +72,6 @@ class LocalStack:
         # first, so a synth error leaves nothing running
         template = self.template if self.template is not None else synth_template(self.context)
         check_port_free(self.host, self.port)  # werkzeug would print and hang on a busy port
-        # Concurrent in-process invocations share Powertools' module-level metrics buffer, so one
-        # may flush the other's metrics and the other then warns it has none. On AWS each sandbox
-        # runs one invocation at a time; the warning is an artifact of running them in one process.
-        warnings.filterwarnings("ignore", message="No application metrics to publish")
         emulator = Emulator(
             region=self.region, host=self.host, port=self.port, strict=self.strict, log_dir=self.home.logs
         )
@@ -106,8 +101,6 @@ class LocalStack:
         self._pipe_threads.clear()
         if self.emulator is not None and self.emulator.running and self.stack is not None:
             self._save_results()
-        if self.stack is not None:
-            self.stack.close()  # the functions' environment, held since the stack was created
         if self.emulator is not None:
             self.emulator.stop()
         if self._home_lock is not None:

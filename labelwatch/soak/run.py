@@ -113,7 +113,7 @@ def run_soak(settings: SoakSettings, *, progress: Progress | None = None) -> Soa
             faults = count_triggered_faults(stack, uploads, settings)
             report.sns_outage_publishes = faults.sns_fail_count
             start_stack_model(stack)
-            stack.emulator.functions.concurrency.reset()
+            throttled_before = sum(s.throttled for s in stack.emulator.functions.stats().values())
             stack.emulator.inject(faults, deliveries=settings.deliveries)
             report.uploads = len(uploads)
             _upload(stack, uploads, settings, note)
@@ -130,9 +130,8 @@ def run_soak(settings: SoakSettings, *, progress: Progress | None = None) -> Soa
             report.batches_with_retries = sum(1 for batch in stack.pipe.batches if batch.left_on_queue)
             report.records_left_for_retry = sum(len(batch.left_on_queue) for batch in stack.pipe.batches)
             report.deliveries_received = sum(len(batch.message_ids) for batch in stack.pipe.batches)
-            report.throttled_calls = faults.throttled + sum(
-                stack.emulator.functions.concurrency.throttled.values()
-            )
+            throttled_by_lambda = sum(s.throttled for s in stack.emulator.functions.stats().values())
+            report.throttled_calls = faults.throttled + throttled_by_lambda - throttled_before
             report.model_refusals = faults.model_refusals
             report.sns_failures = faults.sns_failures
         finally:

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import random
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from labelwatch.cli.local_cmd import start_stack_model
 from labelwatch.demo.leaves import LABELS, leaf_photo
 from labelwatch.demo.outcomes_wait import wait_for_outcomes
 from labelwatch.dlq import list_dead_letters
@@ -40,31 +40,13 @@ def _photo(index: int) -> bytes:
     return buffer.getvalue()
 
 
-def _route_handler_logs(monkeypatch, stack) -> None:
-    """The detect handler's Powertools logger writes to the in-process runtime's function logs.
-
-    Powertools binds ``sys.stdout`` when the module is imported. Imported by the first invocation,
-    that is the runtime's log router; a unit test in this process may have imported it before.
-    """
-    module = sys.modules.get("detect.handler")
-    if module is not None:
-        for handler in module.logger._logger.handlers:
-            if hasattr(handler, "stream"):
-                monkeypatch.setattr(handler, "stream", stack.emulator.functions.logs)
-
-
-def test_200_concurrent_uploads_each_get_an_outcome_and_their_own_log_line(
-    trained_home, tmp_path, monkeypatch
-):
+def test_200_concurrent_uploads_each_get_an_outcome_and_their_own_log_line(trained_home, tmp_path):
     home = Home.resolve(tmp_path / "home")
     stack = LocalStack(
         home, context={"modelArn": trained_home.arn}, model_source=StoreModelSource(trained_home.home.models)
     ).start()
     try:
-        _route_handler_logs(monkeypatch, stack)
-        stack.client("rekognition").start_project_version(
-            ProjectVersionArn=trained_home.arn, MinInferenceUnits=1
-        )
+        assert start_stack_model(stack), "the model starts (and is RUNNING before the uploads)"
         bodies = [_photo(index) for index in range(IMAGES)]
         keys = [f"concurrent/{index:03d}-leaf.jpg" for index in range(IMAGES)]
         s3 = stack.client("s3")

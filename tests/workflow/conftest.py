@@ -97,9 +97,7 @@ def aws(emulator):
 
 @pytest.fixture
 def stack(emulator, template):
-    stack = emulator.deploy(template)
-    yield stack
-    stack.close()  # restore the process environment the stack's functions were given
+    return emulator.deploy(template)
 
 
 @pytest.fixture

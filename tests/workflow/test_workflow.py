@@ -287,7 +287,9 @@ def test_a_key_of_1024_bytes_of_unicode_is_claimed_and_processed(stack, model, i
 def test_reserved_concurrency_bounds_model_calls_and_the_excess_waits_on_the_queue(stack, model, inbox, aws):
     from labelwatch.local.server import wait_for
 
-    CONCURRENCY = stack.emulator.functions.concurrency
+    def throttled() -> int:
+        stats = stack.emulator.functions.stats().get(detect)
+        return stats.throttled if stats else 0
 
     detect = next(
         name
@@ -301,11 +303,10 @@ def test_reserved_concurrency_bounds_model_calls_and_the_excess_waits_on_the_que
         # The running invocation keeps the one reserved slot until another one was refused for it:
         # the overlap this test is about, by construction at any speed (the bound only ends a run
         # where nothing runs concurrently, which then fails the throttling assertion below).
-        wait_for(lambda: CONCURRENCY.throttled.get(detect, 0) > 0, timeout=60, interval=0.01)
+        wait_for(lambda: throttled() > 0, timeout=60, interval=0.01)
         return predict(image)
 
     model.predictor = busy_until_another_call_is_refused
-    CONCURRENCY.reset()
     for index, kind in enumerate(["leaf-smut", "healthy", "leaf-smut", "bacterial-leaf-blight"]):
         upload(stack, f"burst/{index}.jpg", leaf_image(kind))
 
@@ -315,8 +316,8 @@ def test_reserved_concurrency_bounds_model_calls_and_the_excess_waits_on_the_que
             break
         _make_all_visible(stack, stack.outputs["IngestQueueUrl"])
 
-    assert CONCURRENCY.peak[detect] == 1, "never more model calls at once than reserved"
-    assert CONCURRENCY.throttled[detect] > 0, "the burst was throttled"
+    assert stack.emulator.functions.stats()[detect].peak_concurrency == 1, "never more at once than reserved"
+    assert throttled() > 0, "the burst was throttled"
     assert len(result_objects(stack)) == 4, "and still every image was processed"
     assert len(inbox.messages()) == 3, "one alert per matching image, none twice"
     assert drain_queue(stack, "FailureDlqUrl") == []
