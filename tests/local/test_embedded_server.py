@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from labelwatch.cli.model_cmd import wait_for_status
 from labelwatch.demo.outcomes_wait import wait_for_outcomes
 from labelwatch.local.model_source import StoreModelSource
 from labelwatch.local.outbox import read_mail
@@ -36,7 +37,9 @@ def local(trained_home):
         model_source=StoreModelSource(trained_home.home.models),
     )
     stack.start()
-    stack.client("rekognition").start_project_version(ProjectVersionArn=trained_home.arn, MinInferenceUnits=1)
+    rekognition = stack.client("rekognition")
+    rekognition.start_project_version(ProjectVersionArn=trained_home.arn, MinInferenceUnits=1)
+    assert wait_for_status(rekognition, trained_home.arn, "RUNNING", timeout=120) == "RUNNING"
     yield stack
     stack.stop()
 
@@ -149,8 +152,9 @@ def test_a_stopped_model_keeps_images_waiting_on_the_queue_until_it_is_started(l
     assert attributes["ApproximateNumberOfMessagesNotVisible"] == "1", "buffered, not dropped"
 
     assert (
-        rekognition.start_project_version(ProjectVersionArn=arn, MinInferenceUnits=1)["Status"] == "RUNNING"
+        rekognition.start_project_version(ProjectVersionArn=arn, MinInferenceUnits=1)["Status"] == "STARTING"
     )
+    assert wait_for_status(rekognition, arn, "RUNNING", timeout=120) == "RUNNING"
     local.emulator.expire_visibility_timeouts(local.outputs["IngestQueueUrl"])
     outcomes = wait_for_outcomes(local.client, local.outputs, {key}, timeout=60)
     assert [outcome.kind for outcome in outcomes[key]] == [OK]
