@@ -137,7 +137,8 @@ def test_alert_emails_land_in_the_outbox_per_subscriber_filter(local, trained_ho
 def test_a_stopped_model_keeps_images_waiting_on_the_queue_until_it_is_started(local, trained_home):
     rekognition = local.client("rekognition")
     arn = trained_home.arn
-    assert rekognition.stop_project_version(ProjectVersionArn=arn)["Status"] == "STOPPED"
+    assert rekognition.stop_project_version(ProjectVersionArn=arn)["Status"] == "STOPPING"
+    assert wait_for_status(rekognition, arn, "STOPPED", timeout=120) == "STOPPED"
     assert ModelStore(trained_home.home.models).status(arn) == "STOPPED", "the state is kept on disk"
     path, _label = trained_home.incoming[0]
     key = "while-stopped/leaf.jpg"
