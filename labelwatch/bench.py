@@ -138,10 +138,10 @@ def authorizer_stats(stack: Any) -> dict[str, float] | None:
 
 @contextlib.contextmanager
 def shared_task_clients() -> Iterator[dict[str, Any]]:
-    """moto's interpreter with one client per service; yields {"owner", "clients"} for the report.
+    """moto's interpreter with one client per service and its parse caches (``sfn_clients``).
 
-    If the twin already patched ``boto_client_for`` (the Emulator), its TaskClients are reported
-    and nothing is applied a second time.
+    Yields {"owner", "clients"} for the report. What the twin (the Emulator) already applied is
+    reported as the twin's and not applied a second time.
     """
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
@@ -149,17 +149,22 @@ def shared_task_clients() -> Iterator[dict[str, Any]]:
     from labelwatch.local.patching import PatchSet
 
     current = lambda_eval_utils.boto_client_for
+    patch_set = PatchSet()
     if sfn_clients.is_task_clients(current):
-        yield {"owner": "twin", "clients": current.__self__}
-        return
-    clients = sfn_clients.TaskClients()
-    patch_set = PatchSet(sfn_clients.patches(clients))
+        owner, clients = "twin", current.__self__
+    else:
+        owner, clients = "bench", sfn_clients.TaskClients()
+        patch_set.add(sfn_clients.client_patches(clients))
+    caches = "twin" if sfn_clients.parse_caches_applied() else "bench"
+    if caches == "bench":
+        patch_set.add(sfn_clients.parse_cache_patches())
     patch_set.apply()
     try:
-        yield {"owner": "bench", "clients": clients}
+        yield {"owner": owner, "clients": clients, "parse_caches": caches}
     finally:
         patch_set.restore()
-        clients.clear()
+        if owner == "bench":
+            clients.clear()
 
 
 def prepare(workdir: Path, images: int, per_label: int, size: int):
@@ -200,6 +205,7 @@ def bench_end_to_end(
         with task_clients as sharing:
             return _run_end_to_end(stack, arn, paths, batch_size, timeout) | {
                 "task_clients": sharing.get("owner"),
+                "parse_caches": sharing.get("parse_caches"),
                 "task_client_stats": sharing["clients"].stats() if "clients" in sharing else None,
                 "authorizer": authorizer_stats(stack),
                 "init_reported": reported_init_ms(stack),
@@ -259,7 +265,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--client-per-task",
         action="store_true",
-        help="leave moto's interpreter building a boto3 client per task (as moto ships)",
+        help="moto's interpreter as it ships: a boto3 client per task, a parse per JSONPath and execution",
     )
     args = parser.parse_args(argv)
     sizes = [int(item) for item in args.batch_sizes.split(",")]
@@ -327,11 +333,13 @@ def main(argv: list[str] | None = None) -> None:
     sharing = last["task_clients"]
     stats = last["task_client_stats"]
     console.print(
-        "Step Functions task clients: "
+        "Step Functions interpreter: "
         + (
-            f"shared (applied by the {sharing}), {stats['created']} created, {stats['reused']} reused"
+            f"task clients shared (applied by the {sharing}), {stats['created']} created, "
+            f"{stats['reused']} reused; JSONPath and definition parse caches (applied by the "
+            f"{last['parse_caches']})"
             if stats
-            else "one per task (moto as shipped)"
+            else "a client per task and a parse per use (moto as shipped)"
         )
     )
     states = Table(

@@ -156,3 +156,82 @@ def test_executions_reuse_the_client_in_process() -> None:
         finally:
             patch_set.restore()
             clients.clear()
+
+
+def _run(sfn, machine: str, name: str, payload: str) -> tuple[str, list[str], object]:
+    """Status, the history's event types (sorted: Map iterations interleave) and the output."""
+    arn = sfn.start_execution(stateMachineArn=machine, name=name, input=payload)["executionArn"]
+    deadline = time.monotonic() + 30
+    while (status := sfn.describe_execution(executionArn=arn)["status"]) == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    events = sfn.get_execution_history(executionArn=arn)["events"]
+    output = json.loads(sfn.describe_execution(executionArn=arn).get("output") or "null")
+    return status, sorted(event["type"] for event in events), output
+
+
+def test_parse_caches_keep_executions_as_they_were() -> None:
+    """Same histories with the caches; the definition is parsed once, JSONPaths once per string."""
+    definition = {
+        "StartAt": "Items",
+        "States": {
+            "Items": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemProcessor": {
+                    "StartAt": "Pick",
+                    "States": {
+                        "Pick": {
+                            "Type": "Choice",
+                            "Choices": [{"Variable": "$.n", "NumericGreaterThan": 1, "Next": "Big"}],
+                            "Default": "Small",
+                        },
+                        "Big": {"Type": "Pass", "Result": "big", "ResultPath": "$.size", "End": True},
+                        "Small": {"Type": "Pass", "Parameters": {"n.$": "$.n"}, "End": True},
+                    },
+                },
+                "ResultPath": "$.sizes",
+                "End": True,
+            }
+        },
+    }
+    payload = json.dumps({"items": [{"n": 1}, {"n": 2}, {"n": 3}]})
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        role = boto3.client("iam", region_name="us-east-1").create_role(
+            RoleName="sfn", AssumeRolePolicyDocument="{}"
+        )["Role"]["Arn"]
+        machine = sfn.create_state_machine(name="m", definition=json.dumps(definition), roleArn=role)[
+            "stateMachineArn"
+        ]
+        plain = _run(sfn, machine, "plain", payload)
+        caches = sfn_clients.parse_cache_patches()
+        patch_set = PatchSet(caches)
+        assert patch_set.check_signatures() == []
+        patch_set.apply()
+        try:
+            assert sfn_clients.parse_caches_applied()
+            cached = [_run(sfn, machine, f"cached-{n}", payload) for n in range(3)]
+            trees = caches[2].replacement.__func__.__self__
+            json_path_parse = caches[0].replacement
+        finally:
+            patch_set.restore()
+        assert not sfn_clients.parse_caches_applied()
+    assert plain[0] == "SUCCEEDED"
+    assert plain[2]["sizes"] == [{"n": 1}, {"n": 2, "size": "big"}, {"n": 3, "size": "big"}]
+    assert cached == [plain] * 3
+    assert trees.parsed == 1 and trees.reused >= 2
+    assert json_path_parse.cache_info().hits > 0
+
+
+def test_a_definition_with_errors_raises_every_time() -> None:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser, ASLParserException
+
+    patch_set = PatchSet(sfn_clients.parse_cache_patches())
+    patch_set.apply()
+    try:
+        for _ in range(2):
+            with pytest.raises(ASLParserException):
+                AmazonStateLanguageParser.parse('{"StartAt": ')
+    finally:
+        patch_set.restore()
