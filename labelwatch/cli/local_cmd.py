@@ -74,20 +74,31 @@ def start_local_stack(
     on_mail=None,
     on_batch=None,
     pipe_concurrency: int = 2,
+    strict: bool = True,
+    template: dict[str, Any] | None = None,
 ):
-    """Start the stack wired to the local model store; the default model version unless told."""
+    """Start the stack wired to the local model store; the default model version unless told.
+
+    With ``template`` (a synthesized template, e.g. from ``npx aws-cdk synth``) that template runs
+    as it is: no synth, so neither ``model_arn`` nor ``context`` apply; its model must be a version
+    the local model store knows.
+    """
     from infra.config import ConfigError, LabelwatchConfig
     from labelwatch.local.model_source import StoreModelSource
     from labelwatch.local.server import LocalStack, StackAlreadyRunning
     from labelwatch.local.template import cdk_context
 
     source = StoreModelSource(home.models)
-    arn = model_arn or source.newest_arn()
-    full_context = {**context, **({"modelArn": arn} if arn else {})}
-    try:
-        LabelwatchConfig.from_mapping(cdk_context(full_context))
-    except ConfigError as error:
-        raise CliError(str(error), BAD_INPUT) from None
+    if template is not None:
+        full_context: dict[str, object] = {}
+        check_template_model(template, source.arns())
+    else:
+        arn = model_arn or source.newest_arn()
+        full_context = {**context, **({"modelArn": arn} if arn else {})}
+        try:
+            LabelwatchConfig.from_mapping(cdk_context(full_context))
+        except ConfigError as error:
+            raise CliError(str(error), BAD_INPUT) from None
     stack = LocalStack(
         home,
         port=port,
@@ -96,6 +107,8 @@ def start_local_stack(
         on_mail=on_mail,
         on_batch=on_batch,
         pipe_concurrency=pipe_concurrency,
+        strict=strict,
+        template=template,
     )
     try:
         return stack.start()
@@ -107,6 +120,46 @@ def start_local_stack(
             BAD_INPUT,
             hint="another program uses that port: pick another with --port (0 = any free port)",
         ) from None
+
+
+def load_template(path: str) -> dict[str, Any]:
+    """A synthesized CloudFormation template (JSON) from ``path``, or a one-line error."""
+    from pathlib import Path
+
+    try:
+        template = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise CliError(f"--template {path}: {error.strerror or error}", BAD_INPUT) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CliError(f"--template {path}: not a JSON template ({error})", BAD_INPUT) from None
+    if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict):
+        raise CliError(f"--template {path}: a CloudFormation template needs a Resources object", BAD_INPUT)
+    return template
+
+
+def template_model_arns(template: dict[str, Any]) -> list[str]:
+    """The model version ARNs the template's functions are configured with (MODEL_ARN)."""
+    arns = []
+    for resource in template["Resources"].values():
+        if resource.get("Type") == "AWS::Lambda::Function":
+            variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
+            if isinstance(variables.get("MODEL_ARN"), str):
+                arns.append(variables["MODEL_ARN"])
+    return arns
+
+
+def check_template_model(template: dict[str, Any], known: list[str]) -> None:
+    """Refuse a template whose model the twin cannot answer for (it would only refuse every image)."""
+    arns = template_model_arns(template)
+    if not arns:
+        raise CliError("--template: no function in the template has a MODEL_ARN", BAD_INPUT)
+    unknown = [arn for arn in arns if arn not in known]
+    if unknown:
+        raise CliError(
+            f"--template: its model {unknown[0]} is not a version this machine knows",
+            BAD_INPUT,
+            hint="synthesize with -c modelArn=<a version from `labelwatch model list`>, or train one",
+        )
 
 
 def start_stack_model(stack, *, timeout: float = 120.0) -> bool:
@@ -197,13 +250,43 @@ def register(app: typer.Typer) -> None:
             list[str] | None,
             typer.Option("--context", "-c", metavar="NAME=VALUE", help="Stack parameter (see below)"),
         ] = None,
+        template: Annotated[
+            str | None,
+            typer.Option(
+                metavar="PATH",
+                help="Run this synthesized template (e.g. cdk.out/Labelwatch.template.json) instead of "
+                "synthesizing one; its model must be a local version",
+            ),
+        ] = None,
+        permissive: Annotated[
+            bool,
+            typer.Option(
+                "--permissive",
+                help="Allow what AWS would refuse (IAM, KMS), logging each refusal; for experiments only",
+            ),
+        ] = False,
     ) -> None:
-        """Start the embedded stack in the foreground and print its endpoint; Ctrl-C stops it."""
+        """Start the embedded stack in the foreground and print its endpoint; Ctrl-C stops it.
+
+        The stack is strict: every call its functions, state machine and Pipe make is checked against
+        the template's IAM, resource and KMS key policies, and refused as AWS would refuse it.
+        """
         settings = ctx.obj
         stopped = threading.Event()
         parsed = parse_context(context or [])
+        if template is not None and (parsed or model):
+            option = "-c" if parsed else "--model"
+            raise CliError(
+                f"{option} does not apply with --template: the template is already synthesized", USAGE
+            )
+        given = load_template(template) if template is not None else None
         printer: dict[str, Any] = {}
-        with console.status("synthesizing the CDK app and creating its resources…"):
+        doing = (
+            "creating the template's resources…"
+            if given
+            else "synthesizing the CDK app and creating its resources…"
+        )
+        with console.status(doing):
             stack = start_local_stack(
                 settings.home,
                 port=port,
@@ -212,6 +295,8 @@ def register(app: typer.Typer) -> None:
                 on_mail=print_mail,
                 on_batch=lambda outcome: printer["batch"](outcome),
                 pipe_concurrency=pipe_concurrency,
+                strict=not permissive,
+                template=given,
             )
             printer["batch"] = make_batch_printer(stack.client)
             if start_model:

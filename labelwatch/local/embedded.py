@@ -49,8 +49,26 @@ class EmbeddedStack:
         return self.provisioned.outputs
 
     def pipe(self) -> LocalPipe:
+        """The Pipe's part: its SQS calls signed as its role, its target start authorized as AWS would."""
         (spec,) = self.provisioned.pipes
-        return LocalPipe(spec=spec, client=self.client, region=self.region)
+        emulator = self.emulator
+
+        def start_refused() -> str | None:
+            if emulator.authorizer is None or not spec.role_arn:
+                return None
+            principal, _ = emulator.authorizer.principal_for(emulator.credentials_for(spec.role_arn)[0])
+            decision = emulator.authorizer.check(
+                principal, "states:StartSyncExecution", spec.target_state_machine_arn
+            )
+            return None if decision.allowed or emulator.authorizer.permissive else decision.message
+
+        return LocalPipe(
+            spec=spec,
+            client=self.client,
+            region=self.region,
+            role_client=emulator.clients_for(spec.role_arn) if spec.role_arn else None,
+            start_refused=start_refused,
+        )
 
     def detect_environment(self) -> dict[str, str]:
         """The detect Lambda's environment, as deployed."""

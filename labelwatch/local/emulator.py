@@ -9,6 +9,7 @@ Labels API that answers anything. The twin closes those gaps by replacing a few 
 - ``models``: the Custom Labels stand-in's versions (``custom_labels.CustomLabelsRegistry``);
 - ``functions``: the Lambda runtime that runs the template's handlers;
 - ``authorizer``: the synthesized template's policies, checked on every call (strict mode);
+- ``limits``: the payload, size and time limits AWS enforces and moto does not;
 - ``faults``: faults injected by count (tests, the soak);
 - ``outbox``: the e-mails SNS would send.
 
@@ -36,8 +37,20 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from werkzeug.serving import make_server
 
 from labelwatch.clients import client_factory
-from labelwatch.local import custom_labels, dynamodb_fixes, faults, lambdas, outbox, s3_events, sfn_fixes
+from labelwatch.local import (
+    custom_labels,
+    dynamodb_fixes,
+    event_delivery,
+    faults,
+    lambdas,
+    limits,
+    outbox,
+    s3_events,
+    sfn_fixes,
+)
 from labelwatch.local.faults import Faults
+from labelwatch.local.iam.authorizer import Authorizer
+from labelwatch.local.iam.middleware import AuthorizingApp
 from labelwatch.local.lambda_runtime import FunctionRuntimes
 from labelwatch.local.patching import PatchSet
 from labelwatch.local.provision import ACCOUNT_ID
@@ -51,6 +64,14 @@ EXECUTING_STEP_FUNCTIONS = {"stepfunctions": {"execute_state_machine": True}}
 
 _process_lock = threading.Lock()
 _running: Emulator | None = None
+
+
+# The access key moto's Step Functions interpreter signs its task calls with.
+STEP_FUNCTIONS_TASK_KEY = "ak"
+
+
+class TemplateNotSupported(ValueError):
+    """A template the twin cannot run faithfully."""
 
 
 class EmulatorBusy(RuntimeError):
@@ -83,16 +104,19 @@ class Emulator:
     log_dir: Path | None = None  # one log file per function, like CloudWatch Logs
     models: custom_labels.CustomLabelsRegistry = field(default_factory=custom_labels.CustomLabelsRegistry)
     outbox: outbox.Outbox = field(default_factory=outbox.Outbox)
+    limits: limits.Limits = field(default_factory=limits.Limits)  # AWS's; a test may lower one
 
     faults: Faults | None = None
     event_deliveries: int = 1  # how many times EventBridge delivers each S3 event
-    authorizer: Any = None  # set by deploy(): the template's policies
+    authorizer: Authorizer | None = None  # set by deploy(): the template's policies
+    refused_deliveries: list[event_delivery.RefusedDelivery] = field(default_factory=list)
     endpoint: str = ""
     functions: FunctionRuntimes | None = None  # the Lambda execution environments, from start()
     patches: PatchSet = field(init=False)
     _server: _LoopbackServer | None = field(default=None, repr=False)
     _saved_env: dict[str, str | None] = field(default_factory=dict, repr=False)
     _clients: Callable[[str], Any] | None = field(default=None, repr=False)
+    _requests: AuthorizingApp | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.patches = PatchSet()
@@ -103,6 +127,9 @@ class Emulator:
         self.patches.add(dynamodb_fixes.patches())
         self.patches.add(outbox.patches(self.outbox))
         self.patches.add(faults.patches(lambda: self.faults))
+        self.patches.add(event_delivery.patches(lambda: self.authorizer, self.refused_deliveries))
+        # before the server starts: one of them changes how moto's server routes S3 keys
+        self.patches.add(limits.patches(self.limits))
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> Emulator:
@@ -154,8 +181,10 @@ class Emulator:
         if self.functions is not None:
             self.functions.close()  # no environment outlives the twin
         self.patches.restore()
+        self.models.cancel_pending()  # a start or stop still in its delay
         self.models.versions.clear()
         self.authorizer = None
+        self._requests = None
         self._restore_env()
         with _process_lock:
             if _running is self:
@@ -184,10 +213,41 @@ class Emulator:
         return self.authorizer.credentials_for(role_arn)
 
     def deploy(self, template: dict[str, Any], *, stack_name: str = "labelwatch"):
-        """Create the template's resources; its policies govern every call from then on."""
+        """Create the template's resources (as the administrator); from then on its policies govern
+        every call: each principal signs with its role's credentials and is judged as AWS would."""
         from labelwatch.local.embedded import EmbeddedStack
 
-        return EmbeddedStack.create(template, self, stack_name=stack_name)
+        if self.authorizer is not None:
+            raise RuntimeError("one stack per embedded AWS: stop it and start another")
+        stack = EmbeddedStack.create(template, self, stack_name=stack_name)
+        authorizer = Authorizer(
+            stack.provisioned, region=self.region, permissive=not self.strict, unknown_keys="deny"
+        )
+        machines = stack.provisioned.of_type("AWS::StepFunctions::StateMachine")
+        if len(machines) > 1:
+            raise TemplateNotSupported(
+                f"the template has {len(machines)} state machines; the twin attributes Step Functions "
+                "task calls to one state machine per stack"
+            )
+        for logical_id in machines:
+            # moto's interpreter signs every task call with one key: the state machine's role
+            role = stack.provisioned.resources[logical_id].properties["RoleArn"]
+            authorizer.alias(STEP_FUNCTIONS_TASK_KEY, role)
+        self.authorizer = authorizer
+        if self._requests is not None:
+            self._requests.authorizer = authorizer
+        return stack
+
+    def clients_for(self, role_arn: str) -> Callable[[str], Any]:
+        """A client factory signed as a session of one of the template's roles."""
+        key, secret = self.credentials_for(role_arn)
+        return endpoint_clients(
+            self.endpoint, self.region, {"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}
+        )
+
+    def authorizer_stats(self) -> dict[str, Any]:
+        """Requests authorized, refused, and the mean cost of authorizing one (for the bench)."""
+        return self._requests.stats() if self._requests is not None else {}
 
     def inject(self, injected: Faults, *, deliveries: int = 1) -> Faults:
         """Inject faults (by count) until ``clear_faults()``."""
@@ -226,8 +286,9 @@ class Emulator:
         return self.functions
 
     def wsgi_app(self, app: Any) -> Any:
-        """moto's server application, behind the authorizer once a stack is deployed."""
-        return app
+        """moto's server application, behind the authorizer (which judges calls once deployed)."""
+        self._requests = AuthorizingApp(app, self.authorizer)
+        return self._requests
 
     def _post(self, path: str, body: dict[str, Any]) -> None:
         request = urllib.request.Request(

@@ -45,17 +45,24 @@ class LocalPipe:
     # Time compression for tests and the soak: a message left on the queue becomes visible again
     # after this many seconds instead of the queue's visibility timeout (6 minutes by default).
     retry_visibility_seconds: int | None = None
+    # Clients signed as the Pipe's role (its SQS calls are authorized as AWS would); None: ``client``
+    role_client: Callable[[str], Any] | None = None
+    # Whether the Pipe's role may start the target (states:StartSyncExecution): None, or why not
+    start_refused: Callable[[], str | None] = lambda: None
     batches: list[BatchOutcome] = field(default_factory=list)
     _names: itertools.count = field(default_factory=itertools.count)
 
     @cached_property
     def queue_url(self) -> str:
         arn = self.spec.source_queue_arn
-        return self.client("sqs").get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]
+        return self._sqs().get_queue_url(QueueName=arn.rsplit(":", 1)[1])["QueueUrl"]
+
+    def _sqs(self) -> Any:
+        return (self.role_client or self.client)("sqs")
 
     def receive_batch(self, *, wait: bool = True) -> list[dict[str, Any]]:
         """Messages for one batch: up to batch_size, waiting at most the batching window."""
-        sqs = self.client("sqs")
+        sqs = self._sqs()
         url = self.queue_url
         deadline = time.monotonic() + (self.spec.batching_window_seconds if wait else 0)
         messages: list[dict[str, Any]] = []
@@ -96,6 +103,20 @@ class LocalPipe:
         messages = self.receive_batch(wait=wait)
         if not messages:
             return None
+        refused = self.start_refused()
+        if refused is not None:  # the Pipe cannot invoke its target: the batch stays on the queue
+            outcome = BatchOutcome(
+                execution_arn="",
+                status="FAILED",
+                message_ids=[m["MessageId"] for m in messages],
+                deleted=[],
+                left_on_queue=sorted(m["MessageId"] for m in messages),
+                error=refused,
+            )
+            self.batches.append(outcome)
+            return outcome
+        # moto has no StartSyncExecution: the twin starts the execution and waits for it, having
+        # authorized the Pipe's StartSyncExecution above
         sfn = self.client("stepfunctions")
         execution_arn = sfn.start_execution(
             stateMachineArn=self.spec.target_state_machine_arn,
@@ -112,7 +133,7 @@ class LocalPipe:
             failures = output.get("batchItemFailures", []) if isinstance(output, dict) else []
             keep = {item["itemIdentifier"] for item in failures}
         done = [m for m in messages if m["MessageId"] not in keep]
-        sqs = self.client("sqs")
+        sqs = self._sqs()
         url = self.queue_url
         for message in done:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])

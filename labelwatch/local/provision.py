@@ -35,6 +35,7 @@ class PipeSpec:
     batch_size: int
     batching_window_seconds: int
     invocation_type: str
+    role_arn: str = ""
 
 
 @dataclass
@@ -322,6 +323,7 @@ class Provisioner:
                 batch_size=int(source.get("BatchSize", 10)),
                 batching_window_seconds=int(source.get("MaximumBatchingWindowInSeconds", 0)),
                 invocation_type=target.get("InvocationType", "FIRE_AND_FORGET"),
+                role_arn=props.get("RoleArn", ""),
             )
         )
         self._register(state, lid, lid, Arn=f"arn:aws:pipes:{self.region}:{ACCOUNT_ID}:pipe/{lid}")
