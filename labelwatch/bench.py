@@ -112,28 +112,40 @@ def measure_import_ms(
 
 
 def reported_init_ms(stack: Any, function: str = "detect") -> list[float] | None:
-    """Init Durations the twin's Lambda runtime reported (REPORT lines), if it reports them.
+    """Init Durations the twin's Lambda runtime reported (its REPORT lines), if it runs one.
 
-    Expected hook: ``functions.init_durations()`` → {function name: [ms, ...]} on the twin's
-    Lambda runtime (``stack.emulator.functions``); the first name containing ``function`` counts.
+    ``stack.emulator.functions.stats()`` → {function name: FunctionStats(init_durations_ms=...)};
+    the first function whose name contains ``function`` and that had a cold start counts.
     """
     functions = getattr(getattr(stack, "emulator", None), "functions", None)
-    report = getattr(functions, "init_durations", None)
-    if not callable(report):
+    stats = getattr(functions, "stats", None)
+    if not callable(stats):
         return None
-    for name, values in report().items():
+    for name, counters in stats().items():
+        values = getattr(counters, "init_durations_ms", ())
         if function in name.lower() and values:
             return [float(value) for value in values]
     return None
 
 
 def authorizer_stats(stack: Any) -> dict[str, float] | None:
-    """The twin's authorizer's ``stats()`` (mean µs per check, checks), if the twin has one."""
-    authorizer = getattr(stack, "authorizer", None) or getattr(
-        getattr(stack, "emulator", None), "authorizer", None
-    )
+    """The twin's authorizer's cost: {"mean_us": per check, "checks": n, "request_us": per request}.
+
+    From ``stack.emulator.authorizer.stats()`` (``mean_us_per_check``, ``checks``) and, if the
+    Emulator offers it, ``request_stats()`` (``mean_us_per_request``: classification included).
+    None when the twin has no authorizer.
+    """
+    emulator = getattr(stack, "emulator", None)
+    authorizer = getattr(stack, "authorizer", None) or getattr(emulator, "authorizer", None)
     stats = getattr(authorizer, "stats", None)
-    return stats() if callable(stats) else None
+    if not callable(stats):
+        return None
+    checks = stats()
+    result = {"mean_us": checks.get("mean_us_per_check"), "checks": checks.get("checks")}
+    requests = getattr(emulator, "request_stats", None)
+    if callable(requests):
+        result["request_us"] = requests().get("mean_us_per_request")
+    return result if result["mean_us"] is not None else None
 
 
 @contextlib.contextmanager
@@ -325,8 +337,13 @@ def main(argv: list[str] | None = None) -> None:
     console.print(
         "authorizer cost per call: "
         + (
-            f"mean {authorizer['mean_us']:.0f} µs over {authorizer.get('checks', '?')} checks"
-            if authorizer and "mean_us" in authorizer
+            f"mean {authorizer['mean_us']:.0f} µs per policy check over {authorizer['checks']} checks"
+            + (
+                f", {authorizer['request_us']:.0f} µs per request with classification"
+                if authorizer.get("request_us") is not None
+                else ""
+            )
+            if authorizer
             else "n/a"
         )
     )
