@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -149,7 +150,7 @@ def authorizer_stats(stack: Any) -> dict[str, float] | None:
 
 
 @contextlib.contextmanager
-def shared_task_clients() -> Iterator[dict[str, Any]]:
+def shared_task_clients(host: str = "localhost") -> Iterator[dict[str, Any]]:
     """moto's interpreter with one client per service and its parse caches (``sfn_clients``).
 
     Yields {"owner", "clients"} for the report. What the twin (the Emulator) already applied is
@@ -165,7 +166,7 @@ def shared_task_clients() -> Iterator[dict[str, Any]]:
     if sfn_clients.is_task_clients(current):
         owner, clients = "twin", current.__self__
     else:
-        owner, clients = "bench", sfn_clients.TaskClients()
+        owner, clients = "bench", sfn_clients.TaskClients(host=host)
         patch_set.add(sfn_clients.client_patches(clients))
     caches = "twin" if sfn_clients.parse_caches_applied() else "bench"
     if caches == "bench":
@@ -212,7 +213,8 @@ def bench_end_to_end(
         context={"modelArn": arn, "batchSize": batch_size},
         model_source=StoreModelSource(home.models),
     ).start()
-    task_clients = shared_task_clients() if share_clients else contextlib.nullcontext({"owner": "none"})
+    host = urllib.parse.urlsplit(stack.endpoint).hostname or "localhost"  # the address the server is bound to
+    task_clients = shared_task_clients(host) if share_clients else contextlib.nullcontext({"owner": "none"})
     try:
         with task_clients as sharing:
             return _run_end_to_end(stack, arn, paths, batch_size, timeout) | {

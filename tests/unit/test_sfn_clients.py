@@ -69,6 +69,9 @@ def test_one_client_per_region_service_endpoint_and_credentials(monkeypatch: pyt
     moved = clients.client_for("eu-west-1", "sns")
     assert moved is not first and moved.meta.endpoint_url == "http://localhost:4567"
 
+    bound = TaskClients(host="127.0.0.1").client_for("eu-west-1", "sns")
+    assert bound.meta.endpoint_url == "http://127.0.0.1:4567"
+
     clients.credentials = Credentials("AKIDSTATEMACHINE", "secret")
     signed = clients.client_for("eu-west-1", "sns")
     assert signed is not moved
