@@ -31,6 +31,7 @@ class Patch:
     signature: str | None = None
     missing_ok: bool = False  # the attribute may not exist yet (it is added, then deleted on restore)
     _original: Any = field(default=_MISSING, repr=False)
+    _applied: bool = field(default=False, repr=False)
 
     @property
     def where(self) -> str:
@@ -40,7 +41,7 @@ class Patch:
 
     @property
     def applied(self) -> bool:
-        return self._original is not _MISSING
+        return self._applied
 
     def original(self) -> Any:
         """What the attribute is when the patch is not applied (``_MISSING`` if absent)."""
@@ -60,6 +61,7 @@ class Patch:
             raise AttributeError(f"{self.where} does not exist: moto changed (see patching.py)")
         self._original = current
         setattr(self.target, self.name, self.replacement)
+        self._applied = True
 
     def restore(self) -> None:
         if not self.applied:
@@ -69,6 +71,7 @@ class Patch:
         else:
             setattr(self.target, self.name, self._original)
         self._original = _MISSING
+        self._applied = False
 
     def signature_problem(self) -> str | None:
         """Why the patched callable no longer looks as this patch expects, or None."""

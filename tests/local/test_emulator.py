@@ -1,0 +1,56 @@
+"""The Emulator owns every change the twin makes to moto: on start they are applied, on stop all gone."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from labelwatch.local.emulator import Emulator, EmulatorBusy
+from labelwatch.processes import process_alive
+
+# Starts the embedded AWS (process-wide moto backends): never beside another stack of this process.
+pytestmark = pytest.mark.xdist_group("local-stack")
+
+
+def _current(patch):
+    return (
+        vars(patch.target).get(patch.name)
+        if isinstance(patch.target, type)
+        else getattr(patch.target, patch.name, None)
+    )
+
+
+def test_stop_removes_every_patch_worker_and_variable_it_set(template):
+    emulator = Emulator()
+    before = {patch.where: _current(patch) for patch in emulator.patches.patches}
+    endpoint_before = os.environ.get("AWS_ENDPOINT_URL")
+
+    emulator.start()
+    try:
+        assert all(_current(p) is p.replacement for p in emulator.patches.patches), "all applied"
+        stack = emulator.deploy(template)
+        lambda_ = emulator.client("lambda")
+        (detect,) = (
+            name
+            for name in stack.provisioned.of_type("AWS::Lambda::Function").values()
+            if lambda_.get_function_configuration(FunctionName=name)["Handler"].startswith("detect.")
+        )
+        lambda_.invoke(FunctionName=detect, Payload=b"{}")
+        workers = emulator.functions.worker_pids()
+        assert workers, "the invocation ran in a worker process"
+    finally:
+        emulator.stop()
+
+    after = {patch.where: _current(patch) for patch in emulator.patches.patches}
+    assert after == before, "nothing stays patched after stop"
+    assert [pid for pid in workers if process_alive(pid)] == []
+    assert os.environ.get("AWS_ENDPOINT_URL") == endpoint_before
+    assert emulator.authorizer is None
+
+
+def test_one_embedded_aws_per_process():
+    with Emulator(), pytest.raises(EmulatorBusy):
+        Emulator().start()
+    with Emulator() as again:  # the first one's stop freed the process
+        assert again.running
