@@ -25,8 +25,7 @@ model store) the first time their ARN is used, and ``StartProjectVersion``,
 ``StopProjectVersion`` and ``DescribeProjectVersions`` work on the endpoint as on AWS, so the
 same ``labelwatch model start|stop|status`` commands drive a local and a deployed model.
 
-``patches(registry)`` answers the API from ``registry``; ``REGISTRY`` with ``install()``/``uninstall()``
-is the process-wide one the twin uses until the Emulator owns a registry of its own. Tests flip a
+``patches(registry)`` answers the API from ``registry`` (the Emulator's ``models``). Tests flip a
 version's state at once with ``registry.start(arn)`` / ``registry.stop(arn)`` (no delay).
 """
 
@@ -419,21 +418,3 @@ def patches(registry: CustomLabelsRegistry) -> list[Patch]:
         Patch(RekognitionResponse, "stop_project_version", stop_project_version, missing_ok=True),
         Patch(RekognitionResponse, "describe_project_versions", describe_project_versions, missing_ok=True),
     ]
-
-
-REGISTRY = CustomLabelsRegistry()
-_installed: list[Patch] = []
-
-
-def install() -> None:
-    """Answer the Custom Labels API from ``REGISTRY`` (idempotent; a thin wrapper over ``patches``)."""
-    if _installed:
-        return
-    for patch in patches(REGISTRY):
-        patch.apply()
-        _installed.append(patch)
-
-
-def uninstall() -> None:
-    while _installed:
-        _installed.pop().restore()

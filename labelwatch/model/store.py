@@ -229,5 +229,5 @@ class ModelStore:
         return LoadedModel(arn, classifier, thresholds, extractor=extractor)
 
     def predictor(self, arn: str) -> Callable[[bytes], list]:
-        """Shorthand for registering with ``labelwatch.local.custom_labels.REGISTRY``."""
+        """Shorthand for registering a version with the twin's model registry (``Emulator.models``)."""
         return self.load(arn).predict
