@@ -139,3 +139,9 @@ def subscribe_queue(aws, topic_arn: str, name: str, filter_policy: dict | None =
 @pytest.fixture
 def inbox(aws, stack) -> Inbox:
     return subscribe_queue(aws, stack.outputs["AlertsTopicArn"], "test-inbox")
+
+
+@pytest.fixture
+def inbox_for(aws):
+    """For tests that deploy a template of their own: an inbox on that stack's alerts topic."""
+    return lambda stack: subscribe_queue(aws, stack.outputs["AlertsTopicArn"], "test-inbox")

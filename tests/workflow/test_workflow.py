@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.workflow.conftest import leaf_image, subscribe_queue
+from tests.workflow.conftest import leaf_image, scripted_predictor, subscribe_queue
 from tests.workflow.helpers import (
     drain_queue,
     execution_history_states,
@@ -112,6 +112,62 @@ def test_keys_with_spaces_plus_and_unicode_reach_the_right_object(stack, model, 
     recorded = {r["key"] for r in result_records(stack) if r["label"] == "leaf-smut"}
     assert recorded == set(keys)
     assert len(inbox.messages()) == 3
+
+
+def test_keys_with_line_breaks_and_control_characters_are_processed_end_to_end(stack, model, inbox):
+    """AWS accepts any UTF-8 key, line breaks included; a hostile uploader can make such keys."""
+    keys = ["line\nbreak.jpg", "carriage\rreturn.jpg", "tab\tand\x7fdel.jpg"]
+    for key in keys:
+        upload(stack, key, leaf_image("leaf-smut"))
+
+    stack.pipe().drain()
+
+    recorded = {r["key"] for r in result_records(stack) if r["label"] == "leaf-smut"}
+    assert recorded == set(keys)
+    assert len(inbox.messages()) == 3
+
+
+def test_a_detection_over_the_functions_timeout_is_killed_and_retried(emulator, template, inbox_for):
+    """The detect function's configured Timeout is enforced: the environment is killed (Sandbox.Timedout)
+    and the workflow's retry runs it again in a fresh one."""
+    import copy
+    import threading
+
+    from labelwatch.local.server import wait_for
+
+    changed = copy.deepcopy(template)
+    for resource in changed["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::Function" and resource["Properties"]["Handler"].startswith(
+            "detect."
+        ):
+            resource["Properties"]["Timeout"] = 2
+    stack = emulator.deploy(changed)
+    detect = next(
+        name
+        for name in stack.provisioned.of_type("AWS::Lambda::Function").values()
+        if emulator.client("lambda").get_function_configuration(FunctionName=name)["Timeout"] == 2
+    )
+    calls = []
+    timed_out = threading.Event()
+
+    def slow_first_call(image):
+        calls.append(1)
+        if len(calls) == 1:  # held until the runtime has killed the invocation waiting for it
+            wait_for(lambda: emulator.functions.stats()[detect].timeouts > 0, timeout=120, interval=0.05)
+            timed_out.set()
+        return scripted_predictor(image)
+
+    emulator.models.register(stack.detect_environment()["MODEL_ARN"], slow_first_call, running=True)
+    inbox = inbox_for(stack)
+    upload(stack, "slow.jpg", leaf_image("leaf-smut"))
+
+    stack.pipe().drain()
+
+    assert timed_out.is_set() and emulator.functions.stats()[detect].timeouts == 1
+    (record,) = result_records(stack)
+    assert record["key"] == "slow.jpg" and record["status"] == "ok"
+    assert len(inbox.messages()) == 1
+    assert drain_queue(stack, "FailureDlqUrl") == []
 
 
 def test_throttling_that_clears_is_retried_with_backoff(stack, model, inbox, retry_clock):
