@@ -112,11 +112,11 @@ def test_every_command_works_against_the_running_local_stack(
     code, out = cli(monkeypatch, capsys, home, "dlq", "list")
     assert code == 0 and "both dead-letter queues are empty" in out, out
 
-    code, out = cli(monkeypatch, capsys, home, "model", "stop")
-    assert code == 0 and "STOPPED" in out, out
+    code, out = cli(monkeypatch, capsys, home, "model", "stop", "--wait")
+    assert code == 0 and "STOPPING" in out and "STOPPED" in out, out  # as on AWS, a stop takes a while
     code, out = cli(monkeypatch, capsys, home, "model", "status")
-    assert "STOPPED" in out
-    code, out = cli(monkeypatch, capsys, home, "model", "start")
+    assert "STOPPED" in out, out
+    code, out = cli(monkeypatch, capsys, home, "model", "start", "--wait")
     assert code == 0 and "RUNNING" in out, out
 
 
