@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup constraints test demo bench soak synth lint asl deploy clean
+.PHONY: setup constraints test unit demo bench soak synth lint asl deploy clean
 
 ## setup: Python virtualenv with the project and its dev tools, and the pinned CDK CLI
 setup: $(VENV)/.installed node_modules/.installed
@@ -31,6 +31,10 @@ node_modules/.installed: package.json package-lock.json
 ## test: the whole suite on 2 cores (unit, template, cdk-nag, cfn-lint, executed workflow)
 test: setup
 	$(PY) -m pytest -n 2 --dist loadgroup
+
+## unit: the fast unit tests (no synth, no workflow, no model training), in under 30 s
+unit: setup
+	$(PY) -m pytest -n 2 tests/unit -m "not training"
 
 ## demo: the whole system on this machine (generated photos, local model, embedded AWS)
 demo: setup

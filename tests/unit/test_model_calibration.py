@@ -21,6 +21,9 @@ from labelwatch.model import (
 from labelwatch.model.calibration import TEMPERATURE_RANGE
 from labelwatch.model.classifier import softmax
 
+# trains local models (seconds each): kept out of `make unit`
+pytestmark = pytest.mark.training
+
 
 def _overconfident(n: int = 600, k: int = 3, scale: float = 4.0, seed: int = 0):
     """Labels drawn from a calibrated softmax of ``z``; the model reports ``scale * z``: too sure."""

@@ -18,6 +18,9 @@ from labelwatch.model import (
 )
 from tests.datasets import identical_images_dataset
 
+# trains local models (seconds each): kept out of `make unit`
+pytestmark = pytest.mark.training
+
 
 def _evaluation(truth: list[int], predicted: list[int], k: int = 3):
     proba = np.full((len(truth), k), 0.1)

@@ -27,6 +27,9 @@ from labelwatch.model import (
     train,
 )
 
+# trains local models (seconds each): kept out of `make unit`
+pytestmark = pytest.mark.training
+
 # The form Rekognition gives a Custom Labels project version.
 CUSTOM_LABELS_ARN = re.compile(
     r"^arn:aws:rekognition:us-east-1:123456789012:project/leaves/version/"

@@ -24,6 +24,9 @@ from labelwatch.model import (
     train,
 )
 
+# trains local models (seconds each): kept out of `make unit`
+pytestmark = pytest.mark.training
+
 HELD_OUT_BAR = 0.85  # measured: 1.00 on the held-out split, 0.97 on fresh photos (20 per label, 160 px)
 
 
