@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 
 from labelwatch.cli.console import console, err_console, print_table, table, write_out
-from labelwatch.cli.errors import BAD_INPUT, INCOMPLETE, NO_STACK, CliError
+from labelwatch.cli.errors import BAD_INPUT, INCOMPLETE, NO_STACK, USAGE, CliError
 from labelwatch.local.home import Home
 from labelwatch.processes import process_alive
 
@@ -438,7 +438,11 @@ def show_stack(stack) -> None:
     rows += [("outbox", str(stack.home.outbox)), ("function logs", str(stack.home.logs))]
     print_table(table(["", ""], rows, title="labelwatch local stack"))
 
-    config = LabelwatchConfig.from_mapping(cdk_context(stack.context))
+    config = (
+        template_rules(stack.stack)
+        if stack.template is not None
+        else LabelwatchConfig.from_mapping(cdk_context(stack.context))
+    )
     show_rules(config)
     warn_unmatched_rules(list(config.label_rules), local_model_labels(stack.home, arn), "local up")
     endpoint, bucket, region = stack.endpoint, outputs["InputBucketName"], stack.region
@@ -453,6 +457,23 @@ def show_stack(stack) -> None:
         "its results and the outbox stay on disk.[/]",
         highlight=False,
     )
+
+
+def template_rules(embedded) -> Any:
+    """What ``show_rules`` needs, read from a given template (no CDK context to build a config from):
+    the ``LabelRules`` output and the alerts topic's e-mail subscriptions with their label filters."""
+    from types import SimpleNamespace
+
+    outputs = embedded.outputs
+    subscribers = []
+    for resource in embedded.provisioned.resources.values():
+        properties = resource.properties
+        if resource.type == "AWS::SNS::Subscription" and properties.get("TopicArn") == outputs.get(
+            "AlertsTopicArn"
+        ):
+            labels = (properties.get("FilterPolicy") or {}).get("labels", [])
+            subscribers.append(SimpleNamespace(email=properties.get("Endpoint", ""), labels=labels))
+    return SimpleNamespace(label_rules=json.loads(outputs.get("LabelRules", "{}")), subscribers=subscribers)
 
 
 def show_rules(config) -> None:

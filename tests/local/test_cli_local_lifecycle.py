@@ -37,11 +37,11 @@ def interruptible() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def start_local_up(home: Home) -> tuple[subprocess.Popen, dict]:
+def start_local_up(home: Home, *options: str) -> tuple[subprocess.Popen, dict]:
     environment = {**os.environ, "LABELWATCH_HOME": str(home.root), "PYTHONUNBUFFERED": "1"}
     log = (home.root / "local-up.out").open("w")
     process = subprocess.Popen(
-        [ENTRY_POINT, "local", "up", "--port", "0"],
+        [ENTRY_POINT, "local", "up", "--port", "0", *options],
         env=environment,
         stdout=log,
         stderr=subprocess.STDOUT,
