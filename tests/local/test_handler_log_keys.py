@@ -1,7 +1,8 @@
 """The detect handler's log keys belong to one invocation: concurrent ones and the next one on a thread.
 
-The local stack runs invocations concurrently in one process; on AWS a sandbox runs them one after
-another. Either way a log line must carry the key of the image its invocation handles.
+An execution environment runs invocations one after another and keeps the module warm (on AWS and in
+the twin's worker processes), so nothing of one invocation may leak into the next; and should two
+ever share a process, a log line must still carry the key of the image its invocation handles.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import importlib
 import io
 import json
-import sys
 import threading
 from dataclasses import dataclass
 
@@ -18,7 +18,7 @@ import pytest
 # Patches the handler module process-wide: never while a local stack of this process runs.
 pytestmark = pytest.mark.xdist_group("local-stack")
 
-# Read by Powertools when the module is imported: the deployed function's values (infra/workflow.py).
+# Read by Powertools (at import and per invocation): the deployed function's values (infra/workflow.py).
 IMPORT_ENVIRONMENT = {"POWERTOOLS_SERVICE_NAME": "labelwatch", "POWERTOOLS_METRICS_NAMESPACE": "Labelwatch"}
 
 
@@ -49,9 +49,8 @@ def _event(key: str) -> dict:
 @pytest.fixture
 def handler_module(monkeypatch):
     """``detect.handler``, imported (if nothing did yet) with the environment it has when deployed."""
-    if "detect.handler" not in sys.modules:
-        for name, value in IMPORT_ENVIRONMENT.items():
-            monkeypatch.setenv(name, value)
+    for name, value in IMPORT_ENVIRONMENT.items():  # read at import and by each invocation's metrics
+        monkeypatch.setenv(name, value)
     return importlib.import_module("detect.handler")
 
 
