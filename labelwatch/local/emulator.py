@@ -20,6 +20,7 @@ moto's backends are process-wide, so one Emulator runs per process at a time. ``
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -32,9 +33,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import make_server
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from labelwatch.clients import client_factory
 from labelwatch.local import (
@@ -155,7 +154,7 @@ class Emulator:
     def _start(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per AWS call
         self.patches.apply()
-        self._server = _LoopbackServer(self, ip_address=self.host, port=self.port, verbose=False)
+        self._server = _LoopbackServer(self, ip_address=self.host, port=self.port)
         self._server.start()
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
@@ -322,29 +321,58 @@ class Emulator:
         self._saved_env.clear()
 
 
-class _LoopbackServer(ThreadedMotoServer):
-    """moto's threaded server with the Emulator's application; a port it cannot bind is an OSError
-    from ``start()``, not a hang (werkzeug exits its thread on a busy port and moto would wait)."""
+class _LoopbackServer:
+    """moto's application served by waitress on loopback, with HTTP keep-alive.
 
-    def __init__(self, emulator: Emulator, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    moto's own server (werkzeug's development server) closes the connection after every response,
+    so each AWS call of the twin paid a new TCP connection and a new thread (5-6 ms here, about 19
+    calls per image). waitress keeps connections open for botocore's connection pools and serves
+    them from a fixed pool of threads, enough for the nested calls a task makes (a Lambda
+    invocation whose handler calls the twin while the Invoke request waits).
+    """
+
+    THREADS = 48
+
+    def __init__(self, emulator: Emulator, *, ip_address: str, port: int) -> None:
         self._emulator = emulator
-        self._start_error: BaseException | None = None
-
-    def _server_entry(self) -> None:
-        try:
-            app = self._emulator.wsgi_app(DomainDispatcherApplication(create_backend_app))
-            self._server = make_server(
-                self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
-            )
-        except BaseException as error:  # SystemExit from werkzeug, OSError
-            self._start_error = error
-            self._server_ready_event.set()
-            return
-        self._server_ready_event.set()
-        self._server.serve_forever()
+        self._ip_address = ip_address
+        self._port = port
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        super().start()
+        from waitress.server import create_server
+
+        app = self._emulator.wsgi_app(DomainDispatcherApplication(create_backend_app))
+        try:
+            self._server = create_server(
+                app,
+                host=self._ip_address,
+                port=self._port,
+                threads=self.THREADS,
+                channel_timeout=600,  # a Pipe's RequestResponse call waits for the execution
+                connection_limit=1000,
+                ident="labelwatch",
+                expose_tracebacks=False,
+            )
+        except OSError as error:
+            raise OSError(98, f"cannot listen on {self._ip_address}:{self._port} ({error!r})") from None
+        self._thread = threading.Thread(target=self._server.run, name="embedded-aws", daemon=True)
+        self._thread.start()
+
+    def get_host_and_port(self) -> tuple[str, int]:
+        assert self._server is not None, "start() first"
+        return self._server.effective_host, int(self._server.effective_port)
+
+    def stop(self) -> None:
         if self._server is None:
-            raise OSError(98, f"cannot listen on {self._ip_address}:{self._port} ({self._start_error!r})")
+            return
+        # The loop runs while it has channels: close the listener and every kept-alive connection.
+        for channel in list(self._server._map.values()):
+            with contextlib.suppress(OSError):
+                channel.close()
+        self._server._map.clear()
+        self._server.task_dispatcher.shutdown(timeout=5)
+        if self._thread is not None:
+            self._thread.join(10)
+        self._server = None
