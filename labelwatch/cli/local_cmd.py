@@ -173,6 +173,11 @@ def start_stack_model(stack, *, timeout: float = 120.0) -> bool:
     client = stack.client("rekognition")
     try:
         client.start_project_version(ProjectVersionArn=arn, MinInferenceUnits=1)  # answers STARTING
+    except ClientError as error:
+        # Already starting or running (a model's state outlives a stack, locally as on AWS): wait for it
+        if error.response["Error"]["Code"] != "ResourceInUseException":
+            return False
+    try:
         return wait_for_status(client, arn, "RUNNING", timeout=timeout, interval=0.2) == "RUNNING"
     except ClientError:
         return False

@@ -1,9 +1,13 @@
-"""Make moto's server route a request without re-deriving its backend each time.
+"""Fixes to the twin's HTTP front: moto's dispatcher and the waitress server in front of it.
 
-``DomainDispatcherApplication.get_backend_for_host`` lists moto's package directory and tries
-hundreds of URL patterns, about 1 ms, twice per request and under the server's global lock, so
-concurrent requests queue behind it. Its answer depends on the host name alone, and the twin talks
-to a handful of hosts (one per service), so the answer is kept per host.
+- ``DomainDispatcherApplication.get_backend_for_host`` lists moto's package directory and tries
+  hundreds of URL patterns, about 1 ms, twice per request and under the server's global lock, so
+  concurrent requests queue behind it. Its answer depends on the host name alone, and the twin talks
+  to a handful of hosts (one per service), so the answer is kept per host.
+- waitress 3.0 answers ``Expect: 100-continue`` on a request with ``Content-Length: 0`` with
+  ``100 Continue`` and then never serves the request. botocore sends exactly that for an empty
+  ``PutObject`` (a zero-byte upload, which users make), so the client waits until its read timeout.
+  With no body to wait for, there is nothing to continue: the expectation is dropped.
 """
 
 from __future__ import annotations
@@ -13,10 +17,18 @@ import threading
 from typing import Any
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from waitress.parser import HTTPRequestParser
 
 from labelwatch.local.patching import Patch
 
 _original = DomainDispatcherApplication.get_backend_for_host
+_original_parse_header = HTTPRequestParser.parse_header
+
+
+def _parse_header(self: HTTPRequestParser, header_plus: bytes) -> None:
+    _original_parse_header(self, header_plus)
+    if not self.chunked and self.content_length == 0:
+        self.expect_continue = False
 
 
 def patches() -> list[Patch]:
@@ -38,5 +50,11 @@ def patches() -> list[Patch]:
             "get_backend_for_host",
             get_backend_for_host,
             signature=str(inspect.signature(_original)),
-        )
+        ),
+        Patch(
+            HTTPRequestParser,
+            "parse_header",
+            _parse_header,
+            signature=str(inspect.signature(_original_parse_header)),
+        ),
     ]

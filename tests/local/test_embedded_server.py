@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from labelwatch.cli.local_cmd import start_stack_model
 from labelwatch.cli.model_cmd import wait_for_status
 from labelwatch.demo.outcomes_wait import wait_for_outcomes
 from labelwatch.local.model_source import StoreModelSource
@@ -37,11 +38,11 @@ def local(trained_home):
         model_source=StoreModelSource(trained_home.home.models),
     )
     stack.start()
-    rekognition = stack.client("rekognition")
-    rekognition.start_project_version(ProjectVersionArn=trained_home.arn, MinInferenceUnits=1)
-    assert wait_for_status(rekognition, trained_home.arn, "RUNNING", timeout=120) == "RUNNING"
-    yield stack
-    stack.stop()
+    try:
+        assert start_stack_model(stack), "the model runs before the tests upload"
+        yield stack
+    finally:
+        stack.stop()
 
 
 def aws_cli() -> str:

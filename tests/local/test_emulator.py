@@ -54,3 +54,22 @@ def test_one_embedded_aws_per_process():
         Emulator().start()
     with Emulator() as again:  # the first one's stop freed the process
         assert again.running
+
+
+def test_a_zero_byte_upload_is_answered():
+    """botocore sends an empty PutObject with Expect: 100-continue; the server must still answer it."""
+    import boto3
+    from botocore.config import Config
+
+    with Emulator() as emulator:
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=emulator.endpoint,
+            region_name=emulator.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(read_timeout=20, retries={"max_attempts": 1}),  # a hang fails, not waits
+        )
+        s3.create_bucket(Bucket="zero-bytes")
+        s3.put_object(Bucket="zero-bytes", Key="empty.jpg", Body=b"")
+        assert s3.head_object(Bucket="zero-bytes", Key="empty.jpg")["ContentLength"] == 0
