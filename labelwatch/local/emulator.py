@@ -367,12 +367,18 @@ class _LoopbackServer:
     def stop(self) -> None:
         if self._server is None:
             return
-        # The loop runs while it has channels: close the listener and every kept-alive connection.
-        for channel in list(self._server._map.values()):
-            with contextlib.suppress(OSError):
-                channel.close()
-        self._server._map.clear()
-        self._server.task_dispatcher.shutdown(timeout=5)
+        server = self._server
+
+        def close_everything() -> None:
+            """In the server's own loop (no fd closed under its poll): the listener and every
+            kept-alive connection; the loop ends when it has no channel left."""
+            for channel in list(server._map.values()):
+                with contextlib.suppress(OSError):
+                    channel.close()
+            server._map.clear()
+
+        server.trigger.pull_trigger(close_everything)
+        server.task_dispatcher.shutdown(timeout=5)
         if self._thread is not None:
             self._thread.join(10)
         self._server = None
