@@ -373,12 +373,15 @@ class _LoopbackServer:
             """In the server's own loop (no fd closed under its poll): the listener and every
             kept-alive connection; the loop ends when it has no channel left."""
             for channel in list(server._map.values()):
-                with contextlib.suppress(OSError):
-                    channel.close()
+                if channel is not server.trigger:  # task threads may still pull it: closed last
+                    with contextlib.suppress(OSError):
+                        channel.close()
             server._map.clear()
 
         server.trigger.pull_trigger(close_everything)
         server.task_dispatcher.shutdown(timeout=5)
         if self._thread is not None:
             self._thread.join(10)
+        with contextlib.suppress(OSError):
+            server.trigger.close()
         self._server = None

@@ -1,8 +1,9 @@
 """The embedded stack on loopback (moto's server), with a model trained here on generated leaves.
 
 One small model is trained per session and shared: its ARN configures the stack, as a user's
-trained version would. These tests run in one xdist group so the stack's template (synthesized
-for that ARN) is built once.
+trained version would. The tests run in a few xdist groups (``local-stack``: in this process;
+``local-up``: `labelwatch local up` in a child process; ``local-stack-load``: the long runs), each
+on one worker, so a worker trains the model and synthesizes the template for its ARN once.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ import pytest
 
 from labelwatch.local.home import Home
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local-stack")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local-up")]
 
 ENTRY_POINT = str(Path(sys.executable).with_name("labelwatch"))
 STARTUP_SECONDS = 180  # generous: a first synth for a new model takes ~10 s; machines vary
@@ -53,6 +53,15 @@ def start_local_up(home: Home, *options: str) -> tuple[subprocess.Popen, dict]:
             process.kill()
             pytest.fail("local up did not start:\n" + (home.root / "local-up.out").read_text())
         time.sleep(0.2)
+    # local up starts the model after announcing itself; like a user, wait until it is RUNNING
+    # (an image sent while it is STARTING waits on the queue for the visibility timeout, 6 min)
+    from labelwatch.cli.model_cmd import wait_for_status
+    from labelwatch.local.emulator import endpoint_clients
+
+    rekognition = endpoint_clients(info["endpoint"], info["region"])("rekognition")
+    if wait_for_status(rekognition, info["modelArn"], "RUNNING", timeout=STARTUP_SECONDS) != "RUNNING":
+        process.kill()
+        pytest.fail("the model of local up never ran:\n" + (home.root / "local-up.out").read_text())
     return process, info
 
 

@@ -19,7 +19,7 @@ from labelwatch.local.template import synth_template
 
 from .test_cli_local_lifecycle import ENTRY_POINT, start_local_up
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local-stack")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local-up")]
 
 
 def local_up(home: Home, *options: str) -> subprocess.CompletedProcess:

@@ -22,7 +22,7 @@ from labelwatch.local.home import Home
 from .test_cli_local_lifecycle import start_local_up
 from .test_embedded_server import aws_cli
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local-stack")]
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local-up")]
 
 
 @pytest.fixture(scope="module")
