@@ -175,17 +175,32 @@ class Emulator:
         )
 
     def stop(self) -> None:
+        """Undo everything start() did; each step runs even if one before it failed."""
+        try:
+            self._stop_server()
+        finally:
+            self._undo()
+
+    def _stop_server(self) -> None:
+        if self._server is None:
+            return
+        server, self._server = self._server, None
+        try:
+            self._post("/moto-api/reset", {})  # nothing of this run stays in the process
+        except OSError:
+            log.warning("could not reset the embedded AWS on stop")
+        server.stop()
+
+    def _undo(self) -> None:
+        try:
+            self.clear_faults()
+            if self.functions is not None:
+                self.functions.close()  # no environment outlives the twin
+        finally:
+            self._restore_moto()
+
+    def _restore_moto(self) -> None:
         global _running
-        if self._server is not None:
-            try:
-                self._post("/moto-api/reset", {})  # nothing of this run stays in the process
-            except OSError:
-                log.warning("could not reset the embedded AWS on stop")
-            self._server.stop()
-            self._server = None
-        self.clear_faults()
-        if self.functions is not None:
-            self.functions.close()  # no environment outlives the twin
         self.patches.restore()
         self.task_clients.clear()
         self.models.cancel_pending()  # a start or stop still in its delay
@@ -378,7 +393,10 @@ class _LoopbackServer:
                         channel.close()
             server._map.clear()
 
-        server.trigger.pull_trigger(close_everything)
+        try:
+            server.trigger.pull_trigger(close_everything)
+        except OSError:  # the wake-up pipe is gone: close from here, the loop ends at its next poll
+            close_everything()
         server.task_dispatcher.shutdown(timeout=5)
         if self._thread is not None:
             self._thread.join(10)

@@ -130,6 +130,7 @@ class _Worker:
         self._eof = False
         self._output = threading.Condition()
         self._disposed = False
+        self._dispose_lock = threading.Lock()  # close() and a finishing invocation may race to dispose
         self.peak_kb = 0  # the highest VmHWM the parent has read: the environment's Max Memory Used
         child_fds: list[int] = []
         parent_fds: list[int] = []
@@ -237,9 +238,10 @@ class _Worker:
 
     def dispose(self) -> None:
         """Kill the process and close the parent's ends of the pipes (once)."""
-        if self._disposed:
-            return
-        self._disposed = True
+        with self._dispose_lock:
+            if self._disposed:
+                return  # its fds may already belong to someone else: never close them twice
+            self._disposed = True
         self.kill()
         for fd in (self.request_w, self.response_r, self.lifeline_w):
             with contextlib.suppress(OSError):
