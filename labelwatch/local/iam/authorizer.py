@@ -262,26 +262,18 @@ class Authorizer:
                     _default_key_policy(self.account), name=f"key policy of {key_arn}", kind="resource"
                 )
                 self.key_policies[key_arn] = policy
-            decision = evaluate(
-                principal,
-                action,
-                resource,
-                full,
-                identity,
-                policy,
-                identity_allows_all=admin,
-                key_policy=True,
-            )
         else:
-            decision = evaluate(
-                principal,
-                action,
-                resource,
-                full,
-                identity,
-                self.resource_policy(resource),
-                identity_allows_all=admin,
-            )
+            policy = self.resource_policy(resource)
+        decision = evaluate(
+            principal,
+            action,
+            resource,
+            full,
+            identity,
+            policy,
+            identity_allows_all=admin,
+            key_policy=key_arn is not None,
+        )
         self.checks += 1
         self.check_seconds += time.perf_counter() - started
         return decision

@@ -413,21 +413,20 @@ def evaluate(
     ``identity_allows_all`` stands for a principal whose identity policies allow everything (the
     twin's administrator). ``key_policy`` makes ``resource_policy`` a KMS key policy, which must allow.
     """
+
+    def decided(allowed: bool, reason: str, policy: str, kind: str) -> Decision:
+        return Decision(allowed, principal, action, resource, reason, policy, kind)
+
+    no_identity_allow = f"because no identity-based policy allows the {action} action"
+    no_resource_allow = f"because no resource-based policy allows the {action} action"
     identity_allow: str | None = "(administrator)" if identity_allows_all else None
     if principal.kind != "service":
         for policy in identity_policies:
             for statement in policy.statements:
                 if statement.applies(action, resource, context):
                     if statement.effect == "Deny":
-                        return Decision(
-                            False,
-                            principal,
-                            action,
-                            resource,
-                            EXPLICIT_DENY_IDENTITY,
-                            f"{policy.name}#{statement.sid}",
-                            "explicit-deny-identity",
-                        )
+                        where = f"{policy.name}#{statement.sid}"
+                        return decided(False, EXPLICIT_DENY_IDENTITY, where, "explicit-deny-identity")
                     identity_allow = identity_allow or f"{policy.name}#{statement.sid}"
     resource_allow: str | None = None  # a statement naming the principal itself
     account_allow: str | None = None  # a statement naming the principal's account only
@@ -438,63 +437,24 @@ def evaluate(
                 continue
             where = f"{resource_policy.name}#{statement.sid}"
             if statement.effect == "Deny":
-                return Decision(
-                    False,
-                    principal,
-                    action,
-                    resource,
-                    EXPLICIT_DENY_RESOURCE,
-                    where,
-                    "explicit-deny-resource",
-                )
+                return decided(False, EXPLICIT_DENY_RESOURCE, where, "explicit-deny-resource")
             if named == DIRECT:
                 resource_allow = resource_allow or where
             else:
                 account_allow = account_allow or where
+    resource_policy_name = resource_policy.name if resource_policy else ""
     if key_policy:
         if resource_allow:
-            return Decision(True, principal, action, resource, "", resource_allow, "key-policy")
+            return decided(True, "", resource_allow, "key-policy")
         if account_allow and identity_allow:
-            return Decision(True, principal, action, resource, "", identity_allow, "identity")
+            return decided(True, "", identity_allow, "identity")
         if account_allow:
-            return Decision(
-                False,
-                principal,
-                action,
-                resource,
-                f"because no identity-based policy allows the {action} action",
-                account_allow,
-                "no-identity-allow",
-            )
-        return Decision(
-            False,
-            principal,
-            action,
-            resource,
-            f"because no resource-based policy allows the {action} action",
-            resource_policy.name if resource_policy else "",
-            "key-policy-does-not-allow",
-        )
+            return decided(False, no_identity_allow, account_allow, "no-identity-allow")
+        return decided(False, no_resource_allow, resource_policy_name, "key-policy-does-not-allow")
     if resource_allow:
-        return Decision(True, principal, action, resource, "", resource_allow, "resource")
+        return decided(True, "", resource_allow, "resource")
     if identity_allow:
-        return Decision(True, principal, action, resource, "", identity_allow, "identity")
+        return decided(True, "", identity_allow, "identity")
     if principal.kind == "service":
-        return Decision(
-            False,
-            principal,
-            action,
-            resource,
-            f"because no resource-based policy allows the {action} action",
-            resource_policy.name if resource_policy else "",
-            "no-resource-allow",
-        )
-    return Decision(
-        False,
-        principal,
-        action,
-        resource,
-        f"because no identity-based policy allows the {action} action",
-        "",
-        "no-identity-allow",
-    )
+        return decided(False, no_resource_allow, resource_policy_name, "no-resource-allow")
+    return decided(False, no_identity_allow, "", "no-identity-allow")
