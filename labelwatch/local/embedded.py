@@ -34,16 +34,6 @@ class EmbeddedStack:
     def client(self, service: str) -> Any:
         return self.emulator.client(service)
 
-    def function_environments(self) -> dict[str, dict[str, str]]:
-        """Function name -> its environment variables, as deployed."""
-        lambda_client = self.client("lambda")
-        return {
-            name: lambda_client.get_function_configuration(FunctionName=name)
-            .get("Environment", {})
-            .get("Variables", {})
-            for name in self.provisioned.of_type("AWS::Lambda::Function").values()
-        }
-
     @property
     def outputs(self) -> dict[str, str]:
         return self.provisioned.outputs
@@ -70,12 +60,20 @@ class EmbeddedStack:
             start_refused=start_refused,
         )
 
+    def detect_function(self) -> str:
+        """The name of the detect Lambda, as deployed."""
+        return self._detect_configuration()["FunctionName"]
+
     def detect_environment(self) -> dict[str, str]:
         """The detect Lambda's environment, as deployed."""
+        return self._detect_configuration()["Environment"]["Variables"]
+
+    def _detect_configuration(self) -> dict[str, Any]:
         from infra.workflow import DETECT_HANDLER
 
+        lambda_client = self.client("lambda")
         for name in self.provisioned.of_type("AWS::Lambda::Function").values():
-            config = self.client("lambda").get_function_configuration(FunctionName=name)
-            if config["Handler"] == DETECT_HANDLER:
-                return config["Environment"]["Variables"]
+            configuration = lambda_client.get_function_configuration(FunctionName=name)
+            if configuration["Handler"] == DETECT_HANDLER:
+                return configuration
         raise LookupError("the template has no detect function")

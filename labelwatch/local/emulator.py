@@ -67,10 +67,6 @@ _process_lock = threading.Lock()
 _running: Emulator | None = None
 
 
-# The access key moto's Step Functions interpreter signs its task calls with.
-STEP_FUNCTIONS_TASK_KEY = "ak"
-
-
 class TemplateNotSupported(ValueError):
     """A template the twin cannot run faithfully."""
 
@@ -254,7 +250,7 @@ class Emulator:
         for logical_id in machines:
             # moto's interpreter signs every task call with one key: the state machine's role
             role = stack.provisioned.resources[logical_id].properties["RoleArn"]
-            authorizer.alias(STEP_FUNCTIONS_TASK_KEY, role)
+            authorizer.alias(self.task_clients.credentials.access_key, role)
         self.authorizer = authorizer
         if self._requests is not None:
             self._requests.authorizer = authorizer

@@ -66,11 +66,7 @@ def test_200_concurrent_uploads_each_get_an_outcome_and_their_own_log_line(train
         assert wrong == {}, "exactly one ok/rejected result per image"
         assert stack.pipe_errors == []
 
-        (function_name,) = (
-            name
-            for name in stack.stack.provisioned.of_type("AWS::Lambda::Function").values()
-            if "Detect" in name
-        )
+        function_name = stack.stack.detect_function()
         lines = [
             json.loads(line)
             for line in (home.logs / f"{function_name}.log").read_text().splitlines()

@@ -30,13 +30,7 @@ def test_stop_removes_every_patch_worker_and_variable_it_set(template):
     try:
         assert all(_current(p) is p.replacement for p in emulator.patches.patches), "all applied"
         stack = emulator.deploy(template)
-        lambda_ = emulator.client("lambda")
-        (detect,) = (
-            name
-            for name in stack.provisioned.of_type("AWS::Lambda::Function").values()
-            if lambda_.get_function_configuration(FunctionName=name)["Handler"].startswith("detect.")
-        )
-        lambda_.invoke(FunctionName=detect, Payload=b"{}")
+        emulator.client("lambda").invoke(FunctionName=stack.detect_function(), Payload=b"{}")
         workers = emulator.functions.worker_pids()
         assert workers, "the invocation ran in a worker process"
     finally:

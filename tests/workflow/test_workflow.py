@@ -102,21 +102,15 @@ def test_rejected_image_is_recorded_with_its_reason_not_retried(stack, model, in
     assert model.calls == 0, "a rejected image never reaches the model"
 
 
-def test_keys_with_spaces_plus_and_unicode_reach_the_right_object(stack, model, inbox):
-    keys = ["a b/c+d.jpg", "prix 100%.jpg", "feuille été/叶子.jpg"]
-    for key in keys:
-        upload(stack, key, leaf_image("leaf-smut"))
-
-    stack.pipe().drain()
-
-    recorded = {r["key"] for r in result_records(stack) if r["label"] == "leaf-smut"}
-    assert recorded == set(keys)
-    assert len(inbox.messages()) == 3
-
-
-def test_keys_with_line_breaks_and_control_characters_are_processed_end_to_end(stack, model, inbox):
-    """AWS accepts any UTF-8 key, line breaks included; a hostile uploader can make such keys."""
-    keys = ["line\nbreak.jpg", "carriage\rreturn.jpg", "tab\tand\x7fdel.jpg"]
+@pytest.mark.parametrize(
+    "keys",
+    [
+        pytest.param(["a b/c+d.jpg", "prix 100%.jpg", "feuille été/叶子.jpg"], id="spaces-plus-unicode"),
+        # AWS accepts any UTF-8 key, line breaks included; a hostile uploader can make such keys
+        pytest.param(["line\nbreak.jpg", "carriage\rreturn.jpg", "tab\tand\x7fdel.jpg"], id="control-chars"),
+    ],
+)
+def test_keys_reach_the_right_object_end_to_end(stack, model, inbox, keys):
     for key in keys:
         upload(stack, key, leaf_image("leaf-smut"))
 
@@ -142,11 +136,8 @@ def test_a_detection_over_the_functions_timeout_is_killed_and_retried(emulator, 
         ):
             resource["Properties"]["Timeout"] = 2
     stack = emulator.deploy(changed)
-    detect = next(
-        name
-        for name in stack.provisioned.of_type("AWS::Lambda::Function").values()
-        if emulator.client("lambda").get_function_configuration(FunctionName=name)["Timeout"] == 2
-    )
+    detect = stack.detect_function()
+    assert emulator.client("lambda").get_function_configuration(FunctionName=detect)["Timeout"] == 2
     calls = []
     timed_out = threading.Event()
 
@@ -347,11 +338,7 @@ def test_reserved_concurrency_bounds_model_calls_and_the_excess_waits_on_the_que
         stats = stack.emulator.functions.stats().get(detect)
         return stats.throttled if stats else 0
 
-    detect = next(
-        name
-        for name in stack.provisioned.of_type("AWS::Lambda::Function").values()
-        if aws("lambda").get_function_configuration(FunctionName=name)["Handler"].startswith("detect.")
-    )
+    detect = stack.detect_function()
     aws("lambda").put_function_concurrency(FunctionName=detect, ReservedConcurrentExecutions=1)
     predict = model.predictor
 
