@@ -71,7 +71,7 @@ class LocalStack:
     def _start(self) -> LocalStack:
         # first, so a synth error leaves nothing running
         template = self.template if self.template is not None else synth_template(self.context)
-        check_port_free(self.host, self.port)  # werkzeug would print and hang on a busy port
+        check_port_free(self.host, self.port)  # before the Emulator patches anything
         emulator = Emulator(
             region=self.region, host=self.host, port=self.port, strict=self.strict, log_dir=self.home.logs
         )
