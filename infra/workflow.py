@@ -17,13 +17,13 @@ from constructs import Construct
 
 from infra.bundling import python_function_code
 from infra.config import LabelwatchConfig
+from infra.handlers import DETECT_HANDLER
 from infra.monitoring import METRICS_NAMESPACE, METRICS_SERVICE
 from infra.nag import acknowledge
 from infra.queues import DLQ_RETENTION, secure_queue
 from statemachine.definition import RESULTS_PREFIX, WorkflowResources, build_definition, task_permissions
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
-DETECT_HANDLER = "detect.handler.lambda_handler"
 DETECT_TIMEOUT = Duration.seconds(30)
 # Express executions may run 5 minutes at most; the retry budget is designed to fit inside.
 WORKFLOW_TIMEOUT = Duration.minutes(5)

@@ -67,7 +67,7 @@ def running_stack(home: Home) -> dict[str, Any] | None:
 
 
 def local_target(home: Home, *, offline_ok: bool = False) -> Target:
-    from labelwatch.local.emulator import endpoint_clients
+    from labelwatch.local.endpoint import endpoint_clients
 
     info = running_stack(home)
     if info is None and offline_ok:

@@ -69,7 +69,7 @@ class EmbeddedStack:
         return self._detect_configuration()["Environment"]["Variables"]
 
     def _detect_configuration(self) -> dict[str, Any]:
-        from infra.workflow import DETECT_HANDLER
+        from infra.handlers import DETECT_HANDLER
 
         lambda_client = self.client("lambda")
         for name in self.provisioned.of_type("AWS::Lambda::Function").values():

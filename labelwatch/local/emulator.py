@@ -31,11 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from labelwatch.clients import client_factory
 from labelwatch.local import (
     custom_labels,
     dynamodb_fixes,
@@ -49,6 +46,7 @@ from labelwatch.local import (
     sfn_clients,
     sfn_fixes,
 )
+from labelwatch.local.endpoint import ADMIN_CREDENTIALS, DEFAULT_REGION, endpoint_clients
 from labelwatch.local.faults import Faults
 from labelwatch.local.iam.authorizer import Authorizer
 from labelwatch.local.iam.middleware import AuthorizingApp
@@ -58,9 +56,6 @@ from labelwatch.local.provision import ACCOUNT_ID
 
 log = logging.getLogger(__name__)
 
-DEFAULT_REGION = "us-east-1"
-# What the CLI, the uploader and the tests sign with: the account's administrator.
-ADMIN_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 EXECUTING_STEP_FUNCTIONS = {"stepfunctions": {"execute_state_machine": True}}
 
 _process_lock = threading.Lock()
@@ -73,21 +68,6 @@ class TemplateNotSupported(ValueError):
 
 class EmulatorBusy(RuntimeError):
     """Another Emulator runs in this process (moto's backends are process-wide)."""
-
-
-def endpoint_clients(
-    endpoint: str, region: str = DEFAULT_REGION, credentials: dict[str, str] | None = None
-) -> Callable[[str], Any]:
-    """A cached, thread-safe boto3 client factory for the embedded endpoint."""
-    credentials = credentials or ADMIN_CREDENTIALS
-    session = boto3.session.Session(
-        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=credentials.get("AWS_SESSION_TOKEN"),
-        region_name=region,
-    )
-    config = Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=20)
-    return client_factory(session, endpoint_url=endpoint, config=config)
 
 
 @dataclass
@@ -396,6 +376,9 @@ class _LoopbackServer:
         server.task_dispatcher.shutdown(timeout=5)
         if self._thread is not None:
             self._thread.join(10)
+        # a task thread still finishing a request wakes the loop when it is done: nothing to wake
+        # now (its write to the closed pipe would print a traceback on the user's terminal)
+        server.trigger.pull_trigger = lambda thunk=None: None
         with contextlib.suppress(OSError):
             server.trigger.close()
         self._server = None

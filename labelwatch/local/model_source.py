@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from labelwatch.local.custom_labels import Predictor
+if TYPE_CHECKING:
+    from labelwatch.local.custom_labels import Predictor
 
 
 class StoreModelSource:

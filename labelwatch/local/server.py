@@ -15,14 +15,17 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from labelwatch.local import custom_labels, outbox
-from labelwatch.local.embedded import EmbeddedStack
-from labelwatch.local.emulator import DEFAULT_REGION, Emulator
+from labelwatch.local.endpoint import DEFAULT_REGION
 from labelwatch.local.home import Home
-from labelwatch.local.pipe import BatchOutcome, LocalPipe
 from labelwatch.local.template import synth_template
+
+if TYPE_CHECKING:  # moto is imported when a stack starts, so a refusal (stack running) is immediate
+    from labelwatch.local import custom_labels, outbox
+    from labelwatch.local.embedded import EmbeddedStack
+    from labelwatch.local.emulator import Emulator
+    from labelwatch.local.pipe import BatchOutcome, LocalPipe
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +75,8 @@ class LocalStack:
         # first, so a synth error leaves nothing running
         template = self.template if self.template is not None else synth_template(self.context)
         check_port_free(self.host, self.port)  # before the Emulator patches anything
+        from labelwatch.local.emulator import Emulator
+
         emulator = Emulator(
             region=self.region, host=self.host, port=self.port, strict=self.strict, log_dir=self.home.logs
         )

@@ -56,7 +56,7 @@ def start_local_up(home: Home, *options: str) -> tuple[subprocess.Popen, dict]:
     # local up starts the model after announcing itself; like a user, wait until it is RUNNING
     # (an image sent while it is STARTING waits on the queue for the visibility timeout, 6 min)
     from labelwatch.cli.model_cmd import wait_for_status
-    from labelwatch.local.emulator import endpoint_clients
+    from labelwatch.local.endpoint import endpoint_clients
 
     rekognition = endpoint_clients(info["endpoint"], info["region"])("rekognition")
     if wait_for_status(rekognition, info["modelArn"], "RUNNING", timeout=STARTUP_SECONDS) != "RUNNING":

@@ -1,0 +1,3 @@
+"""The handler of each of the stack's functions, by name (no CDK import: the twin reads these)."""
+
+DETECT_HANDLER = "detect.handler.lambda_handler"
