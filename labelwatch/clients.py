@@ -7,16 +7,19 @@ from collections.abc import Callable
 from typing import Any
 
 
-def client_factory(session: Any, **client_kwargs: Any) -> Callable[[str], Any]:
+def client_factory(
+    session: Any, *, prepare: Callable[[Any], Any] | None = None, **client_kwargs: Any
+) -> Callable[[str], Any]:
     """``client("s3")`` etc. from ``session``, each service's client made once (boto3's session is
-    not safe for concurrent client creation, hence the lock)."""
+    not safe for concurrent client creation, hence the lock); ``prepare(client)`` on each new one."""
     clients: dict[str, Any] = {}
     lock = threading.Lock()
 
     def client(service: str) -> Any:
         with lock:
             if service not in clients:
-                clients[service] = session.client(service, **client_kwargs)
+                made = session.client(service, **client_kwargs)
+                clients[service] = prepare(made) if prepare is not None else made
             return clients[service]
 
     return client

@@ -22,9 +22,8 @@ class EmbeddedStack:
     def create(
         cls, template: dict[str, Any], emulator: Emulator, *, stack_name: str = "labelwatch"
     ) -> EmbeddedStack:
-        provisioned = Provisioner(emulator.client, region=emulator.region, stack_name=stack_name).provision(
-            template
-        )
+        provisioner = Provisioner(emulator.internal_client, region=emulator.region, stack_name=stack_name)
+        provisioned = provisioner.provision(template)
         return cls(template=template, provisioned=provisioned, emulator=emulator)
 
     @property
@@ -54,10 +53,11 @@ class EmbeddedStack:
 
         return LocalPipe(
             spec=spec,
-            client=self.client,
+            client=emulator.internal_client,
             region=self.region,
-            role_client=emulator.clients_for(spec.role_arn) if spec.role_arn else None,
+            role_client=emulator.clients_for(spec.role_arn, in_process=True) if spec.role_arn else None,
             start_refused=start_refused,
+            wait_for_end=emulator.execution_ends.wait,
         )
 
     def detect_function(self) -> str:

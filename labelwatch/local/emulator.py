@@ -37,6 +37,7 @@ from labelwatch.local import (
     custom_labels,
     dynamodb_fixes,
     event_delivery,
+    executions,
     faults,
     lambdas,
     limits,
@@ -45,11 +46,13 @@ from labelwatch.local import (
     server_fixes,
     sfn_clients,
     sfn_fixes,
+    sqs_fixes,
 )
 from labelwatch.local.endpoint import ADMIN_CREDENTIALS, DEFAULT_REGION, endpoint_clients
 from labelwatch.local.faults import Faults
 from labelwatch.local.iam.authorizer import Authorizer
 from labelwatch.local.iam.middleware import AuthorizingApp
+from labelwatch.local.in_process import InProcessTransport
 from labelwatch.local.lambda_runtime import FunctionRuntimes
 from labelwatch.local.patching import PatchSet
 from labelwatch.local.provision import ACCOUNT_ID
@@ -93,20 +96,27 @@ class Emulator:
     _server: _LoopbackServer | None = field(default=None, repr=False)
     _saved_env: dict[str, str | None] = field(default_factory=dict, repr=False)
     _clients: Callable[[str], Any] | None = field(default=None, repr=False)
+    _internal_clients: Callable[[str], Any] | None = field(default=None, repr=False)
     _requests: AuthorizingApp | None = field(default=None, repr=False)
     # moto's interpreter would build a boto3 client per task (25-55 ms each): shared ones instead
     task_clients: sfn_clients.TaskClients = field(init=False, repr=False)
+    # the end of every execution, for the Pipe's synchronous start (no DescribeExecution polling)
+    execution_ends: executions.ExecutionEnds = field(default_factory=executions.ExecutionEnds, repr=False)
 
     def __post_init__(self) -> None:
         self.patches = PatchSet()
-        self.task_clients = sfn_clients.TaskClients(host=self.host)
+        # the twin's calls to itself (the interpreter's tasks, the Pipe, provisioning) skip the socket
+        self.transport = InProcessTransport(lambda: self._requests if self.running else None)
+        self.task_clients = sfn_clients.TaskClients(host=self.host, prepare=self.transport.attach)
         self.patches.add(sfn_clients.patches(self.task_clients))
         self.patches.add(server_fixes.patches())
         self.patches.add(lambdas.patches(self._functions))
         self.patches.add(custom_labels.patches(self.models))
         self.patches.add(s3_events.patches(lambda: self.event_deliveries))
         self.patches.add(sfn_fixes.patches())
+        self.patches.add(self.execution_ends.patches())
         self.patches.add(dynamodb_fixes.patches())
+        self.patches.add(sqs_fixes.patches())
         self.patches.add(outbox.patches(self.outbox))
         self.patches.add(faults.patches(lambda: self.faults))
         self.patches.add(event_delivery.patches(lambda: self.authorizer, self.refused_deliveries))
@@ -135,6 +145,7 @@ class Emulator:
         host, port = self._server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
         self._clients = endpoint_clients(self.endpoint, self.region)
+        self._internal_clients = endpoint_clients(self.endpoint, self.region, prepare=self.transport.attach)
         self._set_env(
             {
                 **ADMIN_CREDENTIALS,
@@ -179,6 +190,7 @@ class Emulator:
         global _running
         self.patches.restore()
         self.task_clients.clear()
+        self.execution_ends.clear()
         self.models.cancel_pending()  # a start or stop still in its delay
         self.models.versions.clear()
         self.authorizer = None
@@ -203,6 +215,12 @@ class Emulator:
         """A client of the embedded AWS signed as the account's administrator."""
         assert self._clients is not None, "start() first"
         return self._clients(service)
+
+    def internal_client(self, service: str) -> Any:
+        """The administrator's client for the twin's own parts (CloudFormation's provisioning, the
+        Pipe's synchronous start), served in this process without a socket (``in_process``)."""
+        assert self._internal_clients is not None, "start() first"
+        return self._internal_clients(service)
 
     def credentials_for(self, role_arn: str) -> tuple[str, str]:
         """The credentials a function with this execution role signs with."""
@@ -236,11 +254,15 @@ class Emulator:
             self._requests.authorizer = authorizer
         return stack
 
-    def clients_for(self, role_arn: str) -> Callable[[str], Any]:
-        """A client factory signed as a session of one of the template's roles."""
+    def clients_for(self, role_arn: str, *, in_process: bool = False) -> Callable[[str], Any]:
+        """A client factory signed as a session of one of the template's roles (served in this
+        process without a socket with ``in_process``: for the twin's own parts, like the Pipe)."""
         key, secret = self.credentials_for(role_arn)
         return endpoint_clients(
-            self.endpoint, self.region, {"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret}
+            self.endpoint,
+            self.region,
+            {"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret},
+            prepare=self.transport.attach if in_process else None,
         )
 
     def request_stats(self) -> dict[str, Any]:
@@ -285,7 +307,7 @@ class Emulator:
 
     def wsgi_app(self, app: Any) -> Any:
         """moto's server application, behind the authorizer (which judges calls once deployed)."""
-        self._requests = AuthorizingApp(app, self.authorizer)
+        self._requests = AuthorizingApp(server_fixes.with_raw_uri(app), self.authorizer)
         return self._requests
 
     def _post(self, path: str, body: dict[str, Any]) -> None:

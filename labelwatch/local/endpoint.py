@@ -20,9 +20,14 @@ ADMIN_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "t
 
 
 def endpoint_clients(
-    endpoint: str, region: str = DEFAULT_REGION, credentials: dict[str, str] | None = None
+    endpoint: str,
+    region: str = DEFAULT_REGION,
+    credentials: dict[str, str] | None = None,
+    *,
+    prepare: Callable[[Any], Any] | None = None,
 ) -> Callable[[str], Any]:
-    """A cached, thread-safe boto3 client factory for the embedded endpoint."""
+    """A cached, thread-safe boto3 client factory for the embedded endpoint (``prepare(client)`` on
+    each new client, e.g. the twin's in-process transport)."""
     credentials = credentials or ADMIN_CREDENTIALS
     session = boto3.session.Session(
         aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
@@ -31,4 +36,4 @@ def endpoint_clients(
         region_name=region,
     )
     config = Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=20)
-    return client_factory(session, endpoint_url=endpoint, config=config)
+    return client_factory(session, prepare=prepare, endpoint_url=endpoint, config=config)

@@ -49,6 +49,9 @@ class LocalPipe:
     role_client: Callable[[str], Any] | None = None
     # Whether the Pipe's role may start the target (states:StartSyncExecution): None, or why not
     start_refused: Callable[[], str | None] = lambda: None
+    # The execution's description once it ended, or None at the timeout (the twin's StartSyncExecution
+    # wait); None: poll DescribeExecution
+    wait_for_end: Callable[[str, float], dict[str, Any] | None] | None = None
     batches: list[BatchOutcome] = field(default_factory=list)
     _names: itertools.count = field(default_factory=itertools.count)
 
@@ -168,6 +171,11 @@ class LocalPipe:
         return outcomes
 
     def _wait(self, execution_arn: str, timeout: float) -> dict[str, Any]:
+        if self.wait_for_end is not None:
+            description = self.wait_for_end(execution_arn, timeout)
+            if description is None:
+                raise TimeoutError(f"execution {execution_arn} still running after {timeout}s")
+            return description
         sfn = self.client("stepfunctions")
         deadline = time.monotonic() + timeout
         while True:

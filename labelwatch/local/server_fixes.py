@@ -8,6 +8,10 @@
   ``100 Continue`` and then never serves the request. botocore sends exactly that for an empty
   ``PutObject`` (a zero-byte upload, which users make), so the client waits until its read timeout.
   With no body to wait for, there is nothing to continue: the expectation is dropped.
+- moto reads the path as it arrived (percent-encoded) from ``RAW_URI``, which werkzeug's and
+  gunicorn's servers set and waitress does not (it sets ``REQUEST_URI``). Without it moto took the
+  decoded path and decoded it again, so the key ``déjà%20vu.jpg`` became ``déjà vu.jpg``: S3 keeps
+  every key byte for byte. ``with_raw_uri(app)`` gives moto the raw path.
 """
 
 from __future__ import annotations
@@ -29,6 +33,17 @@ def _parse_header(self: HTTPRequestParser, header_plus: bytes) -> None:
     _original_parse_header(self, header_plus)
     if not self.chunked and self.content_length == 0:
         self.expect_continue = False
+
+
+def with_raw_uri(app: Any) -> Any:
+    """``app`` with ``RAW_URI`` set from ``REQUEST_URI`` (the request target as sent) where missing."""
+
+    def application(environ: dict[str, Any], start_response: Any) -> Any:
+        if "RAW_URI" not in environ and "REQUEST_URI" in environ:
+            environ["RAW_URI"] = environ["REQUEST_URI"]
+        return app(environ, start_response)
+
+    return application
 
 
 def patches() -> list[Patch]:

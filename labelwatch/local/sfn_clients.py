@@ -121,6 +121,8 @@ class TaskClients:
     # where localhost is ::1 first, a refused IPv6 connect: about 1 ms of each task's request here
     # (the server closes every connection, so each request connects again).
     host: str = "localhost"
+    # called with each new client (the twin: its in-process transport); None: clients as built
+    prepare: Callable[[Any], Any] | None = None
     created: int = 0  # clients built (cache misses)
     reused: int = 0  # cache hits
     _cache: dict[tuple[str, str, str | None, Credentials], Any] = field(default_factory=dict, repr=False)
@@ -151,7 +153,7 @@ class TaskClients:
 
             self._session = boto3.session.Session()
             self._config = _moto_config()
-        return self._session.client(
+        client = self._session.client(
             service_name=service,
             region_name=region,
             endpoint_url=endpoint,
@@ -160,6 +162,7 @@ class TaskClients:
             aws_session_token=credentials.session_token,
             config=self._config,
         )
+        return self.prepare(client) if self.prepare is not None else client
 
     def clear(self) -> None:
         """Forget the clients (a restarted twin starts with new ones) and the counts."""

@@ -1,0 +1,56 @@
+"""Make moto's SQS as fast per call as it is correct: no queue-wide recount per message.
+
+moto's ``ReceiveMessage`` asks ``get_queue_attributes(queue, ["MessageRetentionPeriod"])`` for every
+message it returns, and ``get_queue_attributes`` builds the whole attribute map (which counts the
+visible, in-flight and delayed messages: a pass over the queue each) three times for each name asked.
+A receive of 10 messages from a queue holding n messages cost 10 × 3 × 3 passes over n; with a
+backlog of a few hundred uploads that was most of the twin's processor time. Here the retention
+period is read from the queue itself and the map is built once per call. Answers are unchanged.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from moto.core.utils import unix_time
+from moto.sqs.models import SQSBackend
+
+from labelwatch.local.patching import Patch
+
+_original_get_attributes = SQSBackend.get_queue_attributes
+_original_retention_check = SQSBackend.is_message_valid_based_on_retention_period
+
+
+def is_message_valid_based_on_retention_period(self: SQSBackend, queue_name: str, message: Any) -> bool:
+    queue = self.get_queue(queue_name)
+    retain_until = int(queue.message_retention_period) + message.sent_timestamp / 1000
+    return retain_until > unix_time()
+
+
+def get_queue_attributes(self: SQSBackend, queue_name: str, attribute_names: list[str]) -> dict[str, Any]:
+    if not attribute_names or "All" in attribute_names:
+        return _original_get_attributes(self, queue_name, attribute_names)
+    queue = self.get_queue(queue_name)
+    valid = ["All", *queue.BASE_ATTRIBUTES, *queue.FIFO_ATTRIBUTES, *queue.KMS_ATTRIBUTES]
+    if any(name not in valid for name in attribute_names):  # moto's own InvalidAttributeName
+        return _original_get_attributes(self, queue_name, attribute_names)
+    current = queue.attributes  # once, not three times per name
+    return {name: current[name] for name in attribute_names if current.get(name) is not None}
+
+
+def patches() -> list[Patch]:
+    return [
+        Patch(
+            SQSBackend,
+            "is_message_valid_based_on_retention_period",
+            is_message_valid_based_on_retention_period,
+            signature=str(inspect.signature(_original_retention_check)),
+        ),
+        Patch(
+            SQSBackend,
+            "get_queue_attributes",
+            get_queue_attributes,
+            signature=str(inspect.signature(_original_get_attributes)),
+        ),
+    ]

@@ -1,0 +1,46 @@
+"""moto's SQS with the twin's speed fixes answers exactly as moto does (sqs_fixes)."""
+
+from __future__ import annotations
+
+import pytest
+from moto.sqs.models import sqs_backends
+
+from labelwatch.local import sqs_fixes
+from labelwatch.local.emulator import Emulator
+from labelwatch.local.provision import ACCOUNT_ID
+
+pytestmark = pytest.mark.xdist_group("local-stack")
+
+NAMES = [
+    ["ApproximateNumberOfMessages"],
+    ["ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed", "MessageRetentionPeriod"],
+    ["VisibilityTimeout", "Policy"],
+    ["All"],
+]
+
+
+def test_queue_attributes_and_retention_are_those_moto_computes():
+    with Emulator() as emulator:
+        sqs = emulator.client("sqs")
+        url = sqs.create_queue(QueueName="q", Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+        for number in range(5):
+            sqs.send_message(QueueUrl=url, MessageBody=str(number), DelaySeconds=900 if number == 4 else 0)
+        in_flight = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2)["Messages"]
+        backend = sqs_backends[ACCOUNT_ID][emulator.region]
+        for names in NAMES:
+            expected = sqs_fixes._original_get_attributes(backend, "q", names)
+            assert sqs_fixes.get_queue_attributes(backend, "q", names) == expected, names
+        assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=NAMES[1])["Attributes"] == {
+            "ApproximateNumberOfMessagesNotVisible": str(len(in_flight)),
+            "ApproximateNumberOfMessagesDelayed": "1",
+            "MessageRetentionPeriod": "60",
+        }
+        with pytest.raises(Exception, match="InvalidAttributeName"):
+            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["NoSuchAttribute"])
+
+        # the retention check: a message within the queue's 60 s and one older than that
+        fresh, aged = backend.get_queue("q")._messages[2:4]
+        aged.sent_timestamp -= 61_000
+        for message, valid in ((fresh, True), (aged, False)):
+            assert sqs_fixes._original_retention_check(backend, "q", message) is valid
+            assert sqs_fixes.is_message_valid_based_on_retention_period(backend, "q", message) is valid
