@@ -56,6 +56,7 @@ from labelwatch.local.in_process import InProcessTransport
 from labelwatch.local.lambda_runtime import FunctionRuntimes
 from labelwatch.local.patching import PatchSet
 from labelwatch.local.provision import ACCOUNT_ID
+from labelwatch.local.retry_waits import RetryWaits
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,8 @@ class Emulator:
     _requests: AuthorizingApp | None = field(default=None, repr=False)
     # moto's interpreter would build a boto3 client per task (25-55 ms each): shared ones instead
     task_clients: sfn_clients.TaskClients = field(init=False, repr=False)
+    # the Retry policies' waits: recorded, and slept at ``retry_waits.scale`` × their length
+    retry_waits: RetryWaits = field(default_factory=RetryWaits)
     # the end of every execution, for the Pipe's synchronous start (no DescribeExecution polling)
     execution_ends: executions.ExecutionEnds = field(default_factory=executions.ExecutionEnds, repr=False)
 
@@ -115,6 +118,7 @@ class Emulator:
         self.patches.add(s3_events.patches(lambda: self.event_deliveries))
         self.patches.add(sfn_fixes.patches())
         self.patches.add(self.execution_ends.patches())
+        self.patches.add(self.retry_waits.patches())
         self.patches.add(dynamodb_fixes.patches())
         self.patches.add(sqs_fixes.patches())
         self.patches.add(outbox.patches(self.outbox))

@@ -47,6 +47,7 @@ class LocalStack:
     # no setting; 2 reproduces overlapping executions (claims, reserved concurrency) on 2 cores.
     pipe_concurrency: int = 2
     retry_visibility_seconds: int | None = None  # see LocalPipe: time compression for tests and soak
+    retry_wait_scale: float = 1.0  # see RetryWaits: the Retry policies' waits, compressed below 1
     strict: bool = True  # False (`local up --permissive`): what AWS would refuse is logged, not refused
     template: dict[str, Any] | None = None  # a synthesized template to run instead of synthesizing one
 
@@ -80,6 +81,7 @@ class LocalStack:
         emulator = Emulator(
             region=self.region, host=self.host, port=self.port, strict=self.strict, log_dir=self.home.logs
         )
+        emulator.retry_waits.scale = self.retry_wait_scale
         emulator.models.source = self.model_source
         emulator.outbox.directory = self.home.outbox
         emulator.outbox.listeners = [self.on_mail] if self.on_mail else []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -45,15 +46,43 @@ def synth_stack(context: Mapping[str, Any] | None = None, *, nag: bool = False):
     return app, stack_of(app)
 
 
-def synth_template(context: Mapping[str, Any] | None = None, *, use_cache: bool = True) -> dict[str, Any]:
-    """The stack's CloudFormation template as a dict, cached by the sources that shape it."""
-    cache_file = CACHE_DIR / f"{_sources_digest(cdk_context(context))}.json"
+# The template uses the model ARN only as a string (the detect function's MODEL_ARN, its
+# DetectCustomLabels grant, the ModelArn output), so one synthesis serves every model version: it
+# is made with this placeholder, which is then replaced. A new model costs no new synth (~10 s).
+MODEL_ARN_PLACEHOLDER = (
+    "arn:aws:rekognition:us-east-1:123456789012:project/labelwatch-template-model"
+    "/version/labelwatch-template-model.placeholder/1000000000000"
+)
+
+
+def synth_template(
+    context: Mapping[str, Any] | None = None, *, use_cache: bool = True, by_placeholder: bool = True
+) -> dict[str, Any]:
+    """The stack's CloudFormation template as a dict, cached by the sources that shape it.
+
+    A valid ``modelArn`` is put in place of ``MODEL_ARN_PLACEHOLDER`` in the template synthesized
+    for the placeholder (``by_placeholder=False``: synthesized with the ARN itself).
+    """
+    from infra.config import MODEL_ARN_PATTERN
+
+    full_context = cdk_context(context)
+    arn = full_context.get("modelArn")
+    if by_placeholder and isinstance(arn, str) and MODEL_ARN_PATTERN.match(arn):
+        text = _template_text({**full_context, "modelArn": MODEL_ARN_PLACEHOLDER}, use_cache)
+        return json.loads(text.replace(MODEL_ARN_PLACEHOLDER, arn))
+    return json.loads(_template_text(full_context, use_cache))
+
+
+def _template_text(full_context: dict[str, Any], use_cache: bool) -> str:
+    cache_file = CACHE_DIR / f"{_sources_digest(full_context)}.json"
     if use_cache and cache_file.exists():
-        return json.loads(cache_file.read_text())
+        return cache_file.read_text()
     from aws_cdk.assertions import Template
 
-    _app, stack = synth_stack(context)
-    template = Template.from_stack(stack).to_json()
+    _app, stack = synth_stack(full_context)
+    text = json.dumps(Template.from_stack(stack).to_json())
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    cache_file.write_text(json.dumps(template))
-    return template
+    partial = cache_file.with_suffix(f".{os.getpid()}.tmp")  # other processes read whole files only
+    partial.write_text(text)
+    partial.replace(cache_file)
+    return text

@@ -23,6 +23,12 @@ def print_report(report: SoakReport) -> None:
         f"{report.sns_outage_publishes} publishes after the first {s.sns_outage_after_publishes}",
         highlight=False,
     )
+    console.print(
+        f"time compressed: a record left for a retry is redelivered after {s.retry_visibility_seconds} s "
+        f"(the queue's visibility timeout on AWS), the workflow's Retry waits last "
+        f"{s.retry_wait_scale:g} × their interval",
+        highlight=False,
+    )
     table = Table(title="outcomes by input kind", title_justify="left")
     table.add_column("kind")
     table.add_column("uploads", justify="right")

@@ -50,6 +50,7 @@ class SoakSettings:
     sns_outage_after_publishes: int = 3
     sns_outage_publishes: int | None = None
     retry_visibility_seconds: int = 2  # time compression: SQS redelivery after 2 s instead of 6 min
+    retry_wait_scale: float = 0.1  # time compression: the workflow's Retry waits last 1/10 of their interval
     timeout: float = 1800.0  # a bound on each wait for the stack to settle, not a trigger
 
 
@@ -106,6 +107,7 @@ def run_soak(settings: SoakSettings, *, progress: Progress | None = None) -> Soa
             context={"modelArn": arn},
             model_source=StoreModelSource(home.models),
             retry_visibility_seconds=settings.retry_visibility_seconds,
+            retry_wait_scale=settings.retry_wait_scale,
         ).start()
         faults = None
         try:
@@ -274,7 +276,7 @@ def _wait_until_settled(stack, reader, uploads: list[PlannedUpload], timeout: fl
         # The queue empties only when the last execution has ended: its e-mails are written by then.
         if len(have) == len(keys) and _queue_empty(stack):
             return
-        time.sleep(1.0)  # between polls
+        time.sleep(0.25)  # between polls
 
 
 def _check(stack, reader, uploads: list[PlannedUpload], report: SoakReport) -> None:

@@ -30,7 +30,8 @@ from infra.config import Subscriber  # noqa: E402
 from infra.keys import alerts_key  # noqa: E402
 from infra.monitoring import Monitoring  # noqa: E402
 
-pytestmark = pytest.mark.slow
+# One worker loads the CDK (a jsii process, seconds to start) for every test that synthesizes
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cdk")]
 
 STACK_NAME = "ConstructsUnderTest"
 SUBSCRIBERS = (
@@ -122,7 +123,7 @@ class Built:
         return {k: v for k, v in self.resources.items() if v["Type"] == type_}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def built():
     with tempfile.TemporaryDirectory(prefix="labelwatch-cdk-") as outdir:
         yield Built(Path(outdir))

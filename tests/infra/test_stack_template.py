@@ -13,7 +13,8 @@ from aws_cdk.assertions import Match, Template
 
 from statemachine.export import ASL_PATH, render
 
-pytestmark = pytest.mark.slow
+# One worker loads the CDK (a jsii process, seconds to start) for every test that synthesizes
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cdk")]
 
 MODEL_ARN = json.loads(Path("cdk.json").read_text())["context"]["modelArn"]
 # Actions AWS only grants on Resource "*" (X-Ray; CloudWatch Logs delivery for Step Functions).
@@ -325,3 +326,15 @@ def test_max_concurrent_detections_reserves_the_detect_functions_concurrency(tem
 
     assert "ReservedConcurrentExecutions" not in detect(template), "unreserved by default"
     assert detect(synth_template({"maxConcurrentDetections": 8}))["ReservedConcurrentExecutions"] == 8
+
+
+def test_one_synthesis_serves_every_model_version_exactly(template):
+    """The twin synthesizes once with a placeholder model ARN and writes each model's ARN in: the
+    result must be byte for byte what synthesizing with that ARN gives (here cdk.json's model)."""
+    from labelwatch.local.template import MODEL_ARN_PLACEHOLDER, cdk_context, synth_template
+
+    direct = synth_template(use_cache=False, by_placeholder=False)
+
+    assert direct == template
+    assert MODEL_ARN_PLACEHOLDER not in json.dumps(template)
+    assert cdk_context()["modelArn"] in json.dumps(template)

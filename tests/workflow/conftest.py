@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import io
 import json
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
-from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from PIL import Image
 
 from labelwatch.local.emulator import Emulator
@@ -48,45 +46,19 @@ def scripted_predictor(image_bytes: bytes) -> list[tuple[str, float, None]]:
     return [(name, 93.0 if name == best else 3.5, None) for name in COLOURS]
 
 
-@dataclass
-class RetryClock:
-    """Replaces the interpreter's real sleeps between retries; records each wait."""
-
-    waits: list[float] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.waits.append(seconds)
-
-    def time(self) -> float:
-        import time
-
-        return time.time()
-
-
 @pytest.fixture
-def retry_clock(monkeypatch) -> RetryClock:
-    clock = RetryClock()
-
-    class _FakeTime:
-        sleep = staticmethod(clock.sleep)
-        time = staticmethod(clock.time)
-
-        def __getattr__(self, name):
-            import time
-
-            return getattr(time, name)
-
-    monkeypatch.setattr(retrier_decl, "time", _FakeTime())
-    return clock
-
-
-@pytest.fixture
-def emulator(retry_clock):
-    """The embedded AWS, strict: what AWS would refuse, it refuses."""
+def emulator():
+    """The embedded AWS, strict: what AWS would refuse, it refuses. The Retry policies' waits are
+    recorded but not slept (``emulator.retry_waits.waits``)."""
     with Emulator(region=REGION) as emulator:
+        emulator.retry_waits.scale = 0
         yield emulator
+
+
+@pytest.fixture
+def retry_waits(emulator):
+    """The intervals the workflow's Retry policies asked for, in order (not slept)."""
+    return emulator.retry_waits
 
 
 @pytest.fixture

@@ -164,7 +164,7 @@ def test_a_detection_over_the_functions_timeout_is_killed_and_retried(emulator, 
     assert drain_queue(stack, "FailureDlqUrl") == []
 
 
-def test_throttling_that_clears_is_retried_with_backoff(stack, model, inbox, retry_clock):
+def test_throttling_that_clears_is_retried_with_backoff(stack, model, inbox, retry_waits):
     throttles = iter(["ThrottlingException", "ProvisionedThroughputExceededException"])
     stack.emulator.models.fault = lambda arn: next(throttles, None)
     upload(stack, "busy.jpg", leaf_image("leaf-smut"))
@@ -175,13 +175,13 @@ def test_throttling_that_clears_is_retried_with_backoff(stack, model, inbox, ret
     assert len(inbox.messages()) == 1
     assert len(result_objects(stack)) == 1
     # Two retries of DetectLabels, full jitter: each wait in [0, 2 * 2**n] seconds.
-    assert len(retry_clock.waits) == 2
-    assert 0 <= retry_clock.waits[0] <= 2 and 0 <= retry_clock.waits[1] <= 4
+    assert len(retry_waits.waits) == 2
+    assert 0 <= retry_waits.waits[0] <= 2 and 0 <= retry_waits.waits[1] <= 4
     assert drain_queue(stack, "FailureDlqUrl") == []
 
 
 def test_throttling_that_outlasts_the_retries_goes_back_to_the_queue_not_to_a_dlq(
-    stack, model, inbox, retry_clock, aws
+    stack, model, inbox, retry_waits, aws
 ):
     stack.emulator.models.fault = lambda arn: "ThrottlingException"
     upload(stack, "always-busy.jpg", leaf_image("leaf-smut"))
@@ -190,8 +190,8 @@ def test_throttling_that_outlasts_the_retries_goes_back_to_the_queue_not_to_a_dl
 
     (message_id,) = outcome.message_ids
     assert outcome.output == {"batchItemFailures": [{"itemIdentifier": message_id}]}
-    assert len(retry_clock.waits) == 5, "five retries with backoff first"
-    assert all(0 <= wait <= 30 for wait in retry_clock.waits)
+    assert len(retry_waits.waits) == 5, "five retries with backoff first"
+    assert all(0 <= wait <= 30 for wait in retry_waits.waits)
     assert drain_queue(stack, "FailureDlqUrl") == [], "overload is not a failure"
     assert inbox.messages() == [] and result_objects(stack) == []
     (table_name,) = stack.provisioned.of_type("AWS::DynamoDB::Table").values()
