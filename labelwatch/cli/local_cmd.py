@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from labelwatch.cli.console import console, err_console, print_table, table, write_out
 from labelwatch.cli.errors import BAD_INPUT, INCOMPLETE, NO_STACK, USAGE, CliError
+from labelwatch.local.defaults import DEFAULT_START_DELAY_SECONDS
 from labelwatch.local.home import Home
 from labelwatch.processes import process_alive
 
@@ -76,6 +77,7 @@ def start_local_stack(
     pipe_concurrency: int = 2,
     strict: bool = True,
     template: dict[str, Any] | None = None,
+    model_start_seconds: float | None = None,
 ):
     """Start the stack wired to the local model store; the default model version unless told.
 
@@ -109,6 +111,7 @@ def start_local_stack(
         pipe_concurrency=pipe_concurrency,
         strict=strict,
         template=template,
+        **({} if model_start_seconds is None else {"model_start_seconds": model_start_seconds}),
     )
     try:
         return stack.start()
@@ -270,6 +273,16 @@ def register(app: typer.Typer) -> None:
                 help="Allow what AWS would refuse (IAM, KMS), logging each refusal; for experiments only",
             ),
         ] = False,
+        model_start_seconds: Annotated[
+            float,
+            typer.Option(
+                min=0,
+                max=3600,
+                metavar="SECONDS",
+                help="How long a model version takes to start here (STARTING, then RUNNING); "
+                "on AWS 10-30 minutes",
+            ),
+        ] = DEFAULT_START_DELAY_SECONDS,
     ) -> None:
         """Start the embedded stack in the foreground and print its endpoint; Ctrl-C stops it.
 
@@ -302,6 +315,7 @@ def register(app: typer.Typer) -> None:
                 pipe_concurrency=pipe_concurrency,
                 strict=not permissive,
                 template=given,
+                model_start_seconds=model_start_seconds,
             )
             printer["batch"] = make_batch_printer(stack.client)
             if start_model:

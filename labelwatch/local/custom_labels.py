@@ -45,6 +45,7 @@ from moto.core.exceptions import JsonRESTError
 from moto.rekognition.responses import RekognitionResponse
 from moto.s3.models import s3_backends
 
+from labelwatch.local.defaults import DEFAULT_START_DELAY_SECONDS
 from labelwatch.local.patching import Patch
 
 Prediction = tuple[str, float, dict | None]
@@ -57,7 +58,6 @@ MIN_SIDE = 64
 MAX_SIDE = 4096
 MAX_ASPECT_RATIO = 20.0
 FORMATS = ("JPEG", "PNG")
-DEFAULT_START_DELAY_SECONDS = 3.0  # AWS: 10-30 minutes
 DEFAULT_STOP_DELAY_SECONDS = 1.0
 
 STARTING = "STARTING"

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 
 from labelwatch.local import (
     custom_labels,
@@ -360,7 +360,7 @@ class _LoopbackServer:
     def start(self) -> None:
         from waitress.server import create_server
 
-        app = self._emulator.wsgi_app(DomainDispatcherApplication(create_backend_app))
+        app = self._emulator.wsgi_app(DomainDispatcherApplication(server_fixes.backend_app))
         try:
             self._server = create_server(
                 app,

@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
-from labelwatch.clients import client_factory
+from labelwatch.clients import boto3_session, client_factory
 
 DEFAULT_REGION = "us-east-1"
 # What the CLI, the uploader and the tests sign with: the account's administrator.
@@ -29,7 +28,7 @@ def endpoint_clients(
     """A cached, thread-safe boto3 client factory for the embedded endpoint (``prepare(client)`` on
     each new client, e.g. the twin's in-process transport)."""
     credentials = credentials or ADMIN_CREDENTIALS
-    session = boto3.session.Session(
+    session = boto3_session(
         aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
         aws_session_token=credentials.get("AWS_SESSION_TOKEN"),

@@ -22,6 +22,7 @@ The environ is built as waitress builds it (``waitress.task.WSGITask.get_environ
 from __future__ import annotations
 
 import io
+import logging
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -30,6 +31,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 
+log = logging.getLogger(__name__)
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 _RENAMED = {"CONTENT_TYPE", "CONTENT_LENGTH"}
 # hop-by-hop or transport headers a WSGI server consumes itself
@@ -121,13 +123,18 @@ class InProcessTransport:
             captured["status"] = int(status.split(" ", 1)[0])
             captured["headers"] = headers
 
-        chunks = app(self.environ(request, body), start_response)
         try:
-            data = b"".join(chunks)
-        finally:
-            close = getattr(chunks, "close", None)
-            if close is not None:
-                close()
+            chunks = app(self.environ(request, body), start_response)
+            try:
+                data = b"".join(chunks)
+            finally:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()
+        except Exception:  # what the server answers when the application raises
+            log.exception("the embedded AWS failed on %s %s", request.method, request.url)
+            captured["status"], captured["headers"] = 500, [("Content-Type", "text/plain")]
+            data = b"Internal Server Error"
         self.requests += 1
         headers = HTTPHeaders()
         for name, value in captured["headers"]:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from labelwatch.local.defaults import DEFAULT_START_DELAY_SECONDS
 from labelwatch.local.endpoint import DEFAULT_REGION
 from labelwatch.local.home import Home
 from labelwatch.local.template import synth_template
@@ -48,6 +49,7 @@ class LocalStack:
     pipe_concurrency: int = 2
     retry_visibility_seconds: int | None = None  # see LocalPipe: time compression for tests and soak
     retry_wait_scale: float = 1.0  # see RetryWaits: the Retry policies' waits, compressed below 1
+    model_start_seconds: float = DEFAULT_START_DELAY_SECONDS  # STARTING → RUNNING (AWS: 10-30 minutes)
     strict: bool = True  # False (`local up --permissive`): what AWS would refuse is logged, not refused
     template: dict[str, Any] | None = None  # a synthesized template to run instead of synthesizing one
 
@@ -82,6 +84,7 @@ class LocalStack:
             region=self.region, host=self.host, port=self.port, strict=self.strict, log_dir=self.home.logs
         )
         emulator.retry_waits.scale = self.retry_wait_scale
+        emulator.models.start_delay_seconds = self.model_start_seconds
         emulator.models.source = self.model_source
         emulator.outbox.directory = self.home.outbox
         emulator.outbox.listeners = [self.on_mail] if self.on_mail else []

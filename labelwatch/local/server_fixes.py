@@ -12,15 +12,24 @@
   gunicorn's servers set and waitress does not (it sets ``REQUEST_URI``). Without it moto took the
   decoded path and decoded it again, so the key ``déjà%20vu.jpg`` became ``déjà vu.jpg``: S3 keeps
   every key byte for byte. ``with_raw_uri(app)`` gives moto the raw path.
+- Per request, moto's Flask apps paid for things AWS has no part in: debug mode (Flask builds a
+  new helper class for every form it parses), CORS headers on every answer, and
+  ``inspect.getmembers`` of the response class to find the action's method. ``backend_app`` makes
+  the apps without debug (an error is still HTTP 500, now answered by Flask instead of the server),
+  global CORS is off (AWS sends CORS headers only where a bucket is configured for them), and the
+  method names are kept per class (a class's methods do not change).
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 from typing import Any
 
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+from moto.core import responses as moto_responses
+from moto.moto_server import werkzeug_app
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from waitress.parser import HTTPRequestParser
 
 from labelwatch.local.patching import Patch
@@ -33,6 +42,16 @@ def _parse_header(self: HTTPRequestParser, header_plus: bytes) -> None:
     _original_parse_header(self, header_plus)
     if not self.chunked and self.content_length == 0:
         self.expect_continue = False
+
+
+_original_method_names = moto_responses.method_names_from_class
+
+
+def backend_app(service: Any) -> Any:
+    """moto's Flask app for ``service``, out of debug mode."""
+    app = create_backend_app(service)
+    app.debug = False
+    return app
 
 
 def with_raw_uri(app: Any) -> Any:
@@ -71,5 +90,12 @@ def patches() -> list[Patch]:
             "parse_header",
             _parse_header,
             signature=str(inspect.signature(_original_parse_header)),
+        ),
+        Patch(werkzeug_app, "DISABLE_GLOBAL_CORS", True),
+        Patch(
+            moto_responses,
+            "method_names_from_class",
+            functools.lru_cache(maxsize=None)(_original_method_names),
+            signature=str(inspect.signature(_original_method_names)),
         ),
     ]

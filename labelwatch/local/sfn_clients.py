@@ -149,9 +149,9 @@ class TaskClients:
 
     def _create(self, region: str, service: str, endpoint: str | None, credentials: Credentials) -> Any:
         if self._session is None:
-            import boto3
+            from labelwatch.clients import boto3_session
 
-            self._session = boto3.session.Session()
+            self._session = boto3_session()
             self._config = _moto_config()
         client = self._session.client(
             service_name=service,
@@ -246,12 +246,20 @@ def parse_caches_applied() -> bool:
     return isinstance(getattr(parser.parse, "__self__", None), DefinitionTrees)
 
 
+_trees: DefinitionTrees | None = None  # one per process: parse trees outlive a twin (they are only read)
+
+
 def parse_cache_patches() -> list[Patch]:
     """Patches caching parsed JSONPaths and definition parse trees (see the module docstring)."""
+    global _trees
     json_path = importlib.import_module(JSON_PATH_MODULE)
     result_path = importlib.import_module(RESULT_PATH_MODULE)
     parser = importlib.import_module(ASL_PARSER_MODULE).AmazonStateLanguageParser
-    trees = DefinitionTrees(parser.parse)
+    if _trees is None:
+        current = parser.parse
+        owner = getattr(current, "__self__", None)  # a twin's cache already in place: its original
+        _trees = DefinitionTrees(owner.original if isinstance(owner, DefinitionTrees) else current)
+    trees = _trees
     return [
         Patch(json_path, "parse", _cached_json_path(json_path.parse), signature=EXT_PARSE_SIGNATURE),
         Patch(result_path, "parse", _cached_json_path(result_path.parse), signature=PLAIN_PARSE_SIGNATURE),

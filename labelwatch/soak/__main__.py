@@ -26,7 +26,7 @@ def print_report(report: SoakReport) -> None:
     console.print(
         f"time compressed: a record left for a retry is redelivered after {s.retry_visibility_seconds} s "
         f"(the queue's visibility timeout on AWS), the workflow's Retry waits last "
-        f"{s.retry_wait_scale:g} × their interval",
+        f"{s.retry_wait_scale:g} × their interval, the model starts in {s.model_start_seconds:g} s",
         highlight=False,
     )
     table = Table(title="outcomes by input kind", title_justify="left")

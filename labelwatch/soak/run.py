@@ -51,6 +51,7 @@ class SoakSettings:
     sns_outage_publishes: int | None = None
     retry_visibility_seconds: int = 2  # time compression: SQS redelivery after 2 s instead of 6 min
     retry_wait_scale: float = 0.1  # time compression: the workflow's Retry waits last 1/10 of their interval
+    model_start_seconds: float = 0.5  # time compression: STARTING → RUNNING (AWS: 10-30 minutes)
     timeout: float = 1800.0  # a bound on each wait for the stack to settle, not a trigger
 
 
@@ -108,6 +109,7 @@ def run_soak(settings: SoakSettings, *, progress: Progress | None = None) -> Soa
             model_source=StoreModelSource(home.models),
             retry_visibility_seconds=settings.retry_visibility_seconds,
             retry_wait_scale=settings.retry_wait_scale,
+            model_start_seconds=settings.model_start_seconds,
         ).start()
         faults = None
         try:

@@ -43,7 +43,10 @@ def _photo(index: int) -> bytes:
 def test_200_concurrent_uploads_each_get_an_outcome_and_their_own_log_line(trained_home, tmp_path):
     home = Home.resolve(tmp_path / "home")
     stack = LocalStack(
-        home, context={"modelArn": trained_home.arn}, model_source=StoreModelSource(trained_home.home.models)
+        home,
+        context={"modelArn": trained_home.arn},
+        model_source=StoreModelSource(trained_home.home.models),
+        model_start_seconds=0.5,  # time compressed (local up: 3 s)
     ).start()
     try:
         assert start_stack_model(stack), "the model starts (and is RUNNING before the uploads)"

@@ -36,6 +36,7 @@ def local(trained_home):
         trained_home.home,
         context={"modelArn": trained_home.arn},
         model_source=StoreModelSource(trained_home.home.models),
+        model_start_seconds=0.5,  # time compressed (local up: 3 s),
     )
     stack.start()
     try:

@@ -67,3 +67,12 @@ def test_a_zero_byte_upload_is_answered():
         s3.create_bucket(Bucket="zero-bytes")
         s3.put_object(Bucket="zero-bytes", Key="empty.jpg", Body=b"")
         assert s3.head_object(Bucket="zero-bytes", Key="empty.jpg")["ContentLength"] == 0
+
+
+def test_the_suite_keeps_each_group_of_tests_on_one_worker(request):
+    """`make test` (--dist loadgroup) runs a group's tests in one worker process: the local-up tests
+    one at a time, the load tests apart. pytest 9.2 silently broke this with pytest-xdist 3.8
+    (pytest-xdist#1386), hence the pin below 9.2; this test fails if the grouping is lost again."""
+    if not getattr(request.config.option, "loadgroup", False):
+        pytest.skip("only meaningful under --dist loadgroup (make test)")
+    assert request.node.nodeid.endswith("@local-stack"), request.node.nodeid
