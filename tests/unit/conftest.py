@@ -11,6 +11,7 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
+from labelwatch.clients import boto3_session
 from tests.unit.factories import BUCKET, MODEL_ARN, RULES
 
 # Read when the handler module is imported (Powertools resolves them at construction).
@@ -49,7 +50,9 @@ def function_env(monkeypatch):
 @pytest.fixture
 def s3():
     with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
+        # moto drops boto3's default session on start, so boto3.client would re-read the service
+        # model for every test (~0.2 s); a session on the process-wide loader does not
+        client = boto3_session(region_name="us-east-1").client("s3")
         client.create_bucket(Bucket=BUCKET)
         yield client
 
