@@ -77,7 +77,7 @@ def start_local_stack(
     pipe_concurrency: int = 2,
     strict: bool = True,
     template: dict[str, Any] | None = None,
-    model_start_seconds: float | None = None,
+    model_start_seconds: float = DEFAULT_START_DELAY_SECONDS,
 ):
     """Start the stack wired to the local model store; the default model version unless told.
 
@@ -111,7 +111,7 @@ def start_local_stack(
         pipe_concurrency=pipe_concurrency,
         strict=strict,
         template=template,
-        **({} if model_start_seconds is None else {"model_start_seconds": model_start_seconds}),
+        model_start_seconds=model_start_seconds,
     )
     try:
         return stack.start()

@@ -33,7 +33,6 @@ from botocore.compat import HTTPHeaders
 
 log = logging.getLogger(__name__)
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
-_RENAMED = {"CONTENT_TYPE", "CONTENT_LENGTH"}
 # hop-by-hop or transport headers a WSGI server consumes itself
 _TRANSPORT = {"HTTP_EXPECT", "HTTP_TRANSFER_ENCODING", "HTTP_CONNECTION"}
 
@@ -103,13 +102,10 @@ class InProcessTransport:
         for name, value in request.headers.items():
             text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
             key = name.upper().replace("-", "_")
-            if key in _RENAMED:
-                if key == "CONTENT_TYPE":
-                    environ[key] = text
-                continue
-            key = f"HTTP_{key}"
-            if key not in _TRANSPORT:
+            if key == "CONTENT_TYPE":
                 environ[key] = text
+            elif key != "CONTENT_LENGTH" and f"HTTP_{key}" not in _TRANSPORT:  # the length is the body's
+                environ[f"HTTP_{key}"] = text
         return environ
 
     def _send(self, request: Any, **_: Any) -> AWSResponse | None:

@@ -21,7 +21,6 @@ from typing import Any
 
 from labelwatch.local.provision import PipeSpec
 
-RUNNING = "RUNNING"
 MAX_RECEIVE_PER_CALL = 10  # SQS's own limit per ReceiveMessage call
 LONG_POLL_SECONDS = 1  # WaitTimeSeconds of a receive while the batching window is open
 
@@ -42,6 +41,9 @@ class LocalPipe:
     spec: PipeSpec
     client: Callable[[str], Any]
     region: str
+    # The execution's description once it ended, or None at the timeout: the wait of the Pipe's
+    # StartSyncExecution (the twin's ``ExecutionEnds.wait``)
+    wait_for_end: Callable[[str, float], dict[str, Any] | None]
     poll_interval: float = 0.05
     # Time compression for tests and the soak: a message left on the queue becomes visible again
     # after this many seconds instead of the queue's visibility timeout (6 minutes by default).
@@ -50,9 +52,6 @@ class LocalPipe:
     role_client: Callable[[str], Any] | None = None
     # Whether the Pipe's role may start the target (states:StartSyncExecution): None, or why not
     start_refused: Callable[[], str | None] = lambda: None
-    # The execution's description once it ended, or None at the timeout (the twin's StartSyncExecution
-    # wait); None: poll DescribeExecution
-    wait_for_end: Callable[[str, float], dict[str, Any] | None] | None = None
     batches: list[BatchOutcome] = field(default_factory=list)
     _names: itertools.count = field(default_factory=itertools.count)
 
@@ -180,17 +179,7 @@ class LocalPipe:
         return outcomes
 
     def _wait(self, execution_arn: str, timeout: float) -> dict[str, Any]:
-        if self.wait_for_end is not None:
-            description = self.wait_for_end(execution_arn, timeout)
-            if description is None:
-                raise TimeoutError(f"execution {execution_arn} still running after {timeout}s")
-            return description
-        sfn = self.client("stepfunctions")
-        deadline = time.monotonic() + timeout
-        while True:
-            description = sfn.describe_execution(executionArn=execution_arn)
-            if description["status"] != RUNNING:
-                return description
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"execution {execution_arn} still running after {timeout}s")
-            time.sleep(self.poll_interval)
+        description = self.wait_for_end(execution_arn, timeout)
+        if description is None:
+            raise TimeoutError(f"execution {execution_arn} still running after {timeout}s")
+        return description

@@ -36,15 +36,13 @@ from labelwatch.local.patching import Patch
 
 _original = DomainDispatcherApplication.get_backend_for_host
 _original_parse_header = HTTPRequestParser.parse_header
+_original_method_names = moto_responses.method_names_from_class
 
 
 def _parse_header(self: HTTPRequestParser, header_plus: bytes) -> None:
     _original_parse_header(self, header_plus)
     if not self.chunked and self.content_length == 0:
         self.expect_continue = False
-
-
-_original_method_names = moto_responses.method_names_from_class
 
 
 def backend_app(service: Any) -> Any:
