@@ -32,7 +32,7 @@ from .normalise import (
     normalise,
     pillow_guard,
 )
-from .s3_errors import translate_s3_error
+from .s3_errors import error_code, translate_s3_error
 
 SNIFF_BYTES = 256 * 1024
 TAIL_BYTES = 32
@@ -173,6 +173,35 @@ def _object_size(s3: Any, bucket: str, key: str, version_id: str | None) -> int:
         raise translate_s3_error(exc, "HeadObject", s3_uri(bucket, key)) from exc
 
 
+def _first_bytes(s3: Any, bucket: str, key: str, version_id: str | None) -> tuple[int, bytes]:
+    """The uploaded version's size and its first ``SNIFF_BYTES``; ``object-missing`` if deleted since.
+
+    One ranged GET of the current object answers both while it is still the uploaded version (the
+    usual case: its ``Content-Range`` carries the size), as ``_object_size`` explains; a newer upload
+    of the key makes it a second GET, of this version. S3 refuses any range of an empty object (416
+    ``InvalidRange``): then the sizes come from HEAD.
+    """
+    sniff = f"bytes=0-{SNIFF_BYTES - 1}"
+    try:
+        response = s3.get_object(Bucket=bucket, Key=key, Range=sniff)
+        if version_id is not None and response.get("VersionId") != version_id:
+            response["Body"].close()
+            response = s3.get_object(Bucket=bucket, Key=key, Range=sniff, **_version(version_id))
+        return _total_size(response), response["Body"].read()
+    except ClientError as exc:
+        if error_code(exc) != "InvalidRange":
+            raise translate_s3_error(exc, "GetObject", s3_uri(bucket, key)) from exc
+    size = _object_size(s3, bucket, key, version_id)
+    return size, _read(s3, bucket, key, version_id, f"bytes=0-{min(size, SNIFF_BYTES) - 1}") if size else b""
+
+
+def _total_size(response: dict[str, Any]) -> int:
+    """The object's size from a ranged GET (``Content-Range: bytes 0-262143/1048576``)."""
+    content_range = response.get("ContentRange") or ""
+    total = content_range.rpartition("/")[2]
+    return int(total) if total.isdigit() else int(response["ContentLength"])  # not ranged: all of it
+
+
 def _read(s3: Any, bucket: str, key: str, version_id: str | None, byte_range: str | None) -> bytes:
     """The object's bytes (``byte_range`` like "bytes=0-99" or "bytes=-32", None for all of it)."""
     ranged = {"Range": byte_range} if byte_range else {}
@@ -198,12 +227,8 @@ def check_image(s3: Any, *, bucket: str, key: str, version_id: str | None = None
     """
     if key.endswith("/"):
         raise ImageRejected("folder-placeholder")
-    size = _object_size(s3, bucket, key, version_id)
-    if size == 0:
-        raise ImageRejected("empty-object")
-
-    head = _read(s3, bucket, key, version_id, f"bytes=0-{min(size, SNIFF_BYTES) - 1}")
-    if not head:  # replaced by an empty object between HEAD and GET
+    size, head = _first_bytes(s3, bucket, key, version_id)
+    if size == 0 or not head:  # (empty after a HEAD: replaced by an empty object between the calls)
         raise ImageRejected("empty-object")
     whole = head if len(head) >= size else None
     fmt = sniff_format(head)

@@ -21,7 +21,7 @@ from typing import Any
 
 from labelwatch.local.provision import PipeSpec
 
-MAX_RECEIVE_PER_CALL = 10  # SQS's own limit per ReceiveMessage call
+MAX_RECEIVE_PER_CALL = 10  # SQS's own limit per ReceiveMessage call, and per entry list of a …Batch call
 LONG_POLL_SECONDS = 1  # WaitTimeSeconds of a receive while the batching window is open
 
 
@@ -143,24 +143,37 @@ class LocalPipe:
             output = json.loads(description.get("output") or "{}")
             failures = output.get("batchItemFailures", []) if isinstance(output, dict) else []
             keep = {item["itemIdentifier"] for item in failures}
-        done = [m for m in messages if m["MessageId"] not in keep]
         sqs = self._sqs()
         url = self.queue_url
-        for message in done:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+        not_deleted = _in_batches(
+            sqs.delete_message_batch,
+            url,
+            [
+                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]}
+                for n, m in enumerate(messages)
+                if m["MessageId"] not in keep
+            ],
+        )
+        keep |= {messages[int(entry_id)]["MessageId"] for entry_id in not_deleted}  # still on the queue
         if self.retry_visibility_seconds is not None:
-            for message in messages:
-                if message["MessageId"] in keep:
-                    sqs.change_message_visibility(
-                        QueueUrl=url,
-                        ReceiptHandle=message["ReceiptHandle"],
-                        VisibilityTimeout=self.retry_visibility_seconds,
-                    )
+            _in_batches(
+                sqs.change_message_visibility_batch,
+                url,
+                [
+                    {
+                        "Id": str(n),
+                        "ReceiptHandle": m["ReceiptHandle"],
+                        "VisibilityTimeout": self.retry_visibility_seconds,
+                    }
+                    for n, m in enumerate(messages)
+                    if m["MessageId"] in keep
+                ],
+            )
         outcome = BatchOutcome(
             execution_arn=execution_arn,
             status=status,
             message_ids=ids,
-            deleted=[m["MessageId"] for m in done],
+            deleted=[m["MessageId"] for m in messages if m["MessageId"] not in keep],
             left_on_queue=sorted(keep),
             output=output,
             error=description.get("error"),
@@ -183,3 +196,12 @@ class LocalPipe:
         if description is None:
             raise TimeoutError(f"execution {execution_arn} still running after {timeout}s")
         return description
+
+
+def _in_batches(call: Callable[..., dict[str, Any]], url: str, entries: list[dict[str, Any]]) -> list[str]:
+    """``call`` (an SQS ``…Batch`` operation) over ``entries``, 10 per request; the ids that failed."""
+    failed: list[str] = []
+    for start in range(0, len(entries), MAX_RECEIVE_PER_CALL):
+        answer = call(QueueUrl=url, Entries=entries[start : start + MAX_RECEIVE_PER_CALL])
+        failed += [entry["Id"] for entry in answer.get("Failed", [])]
+    return failed

@@ -29,10 +29,12 @@ profiling the twin (numbers on this 2-core machine):
   again by jsonpath_ng, which builds a new PLY parser each time: ~3.5 ms per path, ~40 paths per
   image. Parsed paths are immutable and cached per string (``functools.lru_cache``).
 - every execution parses the whole definition with ANTLR (~90-150 ms for the workflow, pure Python,
-  holding the GIL) before it runs a state. The parse tree is cached per definition (it is only read
-  afterwards); the preprocessor still builds fresh evaluation components for each execution (~20
-  ms), so no state of one execution is shared with another. Definitions with syntax errors are not
-  cached and raise as before.
+  holding the GIL) and then builds its evaluation components with the preprocessor (~20 ms) before
+  it runs a state. Both are cached per definition: the components keep no state of an evaluation
+  (every execution's data lives in its ``Environment``; moto itself runs one Map item processor's
+  components for all its concurrent iterations), which ``tests/unit/test_sfn_clients.py`` checks
+  in moto's source, so one program serves every execution of a definition. Definitions with
+  syntax errors are not cached and raise as before.
 
 ``patches(clients)`` is both lists.
 """
@@ -217,27 +219,26 @@ def _cached_json_path(parse: Callable[..., Any]) -> Callable[..., Any]:
 
 @dataclass
 class DefinitionTrees:
-    """ANTLR parse trees of state machine definitions, one per definition string."""
+    """Parsed state machine definitions (the program and its ANTLR tree), one per definition string."""
 
     original: Callable[[str], tuple[Any, Any]]
-    trees: dict[str, Any] = field(default_factory=dict)
+    trees: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     parsed: int = 0  # definitions parsed with ANTLR
-    reused: int = 0  # executions that reused a tree
+    reused: int = 0  # executions that reused a parsed program
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def parse(self, definition: str) -> tuple[Any, Any]:
-        tree = self.trees.get(definition)
-        if tree is None:
-            program, tree = self.original(definition)  # raises ASLParserException as before
+        parsed = self.trees.get(definition)
+        if parsed is None:
+            parsed = self.original(definition)  # raises ASLParserException as before
             with self._lock:
                 if len(self.trees) >= MAX_DEFINITIONS:
                     self.trees.clear()
-                self.trees[definition] = tree
+                self.trees[definition] = parsed
                 self.parsed += 1
-            return program, tree
+            return parsed
         self.reused += 1
-        preprocessor = importlib.import_module(ASL_PARSER_MODULE).Preprocessor
-        return preprocessor().visit(tree), tree
+        return parsed
 
 
 def parse_caches_applied() -> bool:

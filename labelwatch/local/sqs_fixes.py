@@ -5,7 +5,14 @@ message it returns, and ``get_queue_attributes`` builds the whole attribute map 
 visible, in-flight and delayed messages: a pass over the queue each) three times for each name asked.
 A receive of 10 messages from a queue holding n messages cost 10 × 3 × 3 passes over n; with a
 backlog of a few hundred uploads that was most of the twin's processor time. Here the retention
-period is read from the queue itself and the map is built once per call. Answers are unchanged.
+period is read from the queue itself and the map is built once per call.
+
+The map itself (``Queue.attributes``, which ``SendMessage`` also builds, for every message sent, to
+read ``ContentBasedDeduplication``) counts with ``Message.visible`` and ``Message.delayed``, each of
+which reads the clock through ``datetime`` arithmetic for every message of the queue. The counts
+(``Queue.messages`` and the two ``approximate_number_of_messages_*``) read the clock once per pass
+and compare each message's ``visible_at``/``delayed_until`` with it, as those properties do.
+Answers are unchanged.
 """
 
 from __future__ import annotations
@@ -13,13 +20,17 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from moto.core.utils import unix_time
-from moto.sqs.models import SQSBackend
+from moto.core.utils import unix_time, unix_time_millis
+from moto.sqs.models import Message, Queue, SQSBackend
 
 from labelwatch.local.patching import Patch
 
 _original_get_attributes = SQSBackend.get_queue_attributes
 _original_retention_check = SQSBackend.is_message_valid_based_on_retention_period
+# The properties the counts replace (and the Message properties they inline), for the equivalence test
+COUNTS = ("messages", "approximate_number_of_messages_not_visible", "approximate_number_of_messages_delayed")
+_original_counts = {name: vars(Queue)[name] for name in COUNTS}
+_original_message_state = (vars(Message)["visible"], vars(Message)["delayed"])
 
 
 def is_message_valid_based_on_retention_period(self: SQSBackend, queue_name: str, message: Any) -> bool:
@@ -39,8 +50,32 @@ def get_queue_attributes(self: SQSBackend, queue_name: str, attribute_names: lis
     return {name: current[name] for name in attribute_names if current.get(name) is not None}
 
 
-def patches() -> list[Patch]:
+def messages(self: Queue) -> list[Any]:
+    """The visible messages that are not delayed (moto: ``message.visible and not message.delayed``)."""
+    now = unix_time_millis()
     return [
+        message for message in self._messages if now > message.visible_at and now >= message.delayed_until
+    ]
+
+
+def approximate_number_of_messages_not_visible(self: Queue) -> int:
+    now = unix_time_millis()
+    return sum(1 for message in self._messages if now <= message.visible_at)
+
+
+def approximate_number_of_messages_delayed(self: Queue) -> int:
+    now = unix_time_millis()
+    return sum(1 for message in self._messages if now < message.delayed_until)
+
+
+def patches() -> list[Patch]:
+    counts = {
+        "messages": messages,
+        "approximate_number_of_messages_not_visible": approximate_number_of_messages_not_visible,
+        "approximate_number_of_messages_delayed": approximate_number_of_messages_delayed,
+    }
+    return [
+        *(Patch(Queue, name, property(count)) for name, count in counts.items()),
         Patch(
             SQSBackend,
             "is_message_valid_based_on_retention_period",

@@ -12,7 +12,9 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = REPO_ROOT / ".cache" / "templates"
-SOURCES = ("app.py", "cdk.json", "infra", "statemachine")
+# Everything the synthesized template depends on: the app, its context, and the Lambda code (its asset
+# hash is in the template: a change to functions/ alone must not give a template of the old code)
+SOURCES = ("app.py", "cdk.json", "infra", "statemachine", "functions")
 
 
 def cdk_context(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:

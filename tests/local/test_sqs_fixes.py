@@ -44,3 +44,34 @@ def test_queue_attributes_and_retention_are_those_moto_computes():
         for message, valid in ((fresh, True), (aged, False)):
             assert sqs_fixes._original_retention_check(backend, "q", message) is valid
             assert sqs_fixes.is_message_valid_based_on_retention_period(backend, "q", message) is valid
+
+
+def test_queue_counts_are_those_moto_computes():
+    """Visible, in flight, delayed, and a message whose visibility timeout has run out, in one queue."""
+    with Emulator() as emulator:
+        sqs = emulator.client("sqs")
+        url = sqs.create_queue(QueueName="counted")["QueueUrl"]
+        for number in range(6):
+            sqs.send_message(QueueUrl=url, MessageBody=str(number), DelaySeconds=900 if number == 5 else 0)
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=3, VisibilityTimeout=600)["Messages"]
+        queue = sqs_backends[ACCOUNT_ID][emulator.region].get_queue("counted")
+        expired = next(m for m in queue._messages if m.id == received[0]["MessageId"])
+        expired.visible_at -= 601_000  # received, its visibility timeout long over: visible again
+        for name in sqs_fixes.COUNTS:
+            assert vars(type(queue))[name] is not sqs_fixes._original_counts[name]  # the twin's count
+            replaced = getattr(queue, name)
+            original = sqs_fixes._original_counts[name].fget(queue)
+            assert replaced == original, name
+        assert [m.body for m in queue.messages] == ["0", "3", "4"]
+        assert queue.approximate_number_of_messages_not_visible == 2
+        assert queue.approximate_number_of_messages_delayed == 1
+        assert queue.attributes["ApproximateNumberOfMessages"] == 3
+
+
+def test_the_inlined_message_states_are_still_motos():
+    """The counts compare visible_at/delayed_until with the clock as Message.visible/.delayed do."""
+    import inspect
+
+    visible, delayed = (inspect.getsource(prop.fget) for prop in sqs_fixes._original_message_state)
+    assert "if current_time > self.visible_at:\n            return True\n        return False" in visible
+    assert "if current_time < self.delayed_until:\n            return True\n        return False" in delayed

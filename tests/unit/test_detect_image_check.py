@@ -166,19 +166,41 @@ def test_checks_the_uploaded_version_not_the_latest(s3):
     assert rejection(s3, "leaf.png").reason == "not-an-image"
 
 
-def stubbed_head_error(code: str, status: int):
+def stubbed_error(code: str, status: int, operation: str = "get_object"):
     client = boto3.client("s3", region_name="us-east-1")
     stubber = Stubber(client)
-    stubber.add_client_error("head_object", service_error_code=code, http_status_code=status)
+    stubber.add_client_error(operation, service_error_code=code, http_status_code=status)
     stubber.activate()
     return client
 
 
 def test_access_denied_is_a_misconfiguration_not_a_rejection():
     with pytest.raises(DetectorMisconfigured, match="s3:GetObject"):
-        check_image(stubbed_head_error("403", 403), bucket=BUCKET, key="a.jpg")
+        check_image(stubbed_error("AccessDenied", 403), bucket=BUCKET, key="a.jpg")
 
 
 def test_s3_unavailable_is_transient():
     with pytest.raises(DetectorThrottled):
-        check_image(stubbed_head_error("503", 503), bucket=BUCKET, key="a.jpg")
+        check_image(stubbed_error("ServiceUnavailable", 503), bucket=BUCKET, key="a.jpg")
+
+
+def test_a_clean_image_costs_one_s3_request(s3):
+    """Size and the sniffed bytes come from one ranged GET (its Content-Range), not a HEAD and a GET."""
+    put(s3, "leaf.jpg", image_bytes("JPEG", (120, 90)))
+    calls: list[str] = []
+    s3.meta.events.register("before-call.s3", lambda model, **_: calls.append(model.name))
+    try:
+        checked = check_image(s3, bucket=BUCKET, key="leaf.jpg")
+    finally:
+        s3.meta.events.unregister("before-call.s3")
+    assert (checked.format, checked.size) == ("jpeg", len(image_bytes("JPEG", (120, 90))))
+    assert calls == ["GetObject"]
+
+
+def test_an_empty_version_behind_a_newer_upload(s3):
+    """S3 refuses a range of an empty object (416 InvalidRange): sizes then come from HEAD."""
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    first = put(s3, "leaf.png", image_bytes("PNG", (100, 80)))["VersionId"]
+    empty = put(s3, "leaf.png", b"")["VersionId"]
+    assert check_image(s3, bucket=BUCKET, key="leaf.png", version_id=first).format == "png"
+    assert rejection(s3, "leaf.png", version_id=empty).reason == "empty-object"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import json
 import pkgutil
 import threading
 import time
+from pathlib import Path
 
 import boto3
 import pytest
@@ -239,3 +241,66 @@ def test_a_definition_with_errors_raises_every_time() -> None:
                 AmazonStateLanguageParser.parse('{"StartAt": ')
     finally:
         patch_set.restore()
+
+
+# Classes of moto's interpreter whose objects are made for one evaluation (a Map run, its job pool
+# and workers, a Parallel state's workers): they may change their own state. Every other class in
+# the component tree is built once by the preprocessor and must only be read while it evaluates.
+PER_EVALUATION = {
+    "Counter",
+    "MapRunRecord",
+    "MapRunRecordPoolManager",
+    "IterationWorker",
+    "JobPool",
+    "BranchWorker",
+    "BranchWorkerPool",
+}
+_MUTATORS = {"append", "extend", "update", "add", "pop", "clear", "remove", "insert", "setdefault", "discard"}
+
+
+def _self_attribute(node: ast.AST) -> str | None:
+    while isinstance(node, ast.Attribute | ast.Subscript):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+            return node.attr
+        node = node.value
+    return None
+
+
+def test_the_interpreters_components_keep_no_state_of_an_evaluation() -> None:
+    """Why one parsed program may serve every execution of a definition (``DefinitionTrees``).
+
+    Scans moto's component classes: outside ``__init__`` and ``from_state_props`` (its construction)
+    a component may not assign, subscript-assign or mutate an attribute of ``self``, except the
+    per-evaluation classes above and ``EvalComponent.heap_key`` (a lazily drawn id, the same for
+    every evaluation). A moto upgrade that
+    adds state to a component fails here, before executions could share it.
+    """
+    import moto.stepfunctions.parser.asl.component as component_package
+
+    root = Path(component_package.__path__[0])
+    found = []
+    for source in sorted(root.rglob("*.py")):
+        tree = ast.parse(source.read_text())
+        for cls in (node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)):
+            if cls.name in PER_EVALUATION:
+                continue
+            for method in (node for node in cls.body if isinstance(node, ast.FunctionDef)):
+                if method.name in ("__init__", "from_state_props"):  # construction, by the preprocessor
+                    continue
+                for node in ast.walk(method):
+                    targets = (
+                        node.targets
+                        if isinstance(node, ast.Assign)
+                        else [node.target]
+                        if isinstance(node, ast.AugAssign | ast.AnnAssign)
+                        else []
+                    )
+                    changed = [_self_attribute(target) for target in targets]
+                    if (
+                        isinstance(node, ast.Call)
+                        and isinstance(node.func, ast.Attribute)
+                        and node.func.attr in _MUTATORS
+                    ):
+                        changed.append(_self_attribute(node.func.value))
+                    found += [f"{cls.name}.{method.name}: self.{name}" for name in changed if name]
+    assert found == ["EvalComponent.heap_key: self.__heap_key"]

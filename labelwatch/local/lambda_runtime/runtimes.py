@@ -6,11 +6,13 @@ imports the handler once (its Init Duration). Each environment has its own proce
 (the function's variables, Lambda's reserved ones, the role's credentials), runs one invocation at
 a time, and is discarded when it times out, exceeds its memory or dies, as on Lambda.
 
-The parent measures and enforces the limits: it waits for the answer in slices of
-``POLL_INTERVAL_S`` and reads the worker's peak resident memory (``VmHWM`` in ``/proc/PID/status``)
-after each slice and at the end, killing the process group on a timeout or when the peak passes the
-function's MemorySize. The worker's stdout and stderr go to the function's log file with Lambda's
-START/END/REPORT lines, one block per invocation.
+The parent measures and enforces the limits: it waits for the answer in slices and reads the
+worker's peak resident memory (``VmHWM`` in ``/proc/PID/status``, a high-water mark: no peak between
+two reads is missed) after each slice and at the end, killing the process group on a timeout or when
+the peak passes the function's MemorySize. Slices are ``POLL_INTERVAL_S`` once the peak has reached
+half the MemorySize and ``IDLE_POLL_INTERVAL_S`` below it, so an environment far from its limit does
+not wake the twin's process 70 times a second. The worker's stdout and stderr go to the function's
+log file with Lambda's START/END/REPORT lines, one block per invocation.
 """
 
 from __future__ import annotations
@@ -39,7 +41,8 @@ from .config import FunctionConfig
 from .worker import read_frame, sentinel_for, write_frame
 
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
-POLL_INTERVAL_S = 0.015  # how often the parent reads a running worker's memory
+POLL_INTERVAL_S = 0.015  # how often the parent reads a running worker's memory near its limit
+IDLE_POLL_INTERVAL_S = 0.1  # … and while its peak is below half the limit
 INIT_TIMEOUT_S = 10.0  # Lambda's limit for the Init phase (added to the function timeout: see _init)
 OUTPUT_GRACE_S = 2.0  # how long to wait for a worker's output to reach the parent after its answer
 LAMBDA_PATH = "/usr/local/bin:/usr/bin/:/bin:/opt/bin"  # after the interpreter's directory, as /var/lang/bin
@@ -583,14 +586,16 @@ class FunctionRuntimes:
 
     @staticmethod
     def _watch(worker: _Worker, deadline: float, limit_kb: int) -> _Outcome:
-        """Wait for the worker's next frame, reading its peak memory every ``POLL_INTERVAL_S``."""
+        """Wait for the worker's next frame, reading its peak memory after every slice of the wait."""
         poller = select.poll()
         poller.register(worker.response_r, select.POLLIN | select.POLLHUP | select.POLLERR)
+        peak = worker.peak_rss_kb()
         while True:
             remaining = deadline - time.perf_counter()
             if remaining <= 0:
                 return _Outcome("timeout", peak_kb=worker.peak_rss_kb())
-            ready = poller.poll(min(POLL_INTERVAL_S, remaining) * 1000)
+            interval = POLL_INTERVAL_S if peak * 2 >= limit_kb else IDLE_POLL_INTERVAL_S
+            ready = poller.poll(min(interval, remaining) * 1000)
             peak = worker.peak_rss_kb()
             if peak > limit_kb:
                 return _Outcome("oom", peak_kb=peak)
