@@ -58,6 +58,9 @@ class EmbeddedStack:
             role_client=emulator.clients_for(spec.role_arn, in_process=True) if spec.role_arn else None,
             start_refused=start_refused,
             wait_for_end=emulator.execution_ends.wait,
+            wait_for_messages=lambda timeout: emulator.queue_waits.wait(
+                spec.source_queue_arn.rsplit(":", 1)[1], timeout
+            ),
         )
 
     def detect_function(self) -> str:

@@ -56,6 +56,7 @@ from labelwatch.local.in_process import InProcessTransport
 from labelwatch.local.lambda_runtime import FunctionRuntimes
 from labelwatch.local.patching import PatchSet
 from labelwatch.local.provision import ACCOUNT_ID
+from labelwatch.local.queue_waits import QueueWaits
 from labelwatch.local.retry_waits import RetryWaits
 
 log = logging.getLogger(__name__)
@@ -105,8 +106,11 @@ class Emulator:
     retry_waits: RetryWaits = field(default_factory=RetryWaits)
     # the end of every execution, for the Pipe's synchronous start (no DescribeExecution polling)
     execution_ends: executions.ExecutionEnds = field(default_factory=executions.ExecutionEnds, repr=False)
+    # the Pipe's waits for messages, which stop() ends at once (moto's long poll cannot be ended)
+    queue_waits: QueueWaits = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        self.queue_waits = QueueWaits(ACCOUNT_ID, self.region)
         self.patches = PatchSet()
         # the twin's calls to itself (the interpreter's tasks, the Pipe, provisioning) skip the socket
         self.transport = InProcessTransport(lambda: self._requests if self.running else None)
@@ -143,6 +147,7 @@ class Emulator:
 
     def _start(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no access log line per AWS call
+        self.queue_waits.reset()
         self.patches.apply()
         self._server = _LoopbackServer(self, ip_address=self.host, port=self.port)
         self._server.start()
@@ -168,6 +173,7 @@ class Emulator:
     def stop(self) -> None:
         """Undo everything start() did; each step runs even if one before it failed."""
         try:
+            self.queue_waits.end()
             self._stop_server()
         finally:
             self._undo()

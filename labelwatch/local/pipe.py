@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +53,11 @@ class LocalPipe:
     role_client: Callable[[str], Any] | None = None
     # Whether the Pipe's role may start the target (states:StartSyncExecution): None, or why not
     start_refused: Callable[[], str | None] = lambda: None
+    # Between receives that found nothing: wait until the queue may have a message (True), at most
+    # the given seconds (the twin's ``QueueWaits.wait``, which a stopping twin ends at once).
+    # None: SQS long polling (``WaitTimeSeconds``), which nobody can end early.
+    wait_for_messages: Callable[[float], bool] | None = None
+    stopping: threading.Event = field(default_factory=threading.Event)  # set: no further receives
     batches: list[BatchOutcome] = field(default_factory=list)
     _names: itertools.count = field(default_factory=itertools.count)
 
@@ -66,17 +72,21 @@ class LocalPipe:
     def receive_batch(self, *, wait: bool = True) -> list[dict[str, Any]]:
         """Messages for one batch: up to batch_size, waiting at most the batching window.
 
-        Waiting is SQS long polling, as the Pipe service does it: a receive that finds nothing
-        returns when a message arrives or after ``LONG_POLL_SECONDS`` (short, so a stopping stack
-        is not held up). Short polls every ``poll_interval`` had cost the twin 20 receives a second
-        per poller while the queue was empty.
+        Waiting is as SQS long polling does it (the Pipe service's way): after a receive that found
+        nothing, until a message arrives, at most ``LONG_POLL_SECONDS`` at a time, with
+        ``wait_for_messages`` when it is given (a stopping stack ends it at once), else with the
+        receive's ``WaitTimeSeconds``. Short polls every ``poll_interval`` had cost the twin 20
+        receives a second per poller while the queue was empty.
         """
         sqs = self._sqs()
         url = self.queue_url
         deadline = time.monotonic() + (self.spec.batching_window_seconds if wait else 0)
         messages: list[dict[str, Any]] = []
-        while len(messages) < self.spec.batch_size:
-            long_poll = LONG_POLL_SECONDS if wait and deadline - time.monotonic() >= LONG_POLL_SECONDS else 0
+        while len(messages) < self.spec.batch_size and not self.stopping.is_set():
+            window = deadline - time.monotonic()
+            long_poll = LONG_POLL_SECONDS if wait and window >= LONG_POLL_SECONDS else 0
+            if self.wait_for_messages is not None:
+                long_poll, waited = 0, min(float(LONG_POLL_SECONDS), window)
             response = sqs.receive_message(
                 QueueUrl=url,
                 MaxNumberOfMessages=min(MAX_RECEIVE_PER_CALL, self.spec.batch_size - len(messages)),
@@ -86,9 +96,13 @@ class LocalPipe:
             )
             received = response.get("Messages", [])
             messages.extend(received)
-            if not received and time.monotonic() >= deadline:
+            if received:
+                continue
+            if time.monotonic() >= deadline:
                 break
-            if not received and not long_poll:
+            if self.wait_for_messages is not None:
+                self.wait_for_messages(waited)
+            elif not long_poll:
                 time.sleep(self.poll_interval)
         return messages
 

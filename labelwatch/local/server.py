@@ -92,6 +92,7 @@ class LocalStack:
         self.stack = emulator.deploy(template)
         self.pipe = self.stack.pipe()
         self.pipe.retry_visibility_seconds = self.retry_visibility_seconds
+        self.pipe.stopping = self._stopping
         if self.run_pipe:
             for index in range(self.pipe_concurrency):
                 thread = threading.Thread(target=self._pipe_loop, name=f"local-pipe-{index}", daemon=True)
@@ -103,6 +104,8 @@ class LocalStack:
     def stop(self, *, timeout: float = 30.0) -> None:
         """Stop the Pipe after its current batch, then the embedded AWS; restore the environment."""
         self._stopping.set()
+        if self.emulator is not None:
+            self.emulator.queue_waits.end()  # a Pipe waiting for messages returns now
         deadline = time.monotonic() + timeout
         for thread in self._pipe_threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -166,6 +169,8 @@ class LocalStack:
             try:
                 outcome = self.pipe.run_once(wait=True)
             except Exception as error:  # keep polling, like the Pipe service; say what happened
+                if self._stopping.is_set():
+                    break  # the twin went away under a receive: nothing of this stack is left to do
                 self.pipe_errors.append(f"{type(error).__name__}: {error}")
                 log.exception("local pipe batch failed")
                 self._stopping.wait(1.0)

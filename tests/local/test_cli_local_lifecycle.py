@@ -38,9 +38,14 @@ def interruptible() -> None:
 
 
 def start_local_up(home: Home, *options: str) -> tuple[subprocess.Popen, dict]:
+    process = launch_local_up(home, *options)
+    return process, wait_until_ready(process, home)
+
+
+def launch_local_up(home: Home, *options: str) -> subprocess.Popen:
     environment = {**os.environ, "LABELWATCH_HOME": str(home.root), "PYTHONUNBUFFERED": "1"}
     log = (home.root / "local-up.out").open("w")
-    process = subprocess.Popen(
+    return subprocess.Popen(
         # time compressed: the model starts in 0.5 s, not local up's default 3 s
         [ENTRY_POINT, "local", "up", "--port", "0", "--model-start-seconds", "0.5", *options],
         env=environment,
@@ -48,6 +53,10 @@ def start_local_up(home: Home, *options: str) -> tuple[subprocess.Popen, dict]:
         stderr=subprocess.STDOUT,
         preexec_fn=interruptible,
     )
+
+
+def wait_until_ready(process: subprocess.Popen, home: Home) -> dict:
+    """The stack file of ``process`` once its model is RUNNING (what a user waits for)."""
     deadline = time.monotonic() + STARTUP_SECONDS
     while (info := home.read_stack()) is None or info.get("pid") != process.pid:
         if process.poll() is not None or time.monotonic() > deadline:
@@ -60,10 +69,11 @@ def start_local_up(home: Home, *options: str) -> tuple[subprocess.Popen, dict]:
     from labelwatch.local.endpoint import endpoint_clients
 
     rekognition = endpoint_clients(info["endpoint"], info["region"])("rekognition")
-    if wait_for_status(rekognition, info["modelArn"], "RUNNING", timeout=STARTUP_SECONDS) != "RUNNING":
+    running = wait_for_status(rekognition, info["modelArn"], "RUNNING", timeout=STARTUP_SECONDS, interval=0.1)
+    if running != "RUNNING":
         process.kill()
         pytest.fail("the model of local up never ran:\n" + (home.root / "local-up.out").read_text())
-    return process, info
+    return info
 
 
 def trained_copy(trained_home, tmp_path_factory) -> Home:

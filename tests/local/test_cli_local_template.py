@@ -17,7 +17,7 @@ import pytest
 from labelwatch.local.home import Home
 from labelwatch.local.template import synth_template
 
-from .test_cli_local_lifecycle import ENTRY_POINT, start_local_up
+from .test_cli_local_lifecycle import ENTRY_POINT, launch_local_up, wait_until_ready
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local-up")]
 
@@ -84,21 +84,32 @@ def test_a_given_template_runs_strict_and_a_hand_removed_grant_shows(trained_hom
             statements = resource["Properties"]["PolicyDocument"]["Statement"]
             statements[:] = [s for s in statements if s["Action"] != "rekognition:DetectCustomLabels"]
     photo, _label = trained_home.incoming[0]
-    seen = {}
+    homes = {}
     for name, content in (("as-synthesized", given), ("grant-removed", edited)):
-        home = Home.resolve(tmp_path / name)
-        shutil.copytree(trained_home.home.models, home.models)
-        path = tmp_path / f"{name}.json"
-        path.write_text(json.dumps(content))
-        process, _info = start_local_up(home, "--template", str(path))
-        try:
-            waited = subprocess.run(
+        homes[name] = Home.resolve(tmp_path / name)
+        shutil.copytree(trained_home.home.models, homes[name].models)
+        (tmp_path / f"{name}.json").write_text(json.dumps(content))
+    # the two stacks run side by side (each on its own home and port): one wait, not two
+    processes = {
+        name: launch_local_up(home, "--template", str(tmp_path / f"{name}.json"))
+        for name, home in homes.items()
+    }
+    seen = {}
+    try:
+        for name, home in homes.items():
+            wait_until_ready(processes[name], home)
+        uploads = {
+            name: subprocess.Popen(
                 [ENTRY_POINT, "upload", str(photo), "--prefix", "again", "--wait"],
                 env={"LABELWATCH_HOME": str(home.root), "PATH": "/usr/bin:/bin"},
-                capture_output=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
                 text=True,
-                timeout=300,
             )
+            for name, home in homes.items()
+        }
+        for name, home in homes.items():
+            output, _ = uploads[name].communicate(timeout=300)
             letters = subprocess.run(
                 [ENTRY_POINT, "dlq", "list", "--format", "json"],
                 env={"LABELWATCH_HOME": str(home.root), "PATH": "/usr/bin:/bin"},
@@ -106,9 +117,11 @@ def test_a_given_template_runs_strict_and_a_hand_removed_grant_shows(trained_hom
                 text=True,
                 timeout=60,
             )
-            seen[name] = (waited.stdout + waited.stderr, json.loads(letters.stdout or "[]"))
-        finally:
+            seen[name] = (output, json.loads(letters.stdout or "[]"))
+    finally:
+        for process in processes.values():
             process.send_signal(signal.SIGINT)
+        for process in processes.values():
             process.wait(60)
 
     output, letters = seen["as-synthesized"]
