@@ -5,6 +5,10 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PATH := $(abspath $(BIN)):$(PATH)
+# The suite starts many Python processes (pytest's workers, the CLI, local up, Lambda environments):
+# without the bytecode cache each one compiles the project's modules again and pytest rewrites every
+# test module's asserts again (~4 s per worker). Caches go to the gitignored __pycache__ folders.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: setup constraints test unit demo bench soak synth lint asl deploy clean
 
