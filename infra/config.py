@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -35,6 +36,9 @@ MAX_EMAIL_LENGTH = 254
 MAX_LABELS = 10
 MAX_LABEL_LENGTH = 100
 _LABEL_FORBIDDEN = ",=|"
+# Control (Cc), format (Cf: zero-width, bidi overrides, BOM) and line/paragraph separators: a label
+# holding one never equals the model's label, and in an e-mail it is invisible or reorders the text.
+_LABEL_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 DATABASE_PATTERN = re.compile(r"^[a-z0-9_]{1,255}$")
 MAX_KEY_PREFIX_LENGTH = 512
@@ -107,6 +111,13 @@ CONTEXT_KEYS: tuple[str, ...] = (
 )
 
 
+# Context keys that are not labelwatch parameters but belong in the context: the app's own
+# (infra/app.py) and the CDK's plain names (`cdk acknowledge`, the asset repository override). The
+# CDK's other keys are namespaced: feature flags '@aws-cdk/...', 'aws:cdk:...', lookups 'ami:...'.
+APP_CONTEXT_KEYS: tuple[str, ...] = ("stackName",)
+_CDK_PLAIN_KEYS = frozenset({"acknowledged-issue-numbers", "assets-ecr-repository-name"})
+
+
 # One line each for `labelwatch local up --help`; a test keeps it in step with CONTEXT_KEYS.
 PARAMETER_HELP: dict[str, str] = {
     "modelArn": "Custom Labels project version ARN (required)",
@@ -171,22 +182,23 @@ class LabelwatchConfig:
 
     @classmethod
     def from_context(cls, node: _ContextNode) -> LabelwatchConfig:
-        """Read every parameter with ``node.try_get_context`` (a construct's ``node``)."""
-        return cls.from_mapping({key: node.try_get_context(key) for key in CONTEXT_KEYS})
+        """Validate the whole context of ``node`` (a construct's ``node``), so that a misspelt
+        ``-c`` name is reported instead of silently leaving its parameter at the default."""
+        return cls.from_mapping(node.get_all_context())
 
     @classmethod
     def from_mapping(cls, mapping: Mapping[str, Any]) -> LabelwatchConfig:
         """Validate camelCase parameters; raise one ConfigError listing every problem.
 
-        ``None`` and ``""`` mean "not given". Keys that are not parameters are ignored (the
-        mapping may be the whole CDK context), except near-misses such as ``min_confidence``,
-        which are reported so a typo cannot silently fall back to a default.
+        ``None`` and ``""`` mean "not given". The mapping may be the whole CDK context: the CDK's
+        own keys and ``APP_CONTEXT_KEYS`` are skipped, and any other name that is not a parameter
+        is a problem naming the closest parameter (or listing them all).
         """
         return _Parser(mapping).parse()
 
 
 class _ContextNode(Protocol):
-    def try_get_context(self, key: str) -> Any: ...
+    def get_all_context(self) -> Mapping[str, Any]: ...
 
 
 def _normalised_key(key: str) -> str:
@@ -196,14 +208,31 @@ def _normalised_key(key: str) -> str:
 _KEY_BY_NORMALISED = {_normalised_key(key): key for key in CONTEXT_KEYS}
 
 
-def _near_miss(key: str) -> str | None:
-    """The parameter a misspelt key most likely meant (``minconfidance``); CDK's own keys never match."""
+def is_cdk_or_app_context_key(key: str) -> bool:
+    """A context key of the CDK's (namespaced with '@' or ':', or one of its plain names) or the app's."""
+    return key.startswith("@") or ":" in key or key in _CDK_PLAIN_KEYS or key in APP_CONTEXT_KEYS
+
+
+def closest_parameter(key: str) -> str | None:
+    """The parameter a misspelt key most likely meant (``minConfidance``, ``min_confidence``)."""
     import difflib
 
-    if key.startswith(("@", "aws:", "cdk")) or ":" in key:
-        return None
-    close = difflib.get_close_matches(_normalised_key(key), list(_KEY_BY_NORMALISED), n=1, cutoff=0.85)
+    normalised = _normalised_key(key)
+    if normalised in _KEY_BY_NORMALISED:
+        return _KEY_BY_NORMALISED[normalised]
+    close = difflib.get_close_matches(normalised, list(_KEY_BY_NORMALISED), n=1, cutoff=0.6)
     return _KEY_BY_NORMALISED[close[0]] if close else None
+
+
+def _unknown_key_hint(key: str) -> str:
+    meant = closest_parameter(key)
+    return f"did you mean {meant!r}?" if meant else f"the parameters are {', '.join(CONTEXT_KEYS)}"
+
+
+def _character_names(characters: set[str]) -> str:
+    """``U+200B ZERO WIDTH SPACE, U+0009``: code point and Unicode name (control characters have none)."""
+    names = (f"U+{ord(c):04X} {unicodedata.name(c, '')}".rstrip() for c in sorted(characters))
+    return ", ".join(names)
 
 
 def _absent(value: Any) -> bool:
@@ -260,11 +289,9 @@ class _Parser:
 
     def _check_unknown_keys(self) -> None:
         for key in self.raw:
-            if not isinstance(key, str) or key in CONTEXT_KEYS:
+            if key in CONTEXT_KEYS or is_cdk_or_app_context_key(str(key)):
                 continue
-            known = _KEY_BY_NORMALISED.get(_normalised_key(key)) or _near_miss(key)
-            if known:
-                self.problem(key, f"{self.raw[key]!r} is not a parameter; did you mean {known!r}?")
+            self.problem(str(key), f"{self.raw[key]!r} is not a parameter; {_unknown_key_hint(str(key))}")
 
     def _model_arn(self) -> str:
         value = self.get("modelArn")
@@ -352,6 +379,14 @@ class _Parser:
         bad = sorted({c for c in name if c in _LABEL_FORBIDDEN})
         if bad:
             self.problem(parameter, f"{name!r} contains {''.join(bad)!r}; label names may not contain , = |")
+            return False
+        invisible = {c for c in name if unicodedata.category(c) in _LABEL_INVISIBLE_CATEGORIES}
+        if invisible:
+            self.problem(
+                parameter,
+                f"{name!r} contains {_character_names(invisible)}; "
+                "label names may not contain control or invisible characters",
+            )
             return False
         return True
 

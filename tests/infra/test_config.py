@@ -169,24 +169,61 @@ def test_blank_optional_values_mean_not_given():
     assert config.min_confidence == 70.0
 
 
-def test_from_context_reads_each_key():
-    class Node:
-        def __init__(self, values):
-            self.values = values
-            self.asked: list[str] = []
+class ContextNode:
+    """A construct's ``node`` as far as the parameters need it: the whole context."""
 
-        def try_get_context(self, key):
-            self.asked.append(key)
-            return self.values.get(key)
+    def __init__(self, values):
+        self.values = values
 
-    node = Node({**BASE, "batchSize": 5})
-    config = LabelwatchConfig.from_context(node)
+    def get_all_context(self):
+        return dict(self.values)
+
+
+def test_from_context_reads_the_context():
+    config = LabelwatchConfig.from_context(ContextNode({**BASE, "batchSize": 5}))
     assert config.batch_size == 5
-    assert set(node.asked) == set(CONTEXT_KEYS)
 
 
-def test_unrelated_context_keys_are_ignored():
-    assert parse(**{"@aws-cdk/core:newStyleStackSynthesis": True}).batch_size == 10
+def test_from_context_reports_a_misspelt_parameter():
+    """`cdk deploy -c minConfidance=90` must not deploy with the default threshold of 70."""
+    with pytest.raises(ConfigError) as caught:
+        LabelwatchConfig.from_context(ContextNode({**BASE, "minConfidance": 90}))
+    assert caught.value.problems == ["minConfidance: 90 is not a parameter; did you mean 'minConfidence'?"]
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "@aws-cdk/core:newStyleStackSynthesis",  # feature flags
+        "aws:cdk:bundling-stacks",  # the CLI's settings
+        "availability-zones:account=123456789012:region=us-east-1",  # cdk.context.json's lookups
+        "acknowledged-issue-numbers",  # `cdk acknowledge`
+        "assets-ecr-repository-name",
+        "stackName",  # the app's own (infra/app.py)
+    ],
+)
+def test_cdk_and_app_context_keys_are_not_parameters(key):
+    assert parse(**{key: "x"}).batch_size == 10
+
+
+def test_an_unknown_name_without_a_near_miss_lists_the_parameters():
+    message = only_problem(colour="blue")
+    assert message == f"colour: 'blue' is not a parameter; the parameters are {', '.join(CONTEXT_KEYS)}"
+
+
+@pytest.mark.parametrize(
+    ("key", "meant"),
+    [
+        ("minConfidance", "minConfidence"),
+        ("min_confidence", "minConfidence"),
+        ("keyprefix", "keyPrefix"),
+        ("opsMail", "opsEmail"),
+        ("batchWindow", "batchWindowSeconds"),
+        ("notificationEmail", "notificationEmails"),
+    ],
+)
+def test_an_unknown_name_names_the_closest_parameter(key, meant):
+    assert only_problem(**{key: 1}) == f"{key}: 1 is not a parameter; did you mean {meant!r}?"
 
 
 # -- one message per broken rule: parameter, value and rule ----------------------------------------
@@ -311,6 +348,26 @@ def test_bad_labels(labels, fragment):
 
 
 @pytest.mark.parametrize(
+    ("label", "character"),
+    [
+        ("leaf\u200bsmut", "U+200B ZERO WIDTH SPACE"),
+        ("leaf\u200dsmut", "U+200D ZERO WIDTH JOINER"),
+        ("\ufeffleaf-smut", "U+FEFF ZERO WIDTH NO-BREAK SPACE"),
+        ("leaf\tsmut", "U+0009"),
+        ("leaf\x07smut", "U+0007"),
+        ("leaf\u202esmut", "U+202E RIGHT-TO-LEFT OVERRIDE"),
+        ("leaf\u2028smut", "U+2028 LINE SEPARATOR"),
+    ],
+)
+def test_labels_with_control_or_invisible_characters(label, character):
+    """Such a name never equals the model's label (an alert that cannot fire) and hides in e-mails."""
+    assert only_problem(labelsOfInterest=[label]) == (
+        f"labelsOfInterest: {label!r} contains {character}; "
+        "label names may not contain control or invisible characters"
+    )
+
+
+@pytest.mark.parametrize(
     ("name", "fragment"),
     [
         ("My-Bucket", "may contain only lowercase letters, digits, hyphens and dots"),
@@ -402,13 +459,6 @@ def test_ops_email_and_database():
     assert only_problem(opsEmail="oncall") == "opsEmail: 'oncall' is not a valid e-mail address"
     assert only_problem(analyticsDatabase="Label-Watch").startswith(
         "analyticsDatabase: 'Label-Watch' is not a valid Glue database name"
-    )
-
-
-def test_near_miss_keys_are_reported():
-    assert (
-        only_problem(min_confidence=80)
-        == "min_confidence: 80 is not a parameter; did you mean 'minConfidence'?"
     )
 
 

@@ -338,3 +338,18 @@ def test_one_synthesis_serves_every_model_version_exactly(template):
     assert direct == template
     assert MODEL_ARN_PLACEHOLDER not in json.dumps(template)
     assert cdk_context()["modelArn"] in json.dumps(template)
+
+
+def test_a_misspelt_context_parameter_stops_the_app():
+    """`cdk deploy -c minConfidance=90` reaches the app as context; it must not deploy with 70."""
+    from aws_cdk import App
+
+    from infra.app import build_app
+    from infra.config import ConfigError
+    from labelwatch.local.template import cdk_context
+
+    app = App(context={**cdk_context({"minConfidance": 90}), "aws:cdk:bundling-stacks": []})
+    with pytest.raises(
+        ConfigError, match="minConfidance: 90 is not a parameter; did you mean 'minConfidence'"
+    ):
+        build_app(app, nag=False)
