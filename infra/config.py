@@ -42,6 +42,7 @@ _LABEL_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 
 DATABASE_PATTERN = re.compile(r"^[a-z0-9_]{1,255}$")
 MAX_KEY_PREFIX_LENGTH = 512
+_IAM_WILDCARDS = "*?"  # the prefix is written into the detect role's s3:GetObject resource
 
 _BUCKET_CHARS = re.compile(r"^[a-z0-9.-]+$")
 _IP_ADDRESS = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
@@ -549,6 +550,12 @@ class _Parser:
             self.problem("keyPrefix", f"{value!r} starts with '/'; S3 keys have no leading slash")
         elif len(value) > MAX_KEY_PREFIX_LENGTH:
             self.problem("keyPrefix", f"{value!r} is longer than {MAX_KEY_PREFIX_LENGTH} characters")
+        elif wildcard := next((c for c in value if c in _IAM_WILDCARDS), None):
+            self.problem(
+                "keyPrefix",
+                f"{value!r} contains {wildcard!r}; '*' and '?' are IAM wildcards and would widen the "
+                "detect function's read access beyond the prefix",
+            )
         else:
             return value
         return ""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote_plus
+
 from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -16,6 +18,12 @@ from infra.buckets import secure_bucket
 from infra.config import LabelwatchConfig
 from infra.nag import acknowledge
 from infra.queues import DLQ_RETENTION, secure_queue
+
+
+def s3_event_key(key: str) -> str:
+    """``key`` as S3's events carry it: URL-encoded as a form value (space as '+', '+' as '%2B',
+    non-ASCII as UTF-8 %XX), slashes kept. The rule compares its prefix with that text."""
+    return quote_plus(key, safe="/~-_.")
 
 
 class Ingestion(Construct):
@@ -50,7 +58,7 @@ class Ingestion(Construct):
 
         detail: dict = {"bucket": {"name": [self.input_bucket.bucket_name]}}
         if config.key_prefix:
-            detail["object"] = {"key": [{"prefix": config.key_prefix}]}
+            detail["object"] = {"key": [{"prefix": s3_event_key(config.key_prefix)}]}
         self.rule = events.Rule(
             self,
             "ObjectCreatedRule",

@@ -455,6 +455,20 @@ def test_key_prefix_rules():
     assert "is longer than 512 characters" in only_problem(keyPrefix="k" * 513)
 
 
+@pytest.mark.parametrize("wildcard", ["*", "?"])
+def test_key_prefix_without_iam_wildcards(wildcard):
+    """The prefix ends up in the detect function's IAM grant, where '*' and '?' match any key."""
+    prefix = f"field{wildcard}/"
+    assert only_problem(keyPrefix=prefix) == (
+        f"keyPrefix: {prefix!r} contains {wildcard!r}; '*' and '?' are IAM wildcards and would widen the "
+        "detect function's read access beyond the prefix"
+    )
+
+
+def test_key_prefix_may_hold_spaces_and_plus_signs():
+    assert parse(keyPrefix="field 7/c++ shots/").key_prefix == "field 7/c++ shots/"
+
+
 def test_ops_email_and_database():
     assert only_problem(opsEmail="oncall") == "opsEmail: 'oncall' is not a valid e-mail address"
     assert only_problem(analyticsDatabase="Label-Watch").startswith(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import subprocess
@@ -146,6 +147,73 @@ def test_rule_matches_object_created_in_the_input_bucket_only(template, assertio
             ],
         },
     )
+
+
+@pytest.fixture(scope="module")
+def prefixed_template() -> dict:
+    """The stack with a key prefix holding a space, '+', a non-ASCII letter and '%'."""
+    from labelwatch.local.template import synth_template
+
+    return synth_template({"keyPrefix": PREFIX})
+
+
+PREFIX = "field 7/c++ shots/été 100%/"
+
+
+def _s3_event(bucket: str, key: str) -> dict:
+    """The "Object Created" event S3 sends for ``key`` (the twin's copy of AWS's, key URL-encoded)."""
+    from labelwatch.local.s3_events import object_created_event
+
+    return object_created_event(
+        account_id="123456789012",
+        region="us-east-1",
+        bucket=bucket,
+        key=key,
+        size=1,
+        etag="e",
+        version_id="v",
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "processed"),
+    [
+        (f"{PREFIX}leaf.jpg", True),
+        (f"{PREFIX}sub dir/leaf 1.jpg", True),
+        ("field 7/c++ shots/leaf.jpg", False),  # above the prefix
+        ("field 7/c shots/été 100%/leaf.jpg", False),
+        ("elsewhere/leaf.jpg", False),
+    ],
+)
+def test_key_prefix_matches_the_keys_of_s3s_events(prefixed_template, key, processed):
+    """S3's events carry the key URL-encoded (space as '+'), so the rule must compare in that encoding."""
+    from moto.events.models import EventPattern
+
+    (rule,) = resources(prefixed_template, "AWS::Events::Rule").values()
+    pattern = copy.deepcopy(rule["Properties"]["EventPattern"])
+    pattern["detail"]["bucket"]["name"] = ["input-bucket"]  # was the bucket's Ref
+    assert EventPattern.load(json.dumps(pattern)).matches_event(_s3_event("input-bucket", key)) is processed
+
+
+def test_the_rules_key_encoding_is_the_one_of_s3s_events():
+    import string
+
+    from infra.ingestion import s3_event_key
+    from labelwatch.local.s3_events import encode_key
+
+    text = string.printable + "éü✓😀"
+    assert [s3_event_key(c) for c in text] == [encode_key(c) for c in text]
+
+
+def test_key_prefix_grants_read_on_the_decoded_prefix_only(prefixed_template):
+    """IAM compares the decoded key: the grant keeps the prefix as written."""
+    grants = [
+        statement
+        for _lid, statement in statements(prefixed_template)
+        if "s3:GetObject" in as_list(statement["Action"])
+    ]
+    (grant,) = grants
+    assert grant["Resource"]["Fn::Join"][1][-1] == f"/{PREFIX}*"
 
 
 def test_ingest_queue_redrives_to_its_dlq_and_outlasts_the_workflow(template):
