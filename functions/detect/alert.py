@@ -25,6 +25,31 @@ def to_ascii(text: str) -> str:
     return "".join(out)
 
 
+# Characters that would move, hide or reorder text where a reader sees it: controls (C0, DEL, C1: line
+# breaks among them), Unicode's line and paragraph separators, and invisible format characters
+# (bidirectional overrides, zero-width ones).
+_UNSAFE_CATEGORIES = {"Cc", "Cf", "Zl", "Zp"}
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", '"': '\\"', "\\": "\\\\"}
+
+
+def _escaped(char: str) -> str:
+    if char in _SHORT_ESCAPES:
+        return _SHORT_ESCAPES[char]
+    if unicodedata.category(char) not in _UNSAFE_CATEGORIES:
+        return char
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def quoted(text: str) -> str:
+    """``text`` in double quotes with every unsafe character escaped, so that text from an uploader (a
+    key may hold any UTF-8, line breaks included) reads as one quoted value and never as lines of the
+    alert: ``leaf.jpg<LF>URGENT`` becomes ``"leaf.jpg\\nURGENT"``. Printable characters, accented and
+    non-Latin ones included, are kept; a quote and a backslash are escaped so the value stays
+    unambiguous."""
+    return '"' + "".join(_escaped(char) for char in text) + '"'
+
+
 def pct(confidence: float, decimals: int = 2) -> str:
     """93.1 -> '93.1%', 80.0 -> '80%', 93.126 -> '93.13%'."""
     text = f"{confidence:.{decimals}f}".rstrip("0").rstrip(".")
@@ -78,7 +103,8 @@ def build_message(
 ) -> str:
     """Plain text for e-mail: what matched and why, what else was seen, where the image is."""
     lines = ["labelwatch found labels of interest in an uploaded image.", ""]
-    lines += [f"Image:     {image_uri}", f"Uploaded:  {_when(uploaded_at)}"]
+    # The URI ends in the uploader's key: quoted and escaped, it cannot add lines of its own.
+    lines += [f"Image:     {quoted(image_uri)}", f"Uploaded:  {_when(uploaded_at)}"]
     lines += [f"Detected:  {_when(detected_at)}"]
     lines += ["", "Matched labels (confidence, your threshold):"]
     for m in matches:

@@ -40,6 +40,7 @@ def process_image(
 
     status, reason = "ok", None
     width = height = None
+    image_format = ""  # as detected from the bytes; the alert's link serves the image as that type
     normalised: str | None = None
     labels: list[Label] = []
 
@@ -57,6 +58,7 @@ def process_image(
     try:
         checked = check_image(s3, bucket=upload.bucket, key=upload.key, version_id=upload.version_id)
         width, height, normalised = checked.width, checked.height, checked.normalised
+        image_format = checked.format
         try:
             labels = detect(checked)
         except ImageRejected as refused:
@@ -87,6 +89,7 @@ def process_image(
                 version_id=upload.version_id,
                 expiry_seconds=settings.image_link_expiry_seconds,
                 now=now,
+                image_format=image_format,
             )
         subject = build_subject(matches, upload.key)
         message = build_message(

@@ -101,10 +101,88 @@ def test_presigned_link_is_sigv4_for_the_uploaded_version():
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1", config=Config(signature_version="s3v4"))
         link = presign_image(
-            client, bucket=BUCKET, key="leaves/my photoé.jpg", version_id="v-9", expiry_seconds=900, now=NOW
+            client,
+            bucket=BUCKET,
+            key="leaves/my photoé.jpg",
+            version_id="v-9",
+            expiry_seconds=900,
+            now=NOW,
+            image_format="jpeg",
         )
     query = parse_qs(urlparse(link.url).query)
     assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
     assert query["X-Amz-Expires"] == ["900"]
     assert query["versionId"] == ["v-9"]
     assert link.expires_at == datetime(2026, 11, 25, 10, 15, 42, tzinfo=UTC)
+
+
+PHISHING_KEY = "leaf.jpg\n\nURGENT: re-authenticate at https://evil.example/login\r\n"
+
+
+def message_for_key(key: str) -> str:
+    labels, matches = labels_and_matches()
+    return build_message(
+        image_uri=f"s3://{BUCKET}/{key}",
+        uploaded_at=NOW,
+        detected_at=NOW,
+        matches=matches,
+        labels=labels,
+        rules=RULES,
+        model_arn=MODEL_ARN,
+        execution=EXECUTION,
+        link=None,
+    )
+
+
+def test_a_key_with_line_breaks_cannot_write_lines_of_its_own_into_the_alert():
+    text = message_for_key(PHISHING_KEY)
+
+    assert text.count("\n") == message_for_key("leaf.jpg").count("\n"), "the key adds no line"
+    assert not any(line.lstrip().startswith("URGENT") for line in text.splitlines())
+    (image_line,) = [line for line in text.splitlines() if line.startswith("Image:")]
+    assert image_line == (
+        f'Image:     "s3://{BUCKET}/leaf.jpg\\n\\nURGENT: re-authenticate at https://evil.example/login\\r\\n"'
+    )
+
+
+def test_every_control_and_invisible_format_character_of_a_key_is_shown_escaped():
+    key = 'a\tb\x00c\x1bd\x7fe\x85f\u2028g\u2029h\u202ei\ufeffj"k\\l'
+
+    (image_line,) = [line for line in message_for_key(key).splitlines() if line.startswith("Image:")]
+
+    assert image_line == (
+        f'Image:     "s3://{BUCKET}/a\\tb\\x00c\\x1bd\\x7fe\\x85f\\u2028g\\u2029h\\u202ei\\ufeffj\\"k\\\\l"'
+    )
+
+
+def test_printable_unicode_keys_are_shown_as_they_are():
+    (image_line,) = [
+        line for line in message_for_key("feuille été/叶子 1.jpg").splitlines() if line.startswith("Image:")
+    ]
+    assert image_line == f'Image:     "s3://{BUCKET}/feuille été/叶子 1.jpg"'
+
+
+def test_presigned_link_serves_the_detected_image_type_inline_whatever_the_object_says():
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1", config=Config(signature_version="s3v4"))
+        link = presign_image(
+            client,
+            bucket=BUCKET,
+            key="polyglot.html",
+            version_id=None,
+            expiry_seconds=900,
+            now=NOW,
+            image_format="png",
+        )
+    query = parse_qs(urlparse(link.url).query)
+    assert query["response-content-type"] == ["image/png"]
+    assert query["response-content-disposition"] == ["inline"]
+
+
+def test_an_unknown_image_type_is_served_as_bytes_never_as_a_page():
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1", config=Config(signature_version="s3v4"))
+        link = presign_image(
+            client, bucket=BUCKET, key="x", version_id=None, expiry_seconds=60, now=NOW, image_format="exotic"
+        )
+    assert parse_qs(urlparse(link.url).query)["response-content-type"] == ["application/octet-stream"]

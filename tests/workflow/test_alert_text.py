@@ -1,0 +1,46 @@
+"""What an alert's reader gets from a hostile upload: the key as data, the image as an image."""
+
+from __future__ import annotations
+
+import io
+import re
+import urllib.request
+
+import pytest
+from PIL import Image
+
+from tests.workflow.conftest import COLOURS
+
+pytestmark = pytest.mark.slow
+
+PHISHING_KEY = "leaf.jpg\n\nURGENT: your account is locked, re-authenticate at https://evil.example/login"
+
+
+def polyglot_jpeg() -> bytes:
+    """A real leaf-smut JPEG whose comment segment is an HTML page (what a browser could run)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (160, 120), COLOURS["leaf-smut"]).save(
+        buffer, "JPEG", comment=b"<html><body><script>document.title='pwned'</script></body></html>"
+    )
+    return buffer.getvalue()
+
+
+def test_a_hostile_key_and_a_polyglot_upload_give_a_plain_alert_and_an_inline_image(stack, model, inbox):
+    body = polyglot_jpeg()
+    stack.client("s3").put_object(
+        Bucket=stack.outputs["InputBucketName"], Key=PHISHING_KEY, Body=body, ContentType="text/html"
+    )
+
+    stack.pipe().drain()
+
+    (alert,) = inbox.messages()
+    lines = alert["Message"].splitlines()
+    assert not any(line.lstrip().startswith("URGENT") for line in lines), "the key wrote no line of its own"
+    (image_line,) = [line for line in lines if line.startswith("Image:")]
+    assert "/leaf.jpg\\n\\nURGENT: your account is locked" in image_line and image_line.endswith('"')
+    (url,) = re.findall(r"^https?://\S+$", alert["Message"], flags=re.MULTILINE)
+    with urllib.request.urlopen(url, timeout=30) as response:
+        served = response.read()
+        assert response.headers["Content-Type"] == "image/jpeg", "never served as the page it also is"
+        assert response.headers["Content-Disposition"] == "inline"
+    assert served == body
