@@ -10,6 +10,7 @@ This module imports nothing from CDK: the embedded stack and the unit tests use 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -181,6 +182,16 @@ class LabelwatchConfig:
     def image_link_expiry_seconds(self) -> int:
         return self.image_link_expiry_minutes * 60
 
+    @property
+    def model_partition(self) -> str:
+        """The model's partition (``aws``, ``aws-us-gov``…): the stack must be deployed in it."""
+        return self.model_arn.split(":")[1]
+
+    @property
+    def model_region(self) -> str:
+        """The model's region: Custom Labels answers only there, so the stack must be deployed there."""
+        return self.model_arn.split(":")[3]
+
     @classmethod
     def from_context(cls, node: _ContextNode) -> LabelwatchConfig:
         """Validate the whole context of ``node`` (a construct's ``node``), so that a misspelt
@@ -234,6 +245,37 @@ def _character_names(characters: set[str]) -> str:
     """``U+200B ZERO WIDTH SPACE, U+0009``: code point and Unicode name (control characters have none)."""
     names = (f"U+{ord(c):04X} {unicodedata.name(c, '')}".rstrip() for c in sorted(characters))
     return ", ".join(names)
+
+
+def _rekognition_region_problem(partition: str, region: str) -> str | None:
+    """Why no Custom Labels model can live in ``region`` of ``partition`` (None: it can), by the
+    endpoint data of the installed botocore: a typo or a made-up region would fail every image."""
+    partitions = _aws_partitions()
+    if partition not in partitions:
+        return f"partition {partition!r}, which is not an AWS partition ({', '.join(partitions)})"
+    regions = _rekognition_regions(partition)
+    if not regions:
+        return f"partition {partition!r}, where Amazon Rekognition runs in no region"
+    if region not in regions:
+        return (
+            f"region {region!r}, which is not a region of partition {partition!r} where Amazon Rekognition "
+            f"runs ({', '.join(regions)})"
+        )
+    return None
+
+
+@functools.cache
+def _aws_partitions() -> tuple[str, ...]:
+    import botocore.session
+
+    return tuple(botocore.session.get_session().get_available_partitions())
+
+
+@functools.cache
+def _rekognition_regions(partition: str) -> tuple[str, ...]:
+    import botocore.session
+
+    return tuple(botocore.session.get_session().get_available_regions("rekognition", partition))
 
 
 def _absent(value: Any) -> bool:
@@ -301,6 +343,11 @@ class _Parser:
             return ""
         if not isinstance(value, str) or not MODEL_ARN_PATTERN.match(value.strip()):
             self.problem("modelArn", f"{value!r} is not {_MODEL_ARN_FORMAT}")
+            return ""
+        _, partition, _, region = value.strip().split(":")[:4]
+        where = _rekognition_region_problem(partition, region)
+        if where:
+            self.problem("modelArn", f"{value!r} is in {where}")
             return ""
         return value.strip()
 

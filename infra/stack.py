@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import Annotations, Aws, CfnOutput, CfnRule, CfnRuleAssertion, Duration, Fn, Stack
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -17,6 +17,13 @@ from infra.keys import alerts_key
 from infra.monitoring import Monitoring
 from infra.nag import acknowledge
 from infra.workflow import Workflow
+
+# The console's host in each partition that has a public console ({region}: the stack's region).
+CONSOLE_HOSTS = {
+    "aws": "{region}.console.aws.amazon.com",
+    "aws-cn": "console.amazonaws.cn",
+    "aws-us-gov": "console.amazonaws-us-gov.com",
+}
 
 
 class LabelwatchStack(Stack):
@@ -66,8 +73,30 @@ class LabelwatchStack(Stack):
                 "FailureDlq": self.workflow.failure_dlq,
             },
         )
+        self._deploy_only_where_the_model_is()
         self._outputs()
         self._acknowledge_cdk_internals()
+
+    def _deploy_only_where_the_model_is(self) -> None:
+        """A CloudFormation rule: the stack is environment-agnostic, so only the deployment knows its
+        region. Custom Labels answers only in the model's region (and the grant names its partition),
+        so elsewhere every image would fail; the rule stops the deployment before any resource."""
+        partition, region, arn = self.config.model_partition, self.config.model_region, self.config.model_arn
+        CfnRule(
+            self,
+            "ModelIsInTheStacksRegion",
+            assertions=[
+                CfnRuleAssertion(
+                    assert_=Fn.condition_and(
+                        Fn.condition_equals(Aws.PARTITION, partition), Fn.condition_equals(Aws.REGION, region)
+                    ),
+                    assert_description=(
+                        f"modelArn {arn} is a model of {region} ({partition}): deploy the stack in that "
+                        "region, where Custom Labels runs it"
+                    ),
+                )
+            ],
+        )
 
     def _acknowledge_cdk_internals(self) -> None:
         """CDK's own helper for S3 → EventBridge notifications (a custom resource Lambda)."""
@@ -96,10 +125,24 @@ class LabelwatchStack(Stack):
             # `labelwatch check` compares the rules with the labels the model can return
             "ModelArn": self.config.model_arn,
             "LabelRules": json.dumps(self.config.label_rules, sort_keys=True),
-            "ExecutionsConsoleUrl": (
-                f"https://{self.region}.console.aws.amazon.com/states/home?region={self.region}"
-                f"#/statemachines/view/{self.workflow.state_machine.state_machine_arn}"
-            ),
         }
+        console_url = self._executions_console_url()
+        if console_url:
+            outputs["ExecutionsConsoleUrl"] = console_url
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
+
+    def _executions_console_url(self) -> str | None:
+        """The state machine's executions in the console of the model's partition (the stack's, by the
+        rule above); None in a partition without a public console."""
+        host = CONSOLE_HOSTS.get(self.config.model_partition)
+        if host is None:
+            partition = self.config.model_partition
+            Annotations.of(self).add_info(
+                f"No ExecutionsConsoleUrl output: {partition} has no public console."
+            )
+            return None
+        return (
+            f"https://{host.format(region=self.region)}/states/home?region={self.region}"
+            f"#/statemachines/view/{self.workflow.state_machine.state_machine_arn}"
+        )

@@ -286,8 +286,42 @@ def test_other_bad_model_arns(arn):
 
 
 def test_partition_arns_are_accepted():
-    arn = "arn:aws-cn:rekognition:cn-north-1:123456789012:project/p/version/v.1/1761955200000"
-    assert parse(modelArn=arn).model_arn == arn
+    arn = "arn:aws-us-gov:rekognition:us-gov-west-1:123456789012:project/p/version/v.1/1761955200000"
+    config = parse(modelArn=arn)
+    assert (config.model_arn, config.model_partition, config.model_region) == (
+        arn,
+        "aws-us-gov",
+        "us-gov-west-1",
+    )
+
+
+def version_arn(partition: str, region: str) -> str:
+    return f"arn:{partition}:rekognition:{region}:123456789012:project/p/version/v.1/1761955200000"
+
+
+@pytest.mark.parametrize(
+    ("partition", "region", "rule"),
+    [
+        ("aws", "us-moon-1", "region 'us-moon-1', which is not a region of partition 'aws' where Amazon"),
+        ("aws", "cn-north-1", "region 'cn-north-1', which is not a region of partition 'aws' where Amazon"),
+        ("aws-us-gov", "us-east-1", "region 'us-east-1', which is not a region of partition 'aws-us-gov'"),
+        ("aws-cn", "cn-north-1", "partition 'aws-cn', where Amazon Rekognition runs in no region"),
+        (
+            "aws-moon",
+            "us-east-1",
+            "partition 'aws-moon', which is not an AWS partition (aws, aws-cn, aws-us-gov",
+        ),
+    ],
+)
+def test_model_arns_outside_rekognitions_regions(partition, region, rule):
+    """Such a model can never answer: every image would fail (a typo, or an ARN from another partition)."""
+    arn = version_arn(partition, region)
+    assert only_problem(modelArn=arn).startswith(f"modelArn: {arn!r} is in {rule}")
+
+
+def test_a_region_outside_rekognition_lists_rekognitions_regions():
+    listed = only_problem(modelArn=version_arn("aws", "us-moon-1")).rpartition(" runs (")[2]
+    assert "us-east-1, " in listed and "eu-west-1, " in listed and listed.endswith(")")
 
 
 @pytest.mark.parametrize(

@@ -421,3 +421,67 @@ def test_a_misspelt_context_parameter_stops_the_app():
         ConfigError, match="minConfidance: 90 is not a parameter; did you mean 'minConfidence'"
     ):
         build_app(app, nag=False)
+
+
+def _rule_value(expression, refs: dict[str, str]):
+    """A CloudFormation rule expression: Fn::Equals/And/Not/Contains over literals and Refs."""
+    if not isinstance(expression, dict):
+        return [_rule_value(e, refs) for e in expression] if isinstance(expression, list) else expression
+    ((function, argument),) = expression.items()
+    if function == "Ref":
+        return refs[argument]
+    values = _rule_value(argument, refs)
+    operations = {
+        "Fn::Equals": lambda: values[0] == values[1],
+        "Fn::And": lambda: all(values),
+        "Fn::Not": lambda: not values[0],
+        "Fn::Contains": lambda: values[1] in values[0],
+    }
+    return operations[function]()
+
+
+def failed_rules(template: dict, *, partition: str, region: str) -> list[str]:
+    """The AssertDescriptions CloudFormation would report when creating the stack in that region
+    (bootstrapped with the current version)."""
+    refs = {"AWS::Partition": partition, "AWS::Region": region, "BootstrapVersion": "30"}
+    return [
+        assertion["AssertDescription"]
+        for rule in template.get("Rules", {}).values()
+        for assertion in rule["Assertions"]
+        if not _rule_value(assertion["Assert"], refs)
+    ]
+
+
+def test_the_stack_deploys_only_where_the_model_is(template):
+    """Custom Labels answers only in the model's region: elsewhere every image would fail."""
+    assert MODEL_ARN.split(":")[2:4] == ["rekognition", "us-east-1"]
+    assert failed_rules(template, partition="aws", region="us-east-1") == []
+    (refused,) = failed_rules(template, partition="aws", region="eu-west-1")
+    assert "us-east-1" in refused and "modelArn" in refused
+    assert failed_rules(template, partition="aws-us-gov", region="us-gov-west-1") != []
+
+
+@pytest.mark.parametrize(
+    ("arn_region", "partition", "console"),
+    [
+        (
+            "us-east-1",
+            "aws",
+            "https://${AWS::Region}.console.aws.amazon.com/states/home?region=${AWS::Region}",
+        ),
+        (
+            "us-gov-west-1",
+            "aws-us-gov",
+            "https://console.amazonaws-us-gov.com/states/home?region=${AWS::Region}",
+        ),
+    ],
+)
+def test_executions_console_url_is_the_partitions(arn_region, partition, console):
+    from labelwatch.local.template import synth_template
+
+    arn = f"arn:{partition}:rekognition:{arn_region}:123456789012:project/p/version/v.1/1761955200000"
+    template = synth_template({"modelArn": arn}, by_placeholder=False)
+    url = template["Outputs"]["ExecutionsConsoleUrl"]["Value"]["Fn::Join"][1]
+    text = "".join(part if isinstance(part, str) else "${" + part["Ref"] + "}" for part in url)
+    assert text.startswith(console + "#/statemachines/view/")
+    assert failed_rules(template, partition=partition, region=arn_region) == []
