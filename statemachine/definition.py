@@ -38,19 +38,31 @@ RESULTS_PREFIX = "results/"
 # Error names the detect handler raises (functions/detect/errors.py); Retry/Catch match on them.
 MODEL_NOT_READY = "ModelNotReady"
 DETECTOR_THROTTLED = "DetectorThrottled"
+# Lambda service exceptions: the four AWS recommends retrying ("Handle Lambda service exceptions",
+# Step Functions developer guide), ClientExecutionTimeoutException among them (DetectLabels has no
+# side effect a second invocation would repeat: the result and the alert come after it).
 LAMBDA_TRANSIENT_ERRORS = [
+    "Lambda.ClientExecutionTimeoutException",
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
     "Sandbox.Timedout",  # the function hit its timeout (e.g. a slow image download)
 ]
+# DynamoDB errors of the optimized integration are ``DynamoDB.<name>``. Where DynamoDB's error code
+# and its SDK exception's name differ (the code lacks "Exception": InternalServerError,
+# RequestLimitExceeded), AWS's documentation does not say which one Step Functions reports, and
+# examples use both, so both are listed: a Retry that names an error AWS never emits costs nothing,
+# one that misses the name it does emit sends a transient error to the failure DLQ. (The twin, like
+# the interpreter moto took from LocalStack, reports the code: ``DynamoDB.InternalServerError``.)
 DYNAMODB_TRANSIENT_ERRORS = [
     "DynamoDB.ProvisionedThroughputExceededException",
     "DynamoDB.ThrottlingException",
+    "DynamoDB.InternalServerError",
     "DynamoDB.InternalServerErrorException",
     "DynamoDB.RequestLimitExceeded",
-    "DynamoDB.AmazonDynamoDBException",
+    "DynamoDB.RequestLimitExceededException",
+    "DynamoDB.AmazonDynamoDBException",  # an error without a name of its own (a 5xx the SDK does not model)
 ]
 CONDITION_FAILED = "DynamoDB.ConditionalCheckFailedException"
 # Throttling of the model, or of the detect function by its reserved concurrency, that outlasts the

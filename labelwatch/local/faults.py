@@ -10,6 +10,9 @@ at any machine speed:
   and their redeliveries are the calls that end the outage, so it cannot outlast the traffic;
 - ``sns_fail_from`` / ``sns_fail_count``: SNS Publish calls number ``sns_fail_from`` up to
   ``sns_fail_from + sns_fail_count - 1`` fail with ``InternalError`` (a publishing outage);
+- ``dynamodb_fail_from`` / ``dynamodb_fail_count``: DynamoDB writes (PutItem, UpdateItem, DeleteItem)
+  number ``dynamodb_fail_from`` up to ``dynamodb_fail_from + dynamodb_fail_count - 1`` fail with
+  ``InternalServerError`` (HTTP 500), as DynamoDB answers a failure on its side;
 - ``deliveries`` (``Emulator.inject``): every S3 event is delivered that many times (EventBridge is
   at-least-once).
 
@@ -24,12 +27,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from moto.dynamodb.exceptions import ERROR_TYPE_PREFIX, DynamodbException
+from moto.dynamodb.responses import DynamoHandler
 from moto.sns.exceptions import SNSException
 from moto.sns.models import SNSBackend
 
 from labelwatch.local.patching import Patch
 
 _original_publish = SNSBackend.publish
+DYNAMODB_WRITES = ("put_item", "update_item", "delete_item")
+_original_dynamodb_writes = {name: getattr(DynamoHandler, name) for name in DYNAMODB_WRITES}
 
 THROTTLED = "ThrottlingException"
 NOT_READY = "ResourceNotReadyException"
@@ -40,6 +47,13 @@ class SnsInternalError(SNSException):
     message = "Injected fault: SNS is failing"
 
 
+class DynamodbInternalServerError(DynamodbException):
+    code = 500
+
+    def __init__(self) -> None:
+        super().__init__(ERROR_TYPE_PREFIX + "InternalServerError", "Injected fault: DynamoDB is failing")
+
+
 @dataclass
 class Faults:
     throttle_every: int = 0  # every Nth DetectCustomLabels call is throttled (0: none)
@@ -47,12 +61,16 @@ class Faults:
     model_stop_refusals: int = 1  # calls refused before the model is started again
     sns_fail_from: int = 0  # the first failing SNS Publish call (1-based; 0: no outage)
     sns_fail_count: int = 0  # consecutive Publish calls that fail
+    dynamodb_fail_from: int = 0  # the first failing DynamoDB write (1-based; 0: no outage)
+    dynamodb_fail_count: int = 0  # consecutive writes that fail
     # what happened
     detect_calls: int = 0
     throttled: int = 0
     model_refusals: int = 0
     publishes: int = 0
     sns_failures: int = 0
+    dynamodb_writes: int = 0
+    dynamodb_failures: int = 0
     _stopped: str | None = None  # the ARN of the model this stopped, until it is started again
     _model_stopped_once: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -60,7 +78,7 @@ class Faults:
     models: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        if self.throttle_every < 0 or self.model_stop_at_call < 0 or self.sns_fail_from < 0:
+        if min(self.throttle_every, self.model_stop_at_call, self.sns_fail_from, self.dynamodb_fail_from) < 0:
             raise ValueError("fault call numbers are 1-based counts (0 disables the fault)")
         if self.throttle_every == 1:
             raise ValueError("throttle_every=1 throttles every call: no image could ever be detected")
@@ -80,6 +98,15 @@ class Faults:
             number = self.publishes
             if self.sns_fail_from and self.sns_fail_from <= number < self.sns_fail_from + self.sns_fail_count:
                 self.sns_failures += 1
+                return True
+        return False
+
+    def _dynamodb_write_fails(self) -> bool:
+        with self._lock:
+            self.dynamodb_writes += 1
+            first, count = self.dynamodb_fail_from, self.dynamodb_fail_count
+            if first and first <= self.dynamodb_writes < first + count:
+                self.dynamodb_failures += 1
                 return True
         return False
 
@@ -107,7 +134,9 @@ class Faults:
 
 
 def patches(current: Callable[[], Faults | None]) -> list[Patch]:
-    """SNS Publish fails while ``current()`` faults say so (the model faults need no patch)."""
+    """SNS Publish and DynamoDB writes fail while ``current()`` faults say so (the model faults need
+    no patch). The DynamoDB writes fail in moto's request handler, before its backend (and the lock
+    ``dynamodb_fixes`` puts around it) is reached."""
 
     def publish(backend: SNSBackend, *args: Any, **kwargs: Any) -> Any:
         faults = current()
@@ -115,4 +144,19 @@ def patches(current: Callable[[], Faults | None]) -> list[Patch]:
             raise SnsInternalError()
         return _original_publish(backend, *args, **kwargs)
 
-    return [Patch(SNSBackend, "publish", publish, signature=str(inspect.signature(_original_publish)))]
+    def failing(name: str) -> Callable[[DynamoHandler], Any]:
+        def write(handler: DynamoHandler) -> Any:
+            faults = current()
+            if faults is not None and faults._dynamodb_write_fails():
+                raise DynamodbInternalServerError()
+            return _original_dynamodb_writes[name](handler)
+
+        return write
+
+    return [
+        Patch(SNSBackend, "publish", publish, signature=str(inspect.signature(_original_publish))),
+        *(
+            Patch(DynamoHandler, name, failing(name), signature=str(inspect.signature(original)))
+            for name, original in _original_dynamodb_writes.items()
+        ),
+    ]
