@@ -11,7 +11,9 @@ generated leaves, so the figures are comparable between machines and commits:
 - the mean time per state of the workflow, from the execution histories, so the orchestration
   overhead next to the detector is visible;
 - the detect function's Init Duration (the import of its handler in a fresh process, as Lambda's
-  REPORT line counts it) and the authorizer's cost per checked call, when the twin has one.
+  REPORT line counts it) and the authorizer's cost per checked call, when the twin has one;
+- the detect function's peak memory on the worst image it accepts of every decoded mode
+  (``labelwatch.bench_memory``), against 60 % of its 1024 MB.
 
 moto's Step Functions interpreter builds a boto3 client per task; the run shares them
 (``labelwatch.local.sfn_clients``) unless the twin already does.
@@ -38,6 +40,8 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from labelwatch import bench_memory
 
 console = Console(width=None if sys.stdout.isatty() else 120)
 
@@ -360,6 +364,8 @@ def main(argv: list[str] | None = None) -> None:
                 )
         with console.status("timing the detect handler's import (Init Duration)…"):
             init_measured = measure_import_ms(runs=args.init_runs)
+    with console.status("the detect function's memory on the worst images it accepts…"):
+        peaks = bench_memory.measure_all()
 
     console.print(f"[bold]labelwatch benchmark[/] — {args.images} images of {args.size} px per run")
     console.print(
@@ -460,6 +466,7 @@ def main(argv: list[str] | None = None) -> None:
     console.print(states)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     console.print(f"peak memory (RSS) of the benchmark process: {peak:.0f} MB")
+    bench_memory.print_peaks(console, peaks)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,13 @@ It never returns an image outside 64-4096 px per side or over ``MAX_BYTES``: it 
 ``ImageRejected`` with a reason code instead.
 
 Limits checked from the header, before any pixel is decoded: ``MAX_PIXELS`` (decompression bombs),
-``MIN_SIDE``. A decoded image is at most ``MAX_PIXELS`` x 4 bytes (400 MB); JPEGs are decoded at
-1/2, 1/4 or 1/8 scale when they are downscaled anyway (``Image.draft``), so they stay far below that.
+``MIN_SIDE``, the aspect ratio (``MAX_ASPECT``), and ``MAX_DECODED_BYTES``: the pixels times the
+bytes Pillow stores per pixel of the mode it decodes into (1 for gray and palette, 2 for 16-bit
+gray, 4 for RGB, RGBA, CMYK, 32-bit and float), because a 690 KB float TIFF decodes to 400 MB. JPEGs
+are decoded at 1/2, 1/4 or 1/8 scale when they are downscaled anyway (``Image.draft``) and counted
+at that scale. An image is downscaled in the mode it was decoded in, before anything widens its
+pixels (16-bit or float to 8-bit, palette or CMYK to RGB), so the decoded pixels are the largest
+buffer: ``make bench`` prints the peak memory of the worst accepted input of every mode.
 """
 
 from __future__ import annotations
@@ -54,7 +59,11 @@ MAX_SIDE = 4096
 # quality 90 stays well within MAX_BYTES. Images within the limits keep their pixel size.
 DOWNSCALE_LONG_SIDE = 2048
 MAX_BYTES = 4_000_000  # DetectCustomLabels Image.Bytes: "4 MB" (below both 4*10^6 and 4 MiB)
-MAX_PIXELS = 100_000_000  # decompression-bomb limit, checked from the header (at most 400 MB decoded)
+MAX_PIXELS = 100_000_000  # decompression-bomb limit, checked from the header
+# Decoded pixels allowed in memory at once: with the handler (~90 MB) and the working copies, the worst
+# accepted input of every mode peaks well under 60 % of the function's 1024 MB (``make bench``).
+MAX_DECODED_BYTES = 400 * 2**20
+MAX_ASPECT = 20  # DetectCustomLabels: the long side at most 20 times the short one
 JPEG_QUALITIES = (90, 80, 70)
 SHRINK_STEP = 0.75  # when the lowest quality is still over MAX_BYTES
 MAX_SHRINKS = 8
@@ -92,8 +101,18 @@ _MODE_NAMES = {
     "I": "32-bit gray",
     "F": "float gray",
 }
-# Modes Pillow resizes directly; others are converted first.
+# Modes that go to the model as they are, once downscaled; others are converted (after downscaling).
 _RESIZABLE = {"L", "LA", "RGB", "RGBA", "CMYK"}
+# Bytes Pillow stores per pixel of a mode (its ``pixelsize``); every mode not listed takes 4.
+_STORED_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+# Decoders that hold more than the image's own pixels while decoding (measured with ``make bench``):
+# Pillow's WebP plugin gets libwebp's RGBA frame and copies it (about 4 times the pixels at the peak);
+# the HEIF and AVIF decoders hand over a decoded frame (about 1.8 and 2.3 times: a 48 MP iPhone photo
+# must fit).
+_DECODER_COPIES = {"WEBP": 4, "HEIF": 2, "AVIF": 2}
+# Palette indices and bits are not averaged: they shrink by taking pixels, to twice the target, and
+# are converted to colour before the last, smooth step.
+_INDEXED = {"1", "P", "PA"}
 _TRANSPOSE = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -164,11 +183,25 @@ def exif_orientation(info: dict) -> int:
 
 
 def check_pixels(width: int, height: int) -> None:
-    """Header checks before decoding: decompression bomb, too small."""
+    """Header checks before decoding: decompression bomb, too small, aspect ratio over 20:1."""
     if width * height > MAX_PIXELS:
         raise ImageRejected("decompression-bomb", width=width, height=height)
     if min(width, height) < MIN_SIDE:
         raise ImageRejected("too-small", width=width, height=height)
+    if max(width, height) > MAX_ASPECT * min(width, height):
+        raise ImageRejected("extreme-aspect-ratio", width=width, height=height)
+
+
+def decoded_bytes(width: int, height: int, mode: str, decoder: str = "") -> int:
+    """The memory decoding a ``width`` x ``height`` image in ``mode`` takes (``decoder``: Pillow's
+    format name, for the decoders that hold extra copies)."""
+    return width * height * _STORED_BYTES.get(mode, 4) * _DECODER_COPIES.get(decoder, 1)
+
+
+def check_decoded_size(width: int, height: int, mode: str, decoder: str = "") -> None:
+    """``decompression-bomb`` when decoding would take more than ``MAX_DECODED_BYTES``."""
+    if decoded_bytes(width, height, mode, decoder) > MAX_DECODED_BYTES:
+        raise ImageRejected("decompression-bomb", width=width, height=height)
 
 
 def target_size(width: int, height: int) -> tuple[int, int]:
@@ -249,8 +282,9 @@ def normalise(
         if image.format in ("JPEG", "MPO") and stored_target != (width, height):
             # decode at 1/2, 1/4 or 1/8 scale (never below the target): a fraction of the memory and time
             image.draft(image.mode if image.mode in ("RGB", "L") else None, stored_target)
+        check_decoded_size(*image.size, image.mode, image.format or "")
         image.load()
-        work: Image.Image = image
+        work = _shrink_as_decoded(image, stored_target)
         if work.mode.startswith("I;16") or work.mode in ("I", "F"):
             work = _to_8bit(work)
         elif work.mode not in _RESIZABLE:
@@ -296,6 +330,23 @@ def normalise(
         description=", ".join(head + steps),
     )
     return result, width, height
+
+
+def _shrink_as_decoded(image: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """Downscale towards ``size`` in the decoded mode, before a conversion makes every pixel wider.
+
+    16-bit gray has no box reduce in Pillow: it is resized directly (its intermediate is one pass's
+    width, far smaller). Indexed modes take pixels (no averaging of palette indices) down to twice
+    the target; the smooth last step follows their conversion to colour.
+    """
+    if image.size == size:
+        return image
+    if image.mode in _INDEXED:
+        near = (min(image.width, 2 * size[0]), min(image.height, 2 * size[1]))
+        return image if near == image.size else image.resize(near, Image.Resampling.NEAREST)
+    if image.mode.startswith("I;16"):
+        return image.resize(size, Image.Resampling.LANCZOS)
+    return _shrink(image, size)
 
 
 def _shrink(image: Image.Image, size: tuple[int, int]) -> Image.Image:

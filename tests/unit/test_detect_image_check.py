@@ -93,17 +93,27 @@ def test_no_size_fits_an_extreme_aspect_ratio(s3):
     assert rejection(s3, "wide.png").reason == "extreme-aspect-ratio"
 
 
-def test_over_4096_px_is_downscaled_but_never_under_64(s3):
-    put(s3, "tall.png", image_bytes("PNG", (70, 4097)))
+def test_over_4096_px_at_20_to_1_is_downscaled_and_keeps_its_shape(s3):
+    put(s3, "tall.png", image_bytes("PNG", (210, 4200)))
     checked = check_image(s3, bucket=BUCKET, key="tall.png")
-    assert (checked.width, checked.height) == (70, 4097)  # the original
-    assert Image.open(io.BytesIO(checked.data)).size == (64, 3746)
+    assert (checked.width, checked.height) == (210, 4200)  # the original
+    assert Image.open(io.BytesIO(checked.data)).size == (102, 2048)
 
 
-def test_limits_are_inclusive(s3):
-    put(s3, "edge.png", image_bytes("PNG", (64, 4096)))
+@pytest.mark.parametrize(("fmt", "size"), [("JPEG", (100, 2001)), ("PNG", (3000, 140)), ("PNG", (70, 4097))])
+def test_more_than_20_to_1_is_refused_as_custom_labels_would(s3, fmt, size):
+    """DetectCustomLabels takes at most 20:1; within 4096 px such an image went as the S3 object."""
+    put(s3, "strip.img", image_bytes(fmt, size))
+    rejected = rejection(s3, "strip.img")
+    assert (rejected.reason, rejected.width, rejected.height) == ("extreme-aspect-ratio", *size)
+
+
+@pytest.mark.parametrize("size", [(64, 1280), (1280, 64), (205, 4096)])
+def test_limits_are_inclusive(s3, size):
+    """64 px per side, 4096 px per side and 20:1 are all accepted as they are."""
+    put(s3, "edge.png", image_bytes("PNG", size))
     checked = check_image(s3, bucket=BUCKET, key="edge.png")
-    assert (checked.width, checked.height) == (64, 4096)
+    assert (checked.width, checked.height, checked.data) == (*size, None)
 
 
 def test_object_over_15_mb_is_reencoded_within_4_mb(s3):

@@ -1,0 +1,53 @@
+"""Images at the detect function's limits, through the strict twin: its Lambda environment enforces
+the function's 1024 MB as Lambda does (the process is killed: no ``MemoryError`` to catch), and
+DetectCustomLabels refuses what AWS refuses."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.workflow.helpers import drain_queue, result_records, upload
+
+pytestmark = pytest.mark.slow
+
+
+def encoded(image: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def test_small_files_that_decode_to_deep_pixels_stay_within_the_functions_memory(stack, model, emulator):
+    """A 190 KB 16-bit gray PNG and a 670 KB float TIFF of 10000 x 10000 px: converted to 8 bits at
+    full size they took over 1 GB and the environment was killed (Runtime.OutOfMemory, the image
+    looping through the failure DLQ); downscaled first, each is processed."""
+    deep = np.zeros((10_000, 10_000), np.uint16)
+    upload(stack, "scans/gray16.png", encoded(Image.fromarray(deep), "PNG"))
+    floats = Image.fromarray(np.zeros((10_000, 10_000), np.float32), "F")
+    upload(stack, "scans/float.tiff", encoded(floats, "TIFF", compression="tiff_adobe_deflate"))
+
+    stack.pipe().drain()
+
+    records = {record["key"]: record for record in result_records(stack)}
+    assert {key: records[key]["status"] for key in records} == {
+        "scans/gray16.png": "ok",
+        "scans/float.tiff": "ok",
+    }
+    assert {(record["width"], record["height"]) for record in records.values()} == {(10_000, 10_000)}
+    assert drain_queue(stack, "FailureDlqUrl") == []
+    assert emulator.functions.stats()[stack.detect_function()].out_of_memory == 0
+
+
+def test_an_image_over_20_to_1_is_rejected_before_the_model_sees_it(stack, model):
+    """Custom Labels refuses more than 20:1; such a strip used to go to the model as the S3 object."""
+    upload(stack, "strips/row-7.jpg", encoded(Image.new("RGB", (3000, 100), (40, 160, 60)), "JPEG"))
+
+    stack.pipe().drain()
+
+    (record,) = result_records(stack)
+    assert (record["status"], record["reason"]) == ("rejected", "extreme-aspect-ratio")
+    assert model.calls == 0
