@@ -45,8 +45,7 @@ class Monitoring(Construct):
             self, "OpsTopic", display_name="labelwatch ops", master_key=key, enforce_ssl=True
         )
         self._let_cloudwatch_publish(key)
-        if ops_email:
-            self.ops_topic.add_subscription(subscriptions.EmailSubscription(ops_email))
+        self._subscribe_ops(ops_email)
 
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         for name, queue in dead_letter_queues.items():
@@ -102,6 +101,18 @@ class Monitoring(Construct):
         )
 
         self.dashboard = self._dashboard(state_machine, detect_function, dead_letter_queues)
+
+    def _subscribe_ops(self, ops_email: str | None) -> None:
+        """Subscribe ``ops_email``; without one, warn at synth: an alarm nobody receives protects nothing."""
+        if ops_email:
+            self.ops_topic.add_subscription(subscriptions.EmailSubscription(ops_email))
+            return
+        Annotations.of(self).add_warning_v2(
+            "labelwatch:NoOpsSubscriber",
+            "No opsEmail: no one is subscribed to the ops topic, so every alarm (DLQ messages, failed or "
+            "timed-out executions, detect errors) notifies nobody. Set -c opsEmail=you@example.com, or "
+            "subscribe to the topic in the stack output OpsTopicArn.",
+        )
 
     def _let_cloudwatch_publish(self, key: kms.IKey) -> None:
         """CloudWatch alarms publish as ``cloudwatch.amazonaws.com``: the topic policy and key must allow it.

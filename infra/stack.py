@@ -114,6 +114,8 @@ class LabelwatchStack(Stack):
             "InputBucketName": self.ingestion.input_bucket.bucket_name,
             "ResultsBucketName": self.analytics.results_bucket.bucket_name,
             "AlertsTopicArn": self.alerts.topic.topic_arn,
+            # the alarms' topic: subscribe here when opsEmail is not set (synth warns)
+            "OpsTopicArn": self.monitoring.ops_topic.topic_arn,
             "StateMachineArn": self.workflow.state_machine.state_machine_arn,
             "IngestQueueUrl": self.ingestion.ingest_queue.queue_url,
             "IngestDlqUrl": self.ingestion.ingest_dlq.queue_url,

@@ -345,6 +345,12 @@ def test_ops_email_subscription(built):
     )
 
 
+def test_no_warning_when_the_ops_topic_has_a_subscriber(built):
+    from aws_cdk.assertions import Annotations
+
+    assert Annotations.from_stack(built.stack).find_warning("*", Match.string_like_regexp("opsEmail")) == []
+
+
 def test_cloudwatch_may_publish_to_the_encrypted_ops_topic(built):
     (key,) = built.of_type("AWS::KMS::Key").values()
     statements = key["Properties"]["KeyPolicy"]["Statement"]

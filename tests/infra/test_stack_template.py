@@ -485,3 +485,21 @@ def test_executions_console_url_is_the_partitions(arn_region, partition, console
     text = "".join(part if isinstance(part, str) else "${" + part["Ref"] + "}" for part in url)
     assert text.startswith(console + "#/statemachines/view/")
     assert failed_rules(template, partition=partition, region=arn_region) == []
+
+
+def test_the_ops_topic_is_an_output(template):
+    (ops_topic,) = [lid for lid in resources(template, "AWS::SNS::Topic") if "OpsTopic" in lid]
+    assert template["Outputs"]["OpsTopicArn"]["Value"] == {"Ref": ops_topic}
+
+
+def test_synth_warns_when_no_one_receives_the_alarms():
+    """cdk.json's parameters have no opsEmail: every alarm would notify an ops topic nobody reads."""
+    from aws_cdk.assertions import Annotations
+
+    from labelwatch.local.template import cdk_context, synth_stack
+
+    assert "opsEmail" not in cdk_context()
+    _app, stack = synth_stack()
+    (warning,) = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("opsEmail"))
+    assert warning.id == "/Labelwatch/Monitoring"
+    assert "OpsTopicArn" in warning.entry.data and "notifies nobody" in warning.entry.data
