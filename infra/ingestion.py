@@ -8,7 +8,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_pipes as pipes
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
@@ -16,6 +16,7 @@ from constructs import Construct
 
 from infra.buckets import secure_bucket
 from infra.config import LabelwatchConfig
+from infra.log_groups import protected_log_group
 from infra.nag import acknowledge
 from infra.queues import DLQ_RETENTION, secure_queue
 
@@ -28,10 +29,17 @@ def s3_event_key(key: str) -> str:
 
 class Ingestion(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: LabelwatchConfig, access_logs: s3.IBucket
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: LabelwatchConfig,
+        access_logs: s3.IBucket,
+        logs_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         self.config = config
+        self.logs_key = logs_key
         self.input_bucket = secure_bucket(
             self,
             "InputBucket",
@@ -90,7 +98,7 @@ class Ingestion(Construct):
                 actions=["states:StartSyncExecution"], resources=[state_machine.state_machine_arn]
             )
         )
-        log_group = logs.LogGroup(self, "PipeLogs", retention=logs.RetentionDays.ONE_MONTH)
+        log_group = protected_log_group(self, "PipeLogs", name="pipe", key=self.logs_key)
         log_group.grant_write(role)
         self.pipe = pipes.CfnPipe(
             self,

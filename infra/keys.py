@@ -1,10 +1,22 @@
-"""The stack's one customer-managed KMS key, shared by the alert and ops topics."""
+"""The stack's customer-managed KMS keys: one for the alert and ops topics, one for its log groups."""
 
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
+
+from infra.log_groups import log_group_prefix
+
+# What CloudWatch Logs needs of a log group's key (its documented key policy statement).
+_LOGS_KEY_ACTIONS = [
+    "kms:Encrypt*",
+    "kms:Decrypt*",
+    "kms:ReEncrypt*",
+    "kms:GenerateDataKey*",
+    "kms:Describe*",
+]
 
 
 def alerts_key(scope: Construct, construct_id: str = "TopicsKey") -> kms.Key:
@@ -25,3 +37,35 @@ def alerts_key(scope: Construct, construct_id: str = "TopicsKey") -> kms.Key:
         removal_policy=RemovalPolicy.DESTROY,
         pending_window=Duration.days(7),
     )
+
+
+def logs_key(scope: Construct, construct_id: str = "LogsKey") -> kms.Key:
+    """A rotating key for the stack's log groups, aliased ``alias/labelwatch/<stack name>/logs``.
+
+    Its policy lets the CloudWatch Logs service use it only for this stack's log groups (the
+    documented ``kms:EncryptionContext:aws:logs:arn`` condition, matched against their names), in
+    this account and region. Log readers need no key permission: CloudWatch Logs decrypts for them.
+    """
+    stack = Stack.of(scope)
+    key = kms.Key(
+        scope,
+        construct_id,
+        description=f"labelwatch {stack.stack_name}: encrypts the log groups",
+        alias=f"alias/labelwatch/{stack.stack_name}/logs",
+        enable_key_rotation=True,
+        removal_policy=RemovalPolicy.DESTROY,
+        pending_window=Duration.days(7),
+    )
+    log_groups = (
+        f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:{log_group_prefix(scope)}*"
+    )
+    key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowCloudWatchLogsForTheStacksLogGroups",
+            principals=[iam.ServicePrincipal(f"logs.{stack.region}.{stack.url_suffix}")],
+            actions=_LOGS_KEY_ACTIONS,
+            resources=["*"],
+            conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": log_groups}},
+        )
+    )
+    return key

@@ -13,7 +13,7 @@ from infra.analytics import Analytics
 from infra.buckets import secure_bucket
 from infra.config import LabelwatchConfig
 from infra.ingestion import Ingestion
-from infra.keys import alerts_key
+from infra.keys import alerts_key, logs_key
 from infra.monitoring import Monitoring
 from infra.nag import acknowledge
 from infra.workflow import Workflow
@@ -41,8 +41,11 @@ class LabelwatchStack(Stack):
             ],
         )
         key = alerts_key(self)
+        self.logs_key = logs_key(self)
 
-        self.ingestion = Ingestion(self, "Ingestion", config=config, access_logs=access_logs)
+        self.ingestion = Ingestion(
+            self, "Ingestion", config=config, access_logs=access_logs, logs_key=self.logs_key
+        )
         self.analytics = Analytics(
             self,
             "Analytics",
@@ -58,6 +61,7 @@ class LabelwatchStack(Stack):
             input_bucket=self.ingestion.input_bucket,
             results_bucket=self.analytics.results_bucket,
             alerts_topic=self.alerts.topic,
+            logs_key=self.logs_key,
         )
         self.ingestion.connect(self.workflow.state_machine)
         self.monitoring = Monitoring(

@@ -8,8 +8,8 @@ from pathlib import Path
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
@@ -18,6 +18,7 @@ from constructs import Construct
 from infra.bundling import python_function_code
 from infra.config import LabelwatchConfig
 from infra.handlers import DETECT_HANDLER
+from infra.log_groups import protected_log_group
 from infra.monitoring import METRICS_NAMESPACE, METRICS_SERVICE
 from infra.nag import acknowledge
 from infra.queues import DLQ_RETENTION, secure_queue
@@ -39,6 +40,7 @@ class Workflow(Construct):
         input_bucket: s3.IBucket,
         results_bucket: s3.IBucket,
         alerts_topic: sns.ITopic,
+        logs_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
         self._logical_id_of_input_bucket = self._logical_id(input_bucket)
@@ -59,7 +61,7 @@ class Workflow(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
 
-        self.detect_function = self._detect_function(config, input_bucket)
+        self.detect_function = self._detect_function(config, input_bucket, logs_key)
 
         resources = WorkflowResources(
             detect_function=self.detect_function,
@@ -70,12 +72,8 @@ class Workflow(Construct):
             map_concurrency=config.map_concurrency,
         )
         definition = build_definition(self, resources)
-        self.log_group = logs.LogGroup(
-            self,
-            "ExecutionLogs",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        # Level ALL with execution data: the alert text and its presigned link (masked there).
+        self.log_group = protected_log_group(self, "ExecutionLogs", name="executions", key=logs_key)
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -91,12 +89,12 @@ class Workflow(Construct):
             self.state_machine.add_to_role_policy(statement)
         self._acknowledge_findings()
 
-    def _detect_function(self, config: LabelwatchConfig, input_bucket: s3.IBucket) -> lambda_.Function:
+    def _detect_function(
+        self, config: LabelwatchConfig, input_bucket: s3.IBucket, logs_key: kms.IKey
+    ) -> lambda_.Function:
         runtime = lambda_.Runtime.PYTHON_3_13
         architecture = lambda_.Architecture.ARM_64
-        log_group = logs.LogGroup(
-            self, "DetectLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY
-        )
+        log_group = protected_log_group(self, "DetectLogs", name="detect", key=logs_key)
         role = iam.Role(
             self,
             "DetectRole",

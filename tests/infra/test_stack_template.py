@@ -503,3 +503,91 @@ def test_synth_warns_when_no_one_receives_the_alarms():
     (warning,) = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("opsEmail"))
     assert warning.id == "/Labelwatch/Monitoring"
     assert "OpsTopicArn" in warning.entry.data and "notifies nobody" in warning.entry.data
+
+
+def _resolved(value, refs: dict[str, str]) -> str:
+    """A string of the template with Ref/Fn::Join/Fn::GetAtt Arn resolved for one deployment."""
+    if isinstance(value, str):
+        return value
+    if "Ref" in value:
+        return refs[value["Ref"]]
+    if "Fn::GetAtt" in value:
+        return refs[value["Fn::GetAtt"][0]]
+    separator, parts = value["Fn::Join"]
+    return separator.join(_resolved(part, refs) for part in parts)
+
+
+US_EAST_1 = {
+    "AWS::Partition": "aws",
+    "AWS::Region": "us-east-1",
+    "AWS::AccountId": "111122223333",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+
+
+def test_log_groups_are_encrypted_with_a_key_only_cloudwatch_logs_may_use_for_them(template):
+    """The documented key policy: the Logs service principal, limited by the encryption context
+    (kms:EncryptionContext:aws:logs:arn, the log group's ARN) to this stack's log groups."""
+    import fnmatch
+
+    log_groups = resources(template, "AWS::Logs::LogGroup")
+    assert len(log_groups) == 3  # the executions, the detect function, the Pipe
+    for lid, log_group in log_groups.items():
+        props = log_group["Properties"]
+        (key_id, attribute) = props["KmsKeyId"]["Fn::GetAtt"]
+        assert attribute == "Arn", lid
+        policy = template["Resources"][key_id]["Properties"]["KeyPolicy"]["Statement"]
+        (logs,) = [s for s in policy if "logs." in json.dumps(s.get("Principal", {}))]
+        assert _resolved(logs["Principal"]["Service"], US_EAST_1) == "logs.us-east-1.amazonaws.com"
+        assert sorted(logs["Action"]) == [
+            "kms:Decrypt*",
+            "kms:Describe*",
+            "kms:Encrypt*",
+            "kms:GenerateDataKey*",
+            "kms:ReEncrypt*",
+        ]
+        (allowed,) = as_list(logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"])
+        group_arn = (
+            f"arn:aws:logs:us-east-1:111122223333:log-group:{_resolved(props['LogGroupName'], US_EAST_1)}"
+        )
+        assert fnmatch.fnmatchcase(group_arn, _resolved(allowed, US_EAST_1)), lid
+        assert not fnmatch.fnmatchcase(
+            "arn:aws:logs:us-east-1:111122223333:log-group:/aws/lambda/other", _resolved(allowed, US_EAST_1)
+        )
+
+
+def _presigned_link() -> str:
+    """A link as the detect function signs it (SigV4, a role session's credentials)."""
+    import boto3
+    from botocore.config import Config
+
+    s3 = boto3.session.Session(
+        aws_access_key_id="ASIAEXAMPLEEXAMPLE00",
+        aws_secret_access_key="secret",
+        aws_session_token="token",
+        region_name="us-east-1",
+    ).client("s3", config=Config(signature_version="s3v4"))
+    return s3.generate_presigned_url(
+        "get_object", Params={"Bucket": "uploads", "Key": "leaf 1.jpg"}, ExpiresIn=3600
+    )
+
+
+def test_log_groups_mask_the_signature_of_presigned_links(template):
+    """Execution logs (level ALL with data) hold the alert text and its presigned link: masked, the link is
+    useless to anyone with logs:GetLogEvents alone."""
+    link = _presigned_link()
+    signature = link.rpartition("X-Amz-Signature=")[2]
+    as_written = json.dumps({"alertMessage": f"leaf-smut 93.1 %\nImage: {link}\n"})
+    html_escaped = as_written.replace("=", "\\u003d").replace("&", "\\u0026")  # as some JSON writers do
+    for lid, log_group in resources(template, "AWS::Logs::LogGroup").items():
+        policy = log_group["Properties"]["DataProtectionPolicy"]
+        custom = {c["Name"]: c["Regex"] for c in policy["Configuration"]["CustomDataIdentifier"]}
+        (deidentify,) = [s for s in policy["Statement"] if "Deidentify" in s["Operation"]]
+        assert deidentify["Operation"]["Deidentify"] == {"MaskConfig": {}}, lid
+        masking = [custom[name] for name in deidentify["DataIdentifier"] if name in custom]
+        for logged in (as_written, html_escaped):
+            masked = logged
+            for regex in masking:
+                masked = re.sub(regex, "****", masked)
+            assert signature[:32] not in masked and signature[-32:] not in masked, (lid, masked)
+            assert "X-Amz-Credential" in masked, "only the signature is masked"
