@@ -31,5 +31,10 @@ RESULT_COLUMNS: tuple[tuple[str, str, str], ...] = (
         "struct<width:double,height:double,left:double,top:double>",
         "bounding box (ratios of the image size) for object-detection models, else null",
     ),
+    (
+        "normalised",
+        "string",
+        "what was done so the model could read the image (e.g. 'webp→jpeg, rotated 90°'); null if sent as is",
+    ),
 )
 PARTITION_KEY = "dt"  # results/dt=YYYY-MM-DD/: UTC day of the upload (a redelivery rewrites the same object)

@@ -234,8 +234,9 @@ def test_glue_table_matches_the_result_record(built):
         ("width", "int"),
         ("height", "int"),
         ("geometry", "struct<width:double,height:double,left:double,top:double>"),
+        ("normalised", "string"),
     ]
-    assert len(RESULT_COLUMNS) == 15
+    assert len(RESULT_COLUMNS) == 16
     assert storage["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
     assert [(k["Name"], k["Type"]) for k in table_input["PartitionKeys"]] == [("dt", "string")]
 
