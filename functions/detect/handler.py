@@ -10,6 +10,7 @@ and the HEIC plugin are imported on first use (``clients``, ``normalise``).
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
+DECODE_MARGIN_S = 8.0  # of the invocation's time, kept for DetectCustomLabels and the answer
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -47,13 +49,21 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         function_request_id=context.aws_request_id,
     )
     try:
-        return _handle(event, metrics)
+        return _handle(event, metrics, decode_deadline(context.get_remaining_time_in_millis()))
     finally:
         metrics.flush_metrics()
         logger.thread_safe_clear_keys()
 
 
-def _handle(event: dict[str, Any], metrics: AmazonCloudWatchEMFProvider) -> dict[str, Any]:
+def decode_deadline(remaining_ms: int, now: float | None = None) -> float:
+    """The ``time.monotonic()`` by which decoding must end: the invocation's remaining time less a
+    margin for the model call and the answer (a quarter of what remains, at most ``DECODE_MARGIN_S``). A slower decode is ``decode-timeout``, a result, not the function's timeout
+    (which the workflow would retry, as long again)."""
+    remaining = remaining_ms / 1000
+    return (time.monotonic() if now is None else now) + remaining - min(DECODE_MARGIN_S, remaining / 4)
+
+
+def _handle(event: dict[str, Any], metrics: AmazonCloudWatchEMFProvider, deadline: float) -> dict[str, Any]:
     def _count(name: str, value: int = 1) -> None:
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
 
@@ -68,6 +78,7 @@ def _handle(event: dict[str, Any], metrics: AmazonCloudWatchEMFProvider) -> dict
             presign_s3=clients.get("s3-presign") if settings.image_links else None,
             settings=settings,
             now=datetime.now(UTC),
+            decode_deadline=deadline,
         )
     except (ModelNotReady, DetectorThrottled) as exc:
         # Expected while a model starts or under load: the workflow requeues or retries the image.

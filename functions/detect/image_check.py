@@ -20,6 +20,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from PIL import Image
 
+from .decode_limits import check_jpeg_scans, open_with_deadline
 from .errors import ImageRejected
 from .keys import s3_uri
 from .normalise import (
@@ -212,18 +213,22 @@ def _read(s3: Any, bucket: str, key: str, version_id: str | None, byte_range: st
         raise translate_s3_error(exc, "GetObject", s3_uri(bucket, key)) from exc
 
 
-def _verify_decodes(data: bytes, fmt: str) -> None:
+def _verify_decodes(data: bytes, fmt: str, deadline: float | None) -> None:
     """Decode once (JPEG at 1/8 scale): truncated-image or corrupt-image when it does not."""
-    with pillow_guard(), Image.open(io.BytesIO(data), formats=[fmt.upper()]) as image:
+    with pillow_guard(), open_with_deadline(data, deadline, formats=[fmt.upper()]) as image:
         if fmt == "jpeg":
             image.draft(None, (1, 1))
         image.load()
 
 
-def check_image(s3: Any, *, bucket: str, key: str, version_id: str | None = None) -> CheckedImage:
+def check_image(
+    s3: Any, *, bucket: str, key: str, version_id: str | None = None, deadline: float | None = None
+) -> CheckedImage:
     """Check the object ``key`` (decoded) in ``bucket``: the S3 object as it is, or normalised bytes.
 
-    ImageRejected says why it cannot be used; S3 errors are translated (s3_errors.py).
+    ImageRejected says why it cannot be used; S3 errors are translated (s3_errors.py). ``deadline``
+    (``time.monotonic()`` seconds) bounds any decoding: a decode still running then is
+    ``decode-timeout``.
     """
     if key.endswith("/"):
         raise ImageRejected("folder-placeholder")
@@ -236,6 +241,8 @@ def check_image(s3: Any, *, bucket: str, key: str, version_id: str | None = None
         raise ImageRejected("not-an-image")
     if fmt not in ACCEPTED_FORMATS and fmt not in NORMALISED_FORMATS:
         raise ImageRejected(f"unsupported-format:{fmt}")
+    if fmt == "jpeg":
+        check_jpeg_scans(head)  # a scan bomb shows in its first bytes already
 
     bit_depth = None
     if fmt in ACCEPTED_FORMATS:
@@ -251,21 +258,26 @@ def check_image(s3: Any, *, bucket: str, key: str, version_id: str | None = None
         bit_depth = header.bit_depth
         if not header.problems and size <= MAX_OBJECT_BYTES:
             if whole is not None:
-                _verify_decodes(whole, fmt)
+                _verify_decodes(whole, fmt, deadline)
             elif _END_MARKERS[fmt] not in _read(s3, bucket, key, version_id, f"bytes=-{TAIL_BYTES}"):
                 # No end marker: truncated, or data after it (e.g. a phone's motion-photo video).
-                _verify_decodes(_read(s3, bucket, key, version_id, None), fmt)
+                whole = _read(s3, bucket, key, version_id, None)
+                if fmt == "jpeg":
+                    check_jpeg_scans(whole)
+                _verify_decodes(whole, fmt, deadline)
             return CheckedImage(format=fmt, width=header.width, height=header.height, size=size)
 
     if size > MAX_INPUT_BYTES:
         raise ImageRejected("too-large")
     if whole is None:
         whole = _read(s3, bucket, key, version_id, None)
-    return _normalised(whole, fmt, size, bit_depth)
+    return _normalised(whole, fmt, size, bit_depth, deadline)
 
 
-def _normalised(data: bytes, fmt: str, size: int, bit_depth: int | None) -> CheckedImage:
-    result, width, height = normalise(data, source_format=fmt, bit_depth=bit_depth)
+def _normalised(
+    data: bytes, fmt: str, size: int, bit_depth: int | None, deadline: float | None
+) -> CheckedImage:
+    result, width, height = normalise(data, source_format=fmt, bit_depth=bit_depth, deadline=deadline)
     description = result.description
     if fmt in ACCEPTED_FORMATS and size > MAX_OBJECT_BYTES:
         description += f", {size / 2**20:.1f} MB object over the 15 MB limit"
@@ -280,10 +292,17 @@ def _normalised(data: bytes, fmt: str, size: int, bit_depth: int | None) -> Chec
 
 
 def normalise_object(
-    s3: Any, *, bucket: str, key: str, version_id: str | None, checked: CheckedImage
+    s3: Any,
+    *,
+    bucket: str,
+    key: str,
+    version_id: str | None,
+    checked: CheckedImage,
+    deadline: float | None = None,
 ) -> CheckedImage:
     """Re-encode an image sent as the S3 object after the API refused it (InvalidImageFormat):
     it decodes here (else truncated-image / corrupt-image), so send what Pillow made of it."""
     if checked.size > MAX_INPUT_BYTES:
         raise ImageRejected("too-large")
-    return _normalised(_read(s3, bucket, key, version_id, None), checked.format, checked.size, None)
+    data = _read(s3, bucket, key, version_id, None)
+    return _normalised(data, checked.format, checked.size, None, deadline)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from PIL import Image, features
 
+from .decode_limits import DecodeDeadlineExceeded, check_jpeg_scans, open_with_deadline
 from .errors import ImageRejected
 
 # HEIC/HEIF (iPhone photos): a Pillow plugin from pillow-heif, or from pi-heif (the same project's
@@ -160,6 +161,8 @@ def pillow_guard(*, header: bool = False) -> Iterator[None]:
             yield
         except ImageRejected:
             raise
+        except DecodeDeadlineExceeded:
+            raise ImageRejected("decode-timeout") from None
         except Image.DecompressionBombError:
             raise ImageRejected("decompression-bomb") from None
         except MemoryError:
@@ -251,19 +254,22 @@ def _encode(image: Image.Image, fmt: str, quality: int = 90) -> bytes:
 
 
 def normalise(
-    data: bytes, *, source_format: str, bit_depth: int | None = None
+    data: bytes, *, source_format: str, bit_depth: int | None = None, deadline: float | None = None
 ) -> tuple[Normalised, int, int]:
     """Decode ``data`` (an image of ``source_format``) and re-encode it for DetectCustomLabels.
 
     Returns the result and the original (width, height) as stored in the file. Raises ImageRejected.
-    ``bit_depth`` (PNG) lets the description say "16-bit→8-bit" where Pillow hides it.
+    ``bit_depth`` (PNG) lets the description say "16-bit→8-bit" where Pillow hides it. ``deadline``
+    (``time.monotonic()`` seconds): a decode still running then is ``decode-timeout``.
     """
     if source_format == "webp" and int.from_bytes(data[4:8], "little") + 8 > len(data):
         raise ImageRejected("truncated-image")  # the RIFF header says how long the file is
+    if source_format == "jpeg":
+        check_jpeg_scans(data)
     if source_format in ("heic", "heif"):
         heif_opener()
     with pillow_guard(header=True):
-        image = Image.open(io.BytesIO(data))
+        image = open_with_deadline(data, deadline)
     with pillow_guard(), image:
         width, height = image.size
         check_pixels(width, height)

@@ -28,12 +28,14 @@ def process_image(
     settings: Settings,
     now: datetime,
     presign_s3: Any = None,
+    decode_deadline: float | None = None,
 ) -> dict[str, Any]:
     """The DetectLabels output (docs/contracts.md) for one upload event.
 
     ``ImageRejected`` becomes ``status: rejected``; ModelNotReady, DetectorThrottled,
     DetectorMisconfigured and unexpected errors propagate to the workflow.
-    ``presign_s3`` (an s3v4 client) signs image links; defaults to ``s3``.
+    ``presign_s3`` (an s3v4 client) signs image links; defaults to ``s3``. ``decode_deadline``
+    (``time.monotonic()`` seconds): an image still decoding then is rejected as ``decode-timeout``.
     """
     upload = parse_event(event)
     rules = settings.label_rules
@@ -56,7 +58,9 @@ def process_image(
         )
 
     try:
-        checked = check_image(s3, bucket=upload.bucket, key=upload.key, version_id=upload.version_id)
+        checked = check_image(
+            s3, bucket=upload.bucket, key=upload.key, version_id=upload.version_id, deadline=decode_deadline
+        )
         width, height, normalised = checked.width, checked.height, checked.normalised
         image_format = checked.format
         try:
@@ -67,7 +71,12 @@ def process_image(
             # The API refused a JPEG/PNG that looked fine (an encoder variant it does not read):
             # decode it here and send what Pillow makes of it, once.
             checked = normalise_object(
-                s3, bucket=upload.bucket, key=upload.key, version_id=upload.version_id, checked=checked
+                s3,
+                bucket=upload.bucket,
+                key=upload.key,
+                version_id=upload.version_id,
+                checked=checked,
+                deadline=decode_deadline,
             )
             normalised = f"{checked.normalised} (the model refused the original)"
             labels = detect(checked)

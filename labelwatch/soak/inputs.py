@@ -76,6 +76,24 @@ def _bomb(_photo: Image.Image) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
 
 
+def progressive_scan_bomb(side: int, extra_scans: int) -> bytes:
+    """A valid progressive JPEG whose smallest scan is repeated ``extra_scans`` times: each repeat is
+    a few bytes and costs the decoder a pass over every block (4096 px with 2,000 extra: 165 KB and
+    about 20 s of processor time to decode)."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (side, side), (40, 160, 60)).save(buffer, "JPEG", progressive=True, quality=90)
+    data = buffer.getvalue()
+    end = data.rindex(b"\xff\xd9")
+    starts = []
+    position = data.index(b"\xff\xda")
+    while position != -1 and position < end:
+        starts.append(position)
+        position = data.find(b"\xff\xda", position + 2)
+    scans = [data[a:b] for a, b in zip(starts, [*starts[1:], end], strict=True)]
+    smallest = min(scans[1:], key=len)
+    return data[:end] + smallest * extra_scans + data[end:]
+
+
 def _heif_writable() -> bool:
     try:
         import pillow_heif  # noqa: F401
@@ -111,6 +129,10 @@ REJECTED = [
     InputKind("text-named-jpg", ".jpg", lambda p: b"%PDF-1.7\nnot a photo\n" * 20, "not-an-image", False),
     InputKind("too-small-40px", ".jpg", lambda p: _jpeg(p.resize((40, 40))), "too-small", False),
     InputKind("decompression-bomb", ".png", _bomb, "decompression-bomb", False),
+    InputKind(
+        "jpeg-scan-bomb", ".jpg", lambda p: progressive_scan_bomb(1024, 1_000), "too-many-scans", False
+    ),
+    InputKind("strip-30-to-1", ".jpg", lambda p: _jpeg(p.resize((3000, 100))), "extreme-aspect-ratio", False),
     InputKind("icon", ".ico", lambda p: _save(p.resize((64, 64)), "ICO"), "unsupported-format:ico", False),
     InputKind("folder-placeholder", "/", lambda p: b"", "folder-placeholder", False),
     InputKind("deleted-before-processing", ".jpg", _jpeg, "object-missing", False, delete_after_upload=True),

@@ -73,4 +73,5 @@ def lambda_context():
         memory_limit_in_mb=512,
         invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:labelwatch-detect",
         aws_request_id="req-1",
+        get_remaining_time_in_millis=lambda: 30_000,  # the function's Timeout, just invoked
     )

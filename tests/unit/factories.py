@@ -8,6 +8,8 @@ import zlib
 
 from PIL import Image
 
+from labelwatch.soak.inputs import progressive_scan_bomb  # noqa: F401 (one maker for tests and soak)
+
 BUCKET = "input-bucket"
 MODEL_ARN = "arn:aws:rekognition:us-east-1:123456789012:project/leaves/version/leaves.v1/1700000000000"
 EXECUTION = "arn:aws:states:us-east-1:123456789012:express:labelwatch:exec-1:run-1"

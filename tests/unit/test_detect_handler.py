@@ -229,3 +229,21 @@ def test_bad_configuration_names_the_variable(wired, lambda_context, monkeypatch
     with pytest.raises(SettingsError, match="LABEL_RULES"):
         lambda_handler(make_event(ENCODED_KEY), lambda_context)
     assert emitted(capsys)[1] == {"DetectionsFailed": 1}
+
+
+def test_decoding_gets_the_invocations_remaining_time(s3, wired, lambda_context, monkeypatch):
+    """With nothing left of the invocation, an image that must be decoded is rejected as
+    decode-timeout: a result, where a function timeout would be retried, as long again."""
+    monkeypatch.setattr(lambda_context, "get_remaining_time_in_millis", lambda: 0)
+    s3.put_object(Bucket=BUCKET, Key="scan.tiff", Body=image_bytes("TIFF", (300, 200)))
+
+    result = lambda_handler(make_event("scan.tiff"), lambda_context)
+
+    assert (result["status"], result["reason"]) == ("rejected", "decode-timeout")
+
+
+def test_the_decode_deadline_keeps_a_margin_for_the_model_call():
+    """A quarter of the remaining time, at most DECODE_MARGIN_S, is kept for the model call."""
+    assert handler_module.decode_deadline(30_000, now=100.0) == 122.5
+    assert handler_module.decode_deadline(60_000, now=100.0) == 160 - handler_module.DECODE_MARGIN_S
+    assert handler_module.decode_deadline(2_000, now=100.0) == 101.5

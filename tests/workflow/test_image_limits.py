@@ -51,3 +51,18 @@ def test_an_image_over_20_to_1_is_rejected_before_the_model_sees_it(stack, model
     (record,) = result_records(stack)
     assert (record["status"], record["reason"]) == ("rejected", "extreme-aspect-ratio")
     assert model.calls == 0
+
+
+def test_a_progressive_jpeg_scan_bomb_is_rejected_without_decoding(stack, model, emulator):
+    """A 4096 px progressive JPEG with 2,000 extra scans (165 KB) takes about 20 s of processor time
+    to decode: the function timed out and was retried. Its scans are counted first."""
+    from tests.unit.factories import progressive_scan_bomb
+
+    upload(stack, "drone/pass-3.jpg", progressive_scan_bomb(4096, 2_000))
+
+    stack.pipe().drain()
+
+    (record,) = result_records(stack)
+    assert (record["status"], record["reason"]) == ("rejected", "too-many-scans")
+    stats = emulator.functions.stats()[stack.detect_function()]
+    assert (stats.invocations, stats.timeouts) == (1, 0)
