@@ -26,6 +26,7 @@ def build_records(
     execution: str | None,
     width: int | None,
     height: int | None,
+    normalised: str | None,
 ) -> list[dict[str, Any]]:
     """One record per label; an image without labels (or a rejected one) gets one with label null."""
     common = {
@@ -44,7 +45,10 @@ def build_records(
         "height": height,
     }
     if not labels:
-        return [{**common, "label": None, "confidence": None, "alert": False, **tail, "geometry": None}]
+        return [
+            {**common, "label": None, "confidence": None, "alert": False, **tail, "geometry": None}
+            | {"normalised": normalised}
+        ]
     return [
         {
             **common,
@@ -53,6 +57,7 @@ def build_records(
             "alert": is_alert(label),
             **tail,
             "geometry": label.geometry,
+            "normalised": normalised,
         }
         for label in labels
     ]

@@ -126,6 +126,7 @@ def process_image(
         execution=upload.execution,
         width=width,
         height=height,
+        normalised=normalised,
     )
     image_id = upload.image_id
     return {

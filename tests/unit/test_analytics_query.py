@@ -87,6 +87,7 @@ def make_result_objects(uploads: int = 60, seed: int = 7) -> list[ResultObject]:
             execution=f"arn:aws:states:us-east-1:123456789012:express:labelwatch:{number}:run",
             width=None if status == "rejected" else 640,
             height=None if status == "rejected" else 480,
+            normalised="webp→jpeg" if number % 7 == 0 and status != "rejected" else None,
         )
         objects.append(
             ResultObject(

@@ -9,30 +9,16 @@ from detect.labels import Label
 from detect.records import build_records, to_ndjson
 from detect.rules import parse_label_rules
 
+from infra.results_schema import RESULT_COLUMNS
 from tests.unit.factories import BUCKET, EXECUTION, MODEL_ARN
 
-FIELDS = [
-    "image",
-    "bucket",
-    "key",
-    "label",
-    "confidence",
-    "alert",
-    "status",
-    "reason",
-    "model",
-    "uploaded_at",
-    "detected_at",
-    "execution",
-    "width",
-    "height",
-    "geometry",
-]
+# The Glue table's columns, in order: every record has exactly these fields (one contract, two readers)
+FIELDS = [name for name, _type, _comment in RESULT_COLUMNS]
 RULES = parse_label_rules('{"leaf-smut": 80}')
 BOX = {"Width": 0.5, "Height": 0.25, "Left": 0.1, "Top": 0.3}
 
 
-def lines(labels, *, status="ok", reason=None, width=100, height=80):
+def lines(labels, *, status="ok", reason=None, width=100, height=80, normalised=None):
     records = build_records(
         bucket=BUCKET,
         key="leaves/my photoé.jpg",
@@ -46,6 +32,7 @@ def lines(labels, *, status="ok", reason=None, width=100, height=80):
         execution=EXECUTION,
         width=width,
         height=height,
+        normalised=normalised,
     )
     body = to_ndjson(records)
     assert body.endswith("\n")
@@ -72,6 +59,7 @@ def test_one_line_per_label_with_every_field():
         "width": 100,
         "height": 80,
         "geometry": BOX,
+        "normalised": None,
     }
     assert (second["label"], second["confidence"], second["alert"], second["geometry"]) == (
         "healthy",
@@ -79,6 +67,13 @@ def test_one_line_per_label_with_every_field():
         False,
         None,
     )
+
+
+def test_what_was_done_to_the_image_is_in_every_line():
+    """``SELECT normalised FROM results`` (the README's promise) needs it in the records."""
+    rows = lines([Label("leaf-smut", 93.1), Label("healthy", 2.0)], normalised="webp→jpeg, rotated 90°")
+    assert [row["normalised"] for row in rows] == ["webp→jpeg, rotated 90°"] * 2
+    assert lines([])[0]["normalised"] is None
 
 
 def test_types_match_the_table():
