@@ -38,6 +38,8 @@ def test_small_files_that_decode_to_deep_pixels_stay_within_the_functions_memory
         "scans/float.tiff": "ok",
     }
     assert {(record["width"], record["height"]) for record in records.values()} == {(10_000, 10_000)}
+    assert "16-bit→8-bit" in records["scans/gray16.png"]["normalised"]
+    assert "float gray→gray" in records["scans/float.tiff"]["normalised"]
     assert drain_queue(stack, "FailureDlqUrl") == []
     assert emulator.functions.stats()[stack.detect_function()].out_of_memory == 0
 
