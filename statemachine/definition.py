@@ -93,6 +93,9 @@ class RetryPolicy:
 
 DETECTOR_RETRY = RetryPolicy(interval_seconds=2, max_attempts=5)
 SERVICE_RETRY = RetryPolicy(interval_seconds=1, max_attempts=3)
+# How long a claim is one receive's after that receive's message was first received (ClaimImage):
+# the ingest queue's visibility timeout, the lease SQS itself gives a receive (cdk.json's default).
+DEFAULT_CLAIM_LEASE_SECONDS = 360
 
 
 @dataclass(frozen=True)
@@ -103,10 +106,28 @@ class WorkflowResources:
     results_bucket: s3.IBucket
     failure_dlq: sqs.IQueue
     map_concurrency: int
+    # the ingest queue's visibility timeout (see _claim_image); it must outlast an execution's worst
+    # case from its message's first receive: batching window + 5 minutes + a margin
+    claim_lease_seconds: int = DEFAULT_CLAIM_LEASE_SECONDS
 
 
 def _claim_key() -> dict[str, tasks.DynamoAttributeValue]:
     return {"pk": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.claimKey"))}
+
+
+def _claim_owner() -> dict[str, tasks.DynamoAttributeValue]:
+    """Who holds a claim: one receive of one SQS message (its id and its ApproximateReceiveCount)."""
+    return {
+        ":messageId": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.messageId")),
+        ":receiveCount": tasks.DynamoAttributeValue.number_from_string(
+            sfn.JsonPath.string_at("$.receiveCount")
+        ),
+    }
+
+
+# The claim's owner, for the states that end a claim: a delivery that lost its claim to another
+# one (after its lease) must not complete or release the new owner's.
+OWNS_THE_CLAIM = "messageId = :messageId AND receiveCount = :receiveCount"
 
 
 def _image_identity() -> dict[str, str]:
@@ -123,53 +144,8 @@ def _image_uri() -> str:
 
 def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable:
     """The whole workflow: a Map over the Pipe's batch, then the batch report."""
-    parse_event = sfn.Pass(
-        scope,
-        "ParseEvent",
-        comment="Pull the image identity out of the S3 'Object Created' EventBridge event.",
-        parameters={
-            "messageId": sfn.JsonPath.string_at("$.messageId"),
-            "bucket": sfn.JsonPath.string_at("$.event.detail.bucket.name"),
-            "key": sfn.JsonPath.string_at("$.event.detail.object.key"),
-            "sequencer": sfn.JsonPath.string_at("$.event.detail.object.sequencer"),
-            "eventTime": sfn.JsonPath.string_at("$.event.time"),
-            "object": sfn.JsonPath.object_at("$.event.detail.object"),
-            "event": sfn.JsonPath.object_at("$.event"),
-            # One upload event: the bucket is versioned, so its version id (with the sequencer) is
-            # unique and short; the key itself can need 3 KB URL-encoded, over DynamoDB's 2 KB limit.
-            "claimKey": sfn.JsonPath.format(
-                "s3://{}#{}#{}",
-                sfn.JsonPath.string_at("$.event.detail.bucket.name"),
-                sfn.JsonPath.string_at("$.event.detail.object['version-id']"),
-                sfn.JsonPath.string_at("$.event.detail.object.sequencer"),
-            ),
-        },
-    )
-
-    claim_image = tasks.DynamoPutItem(
-        scope,
-        "ClaimImage",
-        comment="Idempotency: the first delivery of an upload event claims it; a repeat stops here.",
-        table=res.claims_table,
-        item={
-            **_claim_key(),
-            "status": tasks.DynamoAttributeValue.from_string("claimed"),
-            "image": tasks.DynamoAttributeValue.from_string(_image_uri()),
-            "messageId": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.messageId")),
-            "execution": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$$.Execution.Id")),
-            "claimedAt": tasks.DynamoAttributeValue.from_string(
-                sfn.JsonPath.string_at("$$.State.EnteredTime")
-            ),
-        },
-        # A new claim, or the same SQS message coming back after an unfinished attempt.
-        condition_expression="attribute_not_exists(pk) OR (#status = :claimed AND messageId = :messageId)",
-        expression_attribute_names={"#status": "status"},
-        expression_attribute_values={
-            ":claimed": tasks.DynamoAttributeValue.from_string("claimed"),
-            ":messageId": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.messageId")),
-        },
-        result_path=sfn.JsonPath.DISCARD,
-    )
+    parse_event = _parse_event(scope)
+    claim_image = _claim_image(scope, res)
 
     detect_labels = tasks.LambdaInvoke(
         scope,
@@ -233,6 +209,7 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
         table=res.claims_table,
         key=_claim_key(),
         update_expression="SET #status = :done, imageId = :imageId, expiresAt = :expiresAt",
+        condition_expression=OWNS_THE_CLAIM,
         expression_attribute_names={"#status": "status"},
         expression_attribute_values={
             ":done": tasks.DynamoAttributeValue.from_string("done"),
@@ -240,6 +217,7 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
             ":expiresAt": tasks.DynamoAttributeValue.number_from_string(
                 sfn.JsonPath.format("{}", sfn.JsonPath.string_at("$.detection.claimExpiresAt"))
             ),
+            **_claim_owner(),
         },
         result_path=sfn.JsonPath.DISCARD,
     )
@@ -322,8 +300,16 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
     )
     detect_labels.add_catch(release_after_failure, errors=["States.ALL"], result_path="$.error")
 
+    # Writing the result again is harmless (same key, same body). A publish is not: SNS has no
+    # deduplication for standard topics. PublishAlert is retried on States.TaskFailed, in practice
+    # SNS's own error answer (throttled, failing: nothing was published), accepting that an answer
+    # lost after SNS took the message e-mails twice (two identical messages); not on States.Timeout,
+    # which says nothing of whether it went out (none today: the task has no TimeoutSeconds). Such an
+    # image's claim is released and it goes to the failure DLQ, where a person decides whether to
+    # redrive it (docs/contracts.md, "Alerts: at least once").
+    write_result.add_retry(**SERVICE_RETRY.on(["States.TaskFailed", "States.Timeout"]))
+    publish_alert.add_retry(**SERVICE_RETRY.on(["States.TaskFailed"]))
     for task in (write_result, publish_alert):
-        task.add_retry(**SERVICE_RETRY.on(["States.TaskFailed", "States.Timeout"]))
         task.add_catch(release_after_failure, errors=["States.ALL"], result_path="$.error")
 
     complete_claim.add_retry(**SERVICE_RETRY.on(DYNAMODB_TRANSIENT_ERRORS))
@@ -349,6 +335,11 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
         max_concurrency=res.map_concurrency,
         item_selector={
             "messageId": sfn.JsonPath.string_at("$$.Map.Item.Value.messageId"),
+            # The SQS record's system attributes (epoch-ms and count strings): the claim's lease
+            "receiveCount": sfn.JsonPath.string_at("$$.Map.Item.Value.attributes.ApproximateReceiveCount"),
+            "firstReceived": sfn.JsonPath.string_at(
+                "$$.Map.Item.Value.attributes.ApproximateFirstReceiveTimestamp"
+            ),
             "event": sfn.JsonPath.string_to_json(sfn.JsonPath.string_at("$$.Map.Item.Value.body")),
         },
         result_selector={
@@ -384,6 +375,90 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
     return process_batch.next(check_retries).next(any_retry)
 
 
+def _parse_event(scope: Construct) -> sfn.Pass:
+    return sfn.Pass(
+        scope,
+        "ParseEvent",
+        comment="Pull the image identity out of the S3 'Object Created' EventBridge event.",
+        parameters={
+            "messageId": sfn.JsonPath.string_at("$.messageId"),
+            "receiveCount": sfn.JsonPath.string_at("$.receiveCount"),
+            "firstReceived": sfn.JsonPath.string_at("$.firstReceived"),
+            "bucket": sfn.JsonPath.string_at("$.event.detail.bucket.name"),
+            "key": sfn.JsonPath.string_at("$.event.detail.object.key"),
+            "sequencer": sfn.JsonPath.string_at("$.event.detail.object.sequencer"),
+            "eventTime": sfn.JsonPath.string_at("$.event.time"),
+            "object": sfn.JsonPath.object_at("$.event.detail.object"),
+            "event": sfn.JsonPath.object_at("$.event"),
+            # One upload event: the bucket is versioned, so its version id (with the sequencer) is
+            # unique and short; the key itself can need 3 KB URL-encoded, over DynamoDB's 2 KB limit.
+            "claimKey": sfn.JsonPath.format(
+                "s3://{}#{}#{}",
+                sfn.JsonPath.string_at("$.event.detail.bucket.name"),
+                sfn.JsonPath.string_at("$.event.detail.object['version-id']"),
+                sfn.JsonPath.string_at("$.event.detail.object.sequencer"),
+            ),
+        },
+    )
+
+
+def _claim_image(scope: Construct, res: WorkflowResources) -> tasks.DynamoUpdateItem:
+    """The first delivery of an upload event claims it for one receive of its SQS message; a
+    delivery that finds the claim held stops (SkipDuplicate). The claim is a lease:
+
+    - ``leaseUntil`` = the message's ApproximateFirstReceiveTimestamp + the lease (epoch ms). ASL
+      has no date arithmetic, and States.MathAdd is not trusted with epoch milliseconds (past 32
+      bits), so DynamoDB adds them, in the update expression. The lease is the ingest queue's
+      visibility timeout: an execution ends at most batching window + 5 minutes after its message's
+      first receive, which that timeout must outlast anyway (else SQS itself redelivers the message
+      to a second execution while the first runs).
+    - Another message (an EventBridge duplicate, SQS's own DLQ redrive: new message ids) takes the
+      claim over only once it was first received after the lease: by then the claim's execution
+      has ended, so a claim left ``claimed`` by an execution that died without its Catch (time
+      limit, abort) no longer blocks the image for ever. Both sides use first-receive times, of
+      one clock (SQS's), so a duplicate sent with the original is never let in early.
+    - The same message takes it over with a higher ApproximateReceiveCount: SQS redelivered it,
+      which it does only when the earlier receive's visibility timeout has passed (its execution
+      is over) or it was returned for a retry. The same count is a duplicate receive (one receive
+      handed over twice): it stops here, so two live executions never alert twice.
+
+    A redelivered message's first receive is older than its current receive, so its lease may have
+    run out while it runs; only a message of the same event first received a whole lease later
+    could then join it (docs/contracts.md, "Claims").
+    """
+    return tasks.DynamoUpdateItem(
+        scope,
+        "ClaimImage",
+        comment="Idempotency: one receive of one delivery claims the upload event for a lease; others stop.",
+        table=res.claims_table,
+        key=_claim_key(),
+        update_expression=(
+            "SET #status = :claimed, image = :image, messageId = :messageId, receiveCount = :receiveCount,"
+            " execution = :execution, claimedAt = :claimedAt, leaseUntil = :firstReceived + :lease"
+        ),
+        condition_expression=(
+            "attribute_not_exists(pk)"
+            " OR (#status = :claimed AND messageId = :messageId AND receiveCount < :receiveCount)"
+            " OR (#status = :claimed AND messageId <> :messageId AND leaseUntil < :firstReceived)"
+        ),
+        expression_attribute_names={"#status": "status"},
+        expression_attribute_values={
+            ":claimed": tasks.DynamoAttributeValue.from_string("claimed"),
+            ":image": tasks.DynamoAttributeValue.from_string(_image_uri()),
+            **_claim_owner(),
+            ":execution": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$$.Execution.Id")),
+            ":claimedAt": tasks.DynamoAttributeValue.from_string(
+                sfn.JsonPath.string_at("$$.State.EnteredTime")
+            ),
+            ":firstReceived": tasks.DynamoAttributeValue.number_from_string(
+                sfn.JsonPath.string_at("$.firstReceived")
+            ),
+            ":lease": tasks.DynamoAttributeValue.from_number(res.claim_lease_seconds * 1000),
+        },
+        result_path=sfn.JsonPath.DISCARD,
+    )
+
+
 def task_permissions(scope: Construct, res: WorkflowResources) -> list[iam.PolicyStatement]:
     """What the states' tasks need beyond the grants CDK's task constructs add themselves.
 
@@ -413,10 +488,8 @@ def _release_claim(scope: Construct, state_id: str, res: WorkflowResources) -> t
         comment="Release the claim taken by this delivery.",
         table=res.claims_table,
         key=_claim_key(),
-        condition_expression="messageId = :messageId",
-        expression_attribute_values={
-            ":messageId": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.messageId")),
-        },
+        condition_expression=OWNS_THE_CLAIM,
+        expression_attribute_values=_claim_owner(),
         result_path=sfn.JsonPath.DISCARD,
     )
     release.add_retry(**SERVICE_RETRY.on(DYNAMODB_TRANSIENT_ERRORS))

@@ -309,6 +309,21 @@ class Emulator:
             message.change_visibility(0)
         return len(messages)
 
+    def time_out_executions(self) -> int:
+        """Fast-forward every running execution to its time limit: each ends TIMED_OUT at once, as an
+        Express execution does after 5 minutes (no Catch runs; a claim it took stays). Returns how
+        many it ended.
+
+        Like ``expire_visibility_timeouts``, this acts on moto's executions, so tests see what an
+        execution that dies mid-way leaves behind without waiting out the limit."""
+        from moto.stepfunctions.parser.api import ExecutionStatus
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        backend = stepfunctions_parser_backends[ACCOUNT_ID][self.region]
+        return sum(
+            limits.time_out(execution) for execution in backend._get_executions(ExecutionStatus.RUNNING)
+        )
+
     # --- internals -------------------------------------------------------------------------
     def _functions(self) -> FunctionRuntimes:
         if self.functions is None:

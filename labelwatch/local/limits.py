@@ -189,6 +189,16 @@ def _step_functions_patches(limits: Limits) -> list[Patch]:
     ]
 
 
+def time_out(execution: Any) -> bool:
+    """End a running execution TIMED_OUT (ExecutionTimedOut), as its time limit does: no Catch runs,
+    the state it is in is abandoned. False when it was no longer running."""
+    worker = execution.exec_worker
+    if worker is not None and worker.env is not None and worker.env.is_running():
+        worker.env.set_timed_out()
+        return True
+    return False
+
+
 def _time_out_after(execution: Any, seconds: float) -> None:
     """An Express execution still running after ``seconds`` ends TIMED_OUT (ExecutionTimedOut)."""
 
@@ -198,9 +208,7 @@ def _time_out_after(execution: Any, seconds: float) -> None:
             if str(getattr(execution.exec_status, "value", execution.exec_status)) != "RUNNING":
                 return
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
-        worker = execution.exec_worker
-        if worker is not None and worker.env is not None and worker.env.is_running():
-            worker.env.set_timed_out()
+        time_out(execution)
 
     threading.Thread(target=watch, name="express-time-limit", daemon=True).start()
 

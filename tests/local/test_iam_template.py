@@ -176,7 +176,13 @@ def test_state_machine_writes_results_only_under_results(stack):
 def test_state_machine_claims_and_invokes_detect_but_nothing_else(stack):
     table = stack.resource("AWS::DynamoDB::Table", "WorkflowClaims").ref
     dynamodb = stack.client("dynamodb", "WorkflowStateMachineRole")
-    dynamodb.put_item(TableName=table, Item={"pk": {"S": "a"}})
+    dynamodb.update_item(  # ClaimImage's call
+        TableName=table,
+        Key={"pk": {"S": "a"}},
+        UpdateExpression="SET #status = :claimed",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":claimed": {"S": "claimed"}},
+    )
     with pytest.raises(ClientError) as excinfo:
         dynamodb.get_item(TableName=table, Key={"pk": {"S": "a"}})
     code, message, status = _error(excinfo)

@@ -46,3 +46,9 @@ def test_dynamodb_errors_are_retried_under_both_spellings_of_their_names(state):
     }
     assert both <= retried(state)
     assert "DynamoDB.ConditionalCheckFailedException" not in retried(state), "a refused claim is an answer"
+
+
+def test_an_alert_is_not_published_again_after_a_timeout_that_may_have_published_it():
+    assert "States.Timeout" not in retried("PublishAlert")
+    assert "States.TaskFailed" in retried("PublishAlert"), "SNS's error answers are retried"
+    assert {"States.TaskFailed", "States.Timeout"} <= retried("WriteResult"), "rewriting a result is harmless"
