@@ -96,6 +96,13 @@ _INT_RULES: dict[str, _IntRule] = {
         "it is the detect function's reserved concurrency (0 leaves the function unreserved)",
     ),
     "claimRetentionDays": _IntRule("claim_retention_days", 1, 365, 7),
+    "maxLabelsPerImage": _IntRule(
+        "max_labels_per_image",
+        1,
+        100,
+        50,
+        "an object-detection model returns a label per box, and the workflow carries at most 256 KiB",
+    ),
 }
 
 CONTEXT_KEYS: tuple[str, ...] = (
@@ -175,6 +182,7 @@ class LabelwatchConfig:
     map_concurrency: int = 4
     max_concurrent_detections: int = 0  # 0: no reserved concurrency
     claim_retention_days: int = 7
+    max_labels_per_image: int = 50
     ops_email: str | None = None
     analytics_database: str = DEFAULT_DATABASE
 

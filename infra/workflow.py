@@ -129,6 +129,7 @@ class Workflow(Construct):
                 "IMAGE_LINK_EXPIRY_SECONDS": str(config.image_link_expiry_seconds),
                 "RESULTS_PREFIX": RESULTS_PREFIX,
                 "CLAIM_RETENTION_DAYS": str(config.claim_retention_days),
+                "MAX_LABELS": str(config.max_labels_per_image),
                 "POWERTOOLS_SERVICE_NAME": METRICS_SERVICE,
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",

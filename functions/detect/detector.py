@@ -60,8 +60,10 @@ def detect_labels(
     version_id: str | None,
     min_confidence: float,
     image_bytes: bytes | None = None,
+    max_labels: int | None = None,
 ) -> list[Label]:
-    """Labels at or above ``min_confidence`` for s3://bucket/key (decoded key), highest confidence first.
+    """Labels at or above ``min_confidence`` for s3://bucket/key (decoded key), highest confidence first;
+    at most ``max_labels`` of them (the service's ``MaxResults``: the highest-ranked).
 
     With ``image_bytes`` (a normalised JPEG/PNG of that object, at most 4 MB) the model gets those bytes
     instead of the S3 object; ``bucket``/``key`` then only name the image in errors.
@@ -74,10 +76,9 @@ def detect_labels(
             s3_object["Version"] = version_id
         image = {"S3Object": s3_object}
     try:
+        limit = {"MaxResults": max_labels} if max_labels is not None else {}
         response = rekognition.detect_custom_labels(
-            ProjectVersionArn=model_arn,
-            Image=image,
-            MinConfidence=float(min_confidence),
+            ProjectVersionArn=model_arn, Image=image, MinConfidence=float(min_confidence), **limit
         )
     except ClientError as exc:
         raise _translate(exc, model_arn, s3_uri(bucket, key)) from exc
@@ -85,4 +86,4 @@ def detect_labels(
         # A network blip to the endpoint is transient too: let the workflow retry it with backoff.
         raise DetectorThrottled(f"DetectCustomLabels unreachable for {s3_uri(bucket, key)}: {exc}") from exc
     labels = [_label(item) for item in response.get("CustomLabels", [])]
-    return sorted(labels, key=lambda label: label.confidence, reverse=True)
+    return sorted(labels, key=lambda label: label.confidence, reverse=True)[:max_labels]

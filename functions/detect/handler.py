@@ -57,8 +57,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 def decode_deadline(remaining_ms: int, now: float | None = None) -> float:
     """The ``time.monotonic()`` by which decoding must end: the invocation's remaining time less a
-    margin for the model call and the answer (a quarter of what remains, at most ``DECODE_MARGIN_S``). A slower decode is ``decode-timeout``, a result, not the function's timeout
-    (which the workflow would retry, as long again)."""
+    margin for the model call and the answer (a quarter of what remains, at most
+    ``DECODE_MARGIN_S``). A slower decode is ``decode-timeout``, a result, not the function's
+    timeout (which the workflow would retry, as long again)."""
     remaining = remaining_ms / 1000
     return (time.monotonic() if now is None else now) + remaining - min(DECODE_MARGIN_S, remaining / 4)
 
@@ -91,23 +92,26 @@ def _handle(event: dict[str, Any], metrics: AmazonCloudWatchEMFProvider, deadlin
         raise
 
     _count("ImagesProcessed")
-    _count("LabelsDetected", len(result["labels"]))
-    _count("AlertsRaised", int(result["alert"]))
-    _count("ImagesRejected", int(result["status"] == "rejected"))
-    _count("ImagesNormalised", int(result["normalised"] is not None))
-    tracing.put_annotation(key="status", value=result["status"])
-    tracing.put_annotation(key="alert", value=result["alert"])
+    _count("LabelsDetected", len(result.labels))
+    _count("AlertsRaised", int(result.alert))
+    _count("ImagesRejected", int(result.status == "rejected"))
+    _count("ImagesNormalised", int(result.normalised is not None))
+    if result.labels_omitted:
+        _count("LabelsOmitted", result.labels_omitted)
+    tracing.put_annotation(key="status", value=result.status)
+    tracing.put_annotation(key="alert", value=result.alert)
     logger.info(
         "image processed",
         extra={
-            "image": result["image"],
-            "imageId": result["imageId"],
-            "status": result["status"],
-            "reason": result["reason"],
-            "normalised": result["normalised"],
-            "labels": result["labels"],
-            "alertLabels": result["alertLabels"],
-            "resultKey": result["resultKey"],
+            "image": result.image,
+            "imageId": result.image_id,
+            "status": result.status,
+            "reason": result.reason,
+            "normalised": result.normalised,
+            "labels": [vars(label) for label in result.labels],
+            "labelsOmitted": result.labels_omitted,
+            "alertLabels": result.alert_labels,
+            "resultKey": result.result_key,
         },
     )
-    return result
+    return result.payload()

@@ -17,6 +17,7 @@ from .keys import result_key
 from .labels import Label
 from .links import presign_image
 from .records import build_records, to_ndjson
+from .result import Detection, LabelSeen, MatchSeen, fit_to_budget
 from .settings import Settings
 
 
@@ -29,8 +30,8 @@ def process_image(
     now: datetime,
     presign_s3: Any = None,
     decode_deadline: float | None = None,
-) -> dict[str, Any]:
-    """The DetectLabels output (docs/contracts.md) for one upload event.
+) -> Detection:
+    """The DetectLabels output (docs/contracts.md; ``Detection.payload()``) for one upload event.
 
     ``ImageRejected`` becomes ``status: rejected``; ModelNotReady, DetectorThrottled,
     DetectorMisconfigured and unexpected errors propagate to the workflow.
@@ -55,6 +56,7 @@ def process_image(
             version_id=upload.version_id,
             min_confidence=rules.min_confidence,
             image_bytes=checked.data,
+            max_labels=settings.max_labels,
         )
 
     try:
@@ -129,22 +131,20 @@ def process_image(
         normalised=normalised,
     )
     image_id = upload.image_id
-    return {
-        "imageId": image_id,
-        "image": upload.uri,
-        "status": status,
-        "reason": reason,
-        "normalised": normalised,
-        "labels": [{"name": label.name, "confidence": label.confidence} for label in labels],
-        "matches": [
-            {"name": m.label.name, "confidence": m.label.confidence, "threshold": m.threshold}
-            for m in matches
-        ],
-        "alert": alert,
-        "alertLabels": alert_labels(matches),
-        "alertSubject": subject,
-        "alertMessage": message,
-        "resultKey": result_key(settings.results_prefix, upload.uploaded_at, image_id),
-        "resultBody": to_ndjson(records),
-        "claimExpiresAt": int((now + timedelta(days=settings.claim_retention_days)).timestamp()),
-    }
+    detection = Detection(
+        image_id=image_id,
+        image=upload.uri,
+        status=status,
+        reason=reason,
+        normalised=normalised,
+        labels=tuple(LabelSeen(label.name, label.confidence) for label in labels),
+        matches=tuple(MatchSeen(m.label.name, m.label.confidence, m.threshold) for m in matches),
+        alert=alert,
+        alert_labels=alert_labels(matches),
+        alert_subject=subject,
+        alert_message=message,
+        result_key=result_key(settings.results_prefix, upload.uploaded_at, image_id),
+        result_body=to_ndjson(records),
+        claim_expires_at=int((now + timedelta(days=settings.claim_retention_days)).timestamp()),
+    )
+    return fit_to_budget(detection, records, to_ndjson)

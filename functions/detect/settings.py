@@ -11,6 +11,7 @@ from .rules import LabelRules, parse_label_rules
 
 # SigV4 presigned URLs live at most 7 days (and never longer than the signing credentials).
 MAX_LINK_EXPIRY_SECONDS = 7 * 24 * 3600
+MAX_LABELS_LIMIT = 100  # labels per image; the detection output stays within its budget (result.py)
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,7 @@ class Settings:
     image_link_expiry_seconds: int = 3600
     results_prefix: str = "results/"
     claim_retention_days: int = 7
+    max_labels: int = 50  # per image: DetectCustomLabels' MaxResults (an object-detection model: one per box)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -64,4 +66,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         image_link_expiry_seconds=_int(env, "IMAGE_LINK_EXPIRY_SECONDS", 3600, 1, MAX_LINK_EXPIRY_SECONDS),
         results_prefix=prefix,
         claim_retention_days=_int(env, "CLAIM_RETENTION_DAYS", 7, 1, 3650),
+        max_labels=_int(env, "MAX_LABELS", 50, 1, MAX_LABELS_LIMIT),
     )

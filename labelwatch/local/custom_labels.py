@@ -380,6 +380,9 @@ def patches(registry: CustomLabelsRegistry) -> list[Patch]:
         registry._version(arn)  # ResourceNotFoundException before any image error
         image_bytes = _read_image(self.current_account, self._get_param("Image") or {})
         labels = registry.detect(arn, image_bytes, self._get_param("MinConfidence"))
+        limit = self._get_param("MaxResults")
+        if limit is not None:  # the highest-confidence labels, as the service ranks them
+            labels = labels[: int(limit)]
         return json.dumps({"CustomLabels": labels})
 
     def start_project_version(self: RekognitionResponse) -> str:

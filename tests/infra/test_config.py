@@ -452,6 +452,7 @@ def test_buckets_must_differ():
             "maxConcurrentDetections: 1001 is out of range; must be between 0 and 1000",
         ),
         ("claimRetentionDays", 366, "claimRetentionDays: 366 is out of range; must be between 1 and 365"),
+        ("maxLabelsPerImage", 101, "maxLabelsPerImage: 101 is out of range; must be between 1 and 100"),
         (
             "imageLinkExpiryMinutes",
             721,

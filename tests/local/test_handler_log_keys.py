@@ -77,17 +77,24 @@ def logged(monkeypatch, handler_module):
     def process_image(event, **_):
         if event["key"].startswith("together/"):
             both_running.wait()  # the two invocations overlap, whatever the machine's speed
-        return {
-            "image": f"s3://in/{event['key']}",
-            "imageId": event["key"],
-            "status": "ok",
-            "reason": None,
-            "normalised": None,
-            "labels": [],
-            "alert": False,
-            "alertLabels": "[]",
-            "resultKey": f"results/{event['key']}.json",
-        }
+        from detect.result import Detection
+
+        return Detection(
+            image_id=event["key"],
+            image=f"s3://in/{event['key']}",
+            status="ok",
+            reason=None,
+            normalised=None,
+            labels=(),
+            matches=(),
+            alert=False,
+            alert_labels="[]",
+            alert_subject="",
+            alert_message="",
+            result_key=f"results/{event['key']}.json",
+            result_body="",
+            claim_expires_at=0,
+        )
 
     monkeypatch.setattr(handler_module, "process_image", process_image)
     monkeypatch.setattr(handler_module.clients, "get", lambda name: None)

@@ -143,3 +143,26 @@ def test_network_errors_are_retried_by_the_workflow(network_error):
         detect_labels(
             Unreachable(), model_arn=MODEL_ARN, bucket=BUCKET, key="a.jpg", version_id=None, min_confidence=50
         )
+
+
+def test_max_labels_asks_the_service_for_the_highest_ranked_only(rekognition):
+    rekognition.stubber.add_response(
+        "detect_custom_labels",
+        {"CustomLabels": [{"Name": f"box-{n}", "Confidence": 90.0 - n} for n in range(3)]},
+        {
+            "ProjectVersionArn": MODEL_ARN,
+            "Image": {"S3Object": {"Bucket": BUCKET, "Name": "a.jpg"}},
+            "MinConfidence": 0.0,
+            "MaxResults": 3,
+        },
+    )
+    labels = detect_labels(
+        rekognition.client,
+        model_arn=MODEL_ARN,
+        bucket=BUCKET,
+        key="a.jpg",
+        version_id=None,
+        min_confidence=0,
+        max_labels=3,
+    )
+    assert [label.name for label in labels] == ["box-0", "box-1", "box-2"]

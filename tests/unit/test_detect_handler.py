@@ -13,25 +13,11 @@ from detect import clients
 from detect import handler as handler_module
 from detect.errors import DetectorThrottled, ModelNotReady, SettingsError
 from detect.handler import lambda_handler
+from detect.result import PAYLOAD_KEYS
 
 from tests.unit.factories import BUCKET, EXECUTION, MODEL_ARN, custom_label, image_bytes, make_event
 
-CONTRACT_KEYS = {
-    "imageId",
-    "image",
-    "status",
-    "reason",
-    "normalised",
-    "labels",
-    "matches",
-    "alert",
-    "alertLabels",
-    "alertSubject",
-    "alertMessage",
-    "resultKey",
-    "resultBody",
-    "claimExpiresAt",
-}
+CONTRACT_KEYS = set(PAYLOAD_KEYS)  # the typed contract's names (detect/result.py)
 KEY = "leaves/my photoé.jpg"
 ENCODED_KEY = "leaves/my+photo%C3%A9.jpg"
 
@@ -74,6 +60,7 @@ def expect_detection(stubber, labels, key=KEY):
             "ProjectVersionArn": MODEL_ARN,
             "Image": {"S3Object": {"Bucket": BUCKET, "Name": key}},
             "MinConfidence": 70.5,
+            "MaxResults": 50,  # MAX_LABELS' default: an object-detection model returns one per box
         },
     )
 

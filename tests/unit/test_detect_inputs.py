@@ -73,7 +73,7 @@ def run(s3, model, key: str, body: bytes | None, *, version_id: str | None = Non
         put = s3.put_object(Bucket=BUCKET, Key=key, Body=body)
         version_id = version_id or put.get("VersionId")
     event = make_event(quote_plus(key, safe="/"), version_id=version_id)
-    result = process_image(event, s3=s3, rekognition=model, settings=SETTINGS, now=NOW)
+    result = process_image(event, s3=s3, rekognition=model, settings=SETTINGS, now=NOW).payload()
     json.dumps(result)
     return result
 

@@ -68,3 +68,40 @@ def test_a_progressive_jpeg_scan_bomb_is_rejected_without_decoding(stack, model,
     assert (record["status"], record["reason"]) == ("rejected", "too-many-scans")
     stats = emulator.functions.stats()[stack.detect_function()]
     assert (stats.invocations, stats.timeouts) == (1, 0)
+
+
+def test_a_hundred_boxes_under_a_1024_byte_key_end_in_one_result_and_one_alert(emulator, template, inbox_for):
+    """An object-detection model's label per box, each record repeating a 1,024-byte key: the
+    detect function's answer was over Step Functions' 256 KiB, and States.DataLimitExceeded (no Catch
+    takes it) failed the execution and every other image of the batch, delivery after delivery."""
+    import copy
+
+    changed = copy.deepcopy(template)
+    for resource in changed["Resources"].values():
+        variables = resource.get("Properties", {}).get("Environment", {}).get("Variables", {})
+        if "MAX_LABELS" in variables:
+            variables["MAX_LABELS"] = "100"  # maxLabelsPerImage at its largest
+    stack = emulator.deploy(changed)
+    box = {"Width": 0.01, "Height": 0.02, "Left": 0.3, "Top": 0.4}
+    predictions = [("leaf-smut", 99.0, box)] + [("healthy", 98.0 - n * 0.5, box) for n in range(99)]
+    emulator.models.register(
+        stack.detect_environment()["MODEL_ARN"], lambda _image: predictions, running=True
+    )
+    inbox = inbox_for(stack)
+    key = "champ-rangée-7/" + "🌿" * 251 + ".jpg"
+    assert len(key.encode()) == 1024
+    upload(stack, key, encoded(Image.new("RGB", (200, 150), (60, 40, 30)), "JPEG"))
+    upload(stack, "field-2/leaf.jpg", encoded(Image.new("RGB", (200, 150), (40, 160, 60)), "JPEG"))
+
+    outcomes = stack.pipe().drain()
+
+    assert [outcome.status for outcome in outcomes] == ["SUCCEEDED"]
+    records = result_records(stack)
+    long_key = [record for record in records if record["key"] == key]
+    # the lowest-confidence boxes that matched no rule are left out (each record holds the key twice)
+    assert 0 < len(long_key) < 100
+    assert [record["confidence"] for record in long_key] == [p[1] for p in predictions[: len(long_key)]]
+    assert [record["label"] for record in long_key if record["alert"]] == ["leaf-smut"]
+    assert {record["key"] for record in records} == {key, "field-2/leaf.jpg"}
+    assert len(inbox.messages()) == 2  # one alert per image (both carry leaf-smut at 99 %)
+    assert drain_queue(stack, "FailureDlqUrl") == []

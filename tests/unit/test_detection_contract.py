@@ -1,0 +1,96 @@
+"""The detection result is one typed contract (detect/result.py); the document, the workflow's
+definition and the function agree with it, and its size stays within what a state may hold."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote_plus
+
+from detect.records import to_ndjson
+from detect.result import PAYLOAD_BUDGET, PAYLOAD_KEYS
+from detect.rules import parse_label_rules
+from detect.service import process_image
+from detect.settings import Settings
+
+from tests.unit.factories import BUCKET, MODEL_ARN, custom_label, encode, make_event, solid
+
+ROOT = Path(__file__).resolve().parents[2]
+STATE_LIMIT = 256 * 1024  # Step Functions: a state's input or output
+
+
+def test_the_document_shows_exactly_the_payloads_fields():
+    text = (ROOT / "docs" / "contracts.md").read_text()
+    block = text.split("## DetectLabels: output", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    assert tuple(re.findall(r'^\s*"(\w+)":', block, re.MULTILINE)) == PAYLOAD_KEYS
+
+
+def test_the_workflow_reads_only_fields_the_payload_has():
+    definition = (ROOT / "statemachine" / "workflow.asl.json").read_text()
+    read = set(re.findall(r"\$\.detection\.(\w+)", definition))
+    assert read and read <= set(PAYLOAD_KEYS), read - set(PAYLOAD_KEYS)
+
+
+class Boxes:
+    """An object-detection model: one label per box, ``count`` of them, honouring MaxResults."""
+
+    def __init__(self, count: int):
+        self.count = count
+        self.requests: list[dict] = []
+
+    def detect_custom_labels(self, **request):
+        self.requests.append(request)
+        box = {"BoundingBox": {"Width": 0.01, "Height": 0.02, "Left": 0.3, "Top": 0.4}}
+        labels = [
+            custom_label("leaf-smut" if n == 0 else "bacterial-leaf-blight", 99.0 - n * 0.5, box)
+            for n in range(self.count)
+        ]
+        return {"CustomLabels": labels[: request.get("MaxResults", self.count)]}
+
+
+# 1,024 bytes of UTF-8, 4 bytes a character: the Lambda runtime writes each as a 12-byte \\u pair
+LONG_KEY = "champ-rangée-7/" + "🌿" * 251 + ".jpg"
+
+
+def detect(s3, model, *, max_labels: int, key: str = LONG_KEY):
+    assert len(key.encode()) == 1024
+    s3.put_object(Bucket=BUCKET, Key=key, Body=encode(solid((200, 150)), "JPEG"))
+    settings = Settings(
+        model_arn=MODEL_ARN,
+        label_rules=parse_label_rules('{"leaf-smut": 80, "bacterial-leaf-blight": 99}'),
+        max_labels=max_labels,
+    )
+    now = datetime(2026, 11, 25, 10, 0, 5, tzinfo=UTC)
+    event = make_event(quote_plus(key, safe="/"))
+    return process_image(event, s3=s3, rekognition=model, settings=settings, now=now)
+
+
+def test_a_hundred_boxes_and_a_1024_byte_key_fit_in_a_state(s3):
+    """Each record repeats the key; 100 of them were 343 KiB as the Lambda answered: the state failed
+    with States.DataLimitExceeded (no Catch takes it) and with it the whole batch."""
+    model = Boxes(100)
+
+    detection = detect(s3, model, max_labels=100)
+
+    payload = json.dumps(detection.payload())
+    assert len(payload) <= PAYLOAD_BUDGET < STATE_LIMIT
+    records = [json.loads(line) for line in detection.result_body.splitlines()]
+    assert len(records) + detection.labels_omitted == 100 and detection.labels_omitted > 0
+    assert [label.name for label in detection.labels] == [record["label"] for record in records]
+    assert [(r["label"], r["confidence"]) for r in records if r["alert"]] == [("leaf-smut", 99.0)]
+    assert detection.alert and "leaf-smut" in detection.alert_message  # an alerted label is never left out
+    assert all(record["key"] == LONG_KEY for record in records)
+    assert [record["confidence"] for record in records] == [99.0 - n * 0.5 for n in range(len(records))]
+    assert detection.result_body == to_ndjson(records)
+
+
+def test_labels_per_image_are_capped_by_the_service(s3):
+    model = Boxes(100)
+
+    detection = detect(s3, model, max_labels=50, key="rows/" + "r" * 1015 + ".jpg")
+
+    assert model.requests[0]["MaxResults"] == 50
+    assert len(detection.labels) == 50 and len(detection.result_body.splitlines()) == 50
+    assert detection.labels_omitted == 0 and len(json.dumps(detection.payload())) <= PAYLOAD_BUDGET
