@@ -10,16 +10,18 @@ need a customer-managed KMS key, judged by its key policy.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from labelwatch.local import s3_encryption
 from labelwatch.local.iam.evaluate import Decision, Policy, Principal, compile_policy, evaluate
 from labelwatch.local.iam.requests import Access, ApiCall
 from labelwatch.local.provision import ACCOUNT_ID, Provisioned, ResolvedResource
@@ -27,6 +29,9 @@ from labelwatch.local.provision import ACCOUNT_ID, Provisioned, ResolvedResource
 log = logging.getLogger(__name__)
 
 ADMIN_ACCESS_KEYS = ("testing",)
+
+# (bucket, key, version id or None) -> (algorithm, KMS key id, bucket key enabled) of the stored version
+ObjectEncryption = Callable[[str, str, str | None], tuple[str, str | None, bool] | None]
 
 # AWS managed policies CDK attaches, as AWS publishes them (only the statements that matter here).
 MANAGED_POLICIES: dict[str, dict[str, Any]] = {
@@ -162,6 +167,7 @@ class Authorizer:
         permissive: bool = False,
         unknown_keys: str = "admin",
         managed_policies: Mapping[str, Mapping[str, Any]] | None = None,
+        object_encryption: ObjectEncryption | None = None,
     ) -> None:
         resources = provisioned.resources if isinstance(provisioned, Provisioned) else dict(provisioned)
         self.region = region
@@ -186,6 +192,10 @@ class Authorizer:
         self.key_policies: dict[str, Policy] = {}  # key ARN -> key policy
         self.key_aliases: dict[str, str] = {}  # alias name / key id -> key ARN
         self.encryption: dict[str, tuple[str, bool]] = {}  # topic/queue/bucket ARN -> (key ARN, bucket key)
+        # (bucket, key, version id) -> how S3 stored that object version, read from moto by default
+        self.object_encryption: ObjectEncryption = object_encryption or functools.partial(
+            s3_encryption.stored_encryption, account
+        )
         self._build(resources)
         for key in self.admin_keys:
             self._keys[key] = (self._root, True)
@@ -338,7 +348,8 @@ class Authorizer:
         """The KMS actions AWS documents for reading or writing a resource the template encrypts
         with a customer-managed key: SNS Publish and SQS SendMessage need GenerateDataKey and
         Decrypt, SQS ReceiveMessage Decrypt, S3 PutObject GenerateDataKey (and Decrypt for a
-        multipart upload), S3 GetObject Decrypt."""
+        multipart upload), S3 GetObject Decrypt (on the key the stored version names, which an
+        uploader may choose)."""
         needs: list[Access] = []
         for access in accesses:
             action = access.action.lower()
@@ -361,7 +372,7 @@ class Authorizer:
                     )
                     wanted = ("GenerateDataKey", "Decrypt") if multipart else ("GenerateDataKey",)
                 elif action in ("s3:getobject", "s3:getobjectversion") and operation != "HeadObject":
-                    wanted = ("Decrypt",)
+                    wanted, key = ("Decrypt",), self._stored_object_key(access, bucket_arn)
                 else:
                     continue
                 context_key, service = "aws:s3:arn", "s3"
@@ -470,6 +481,17 @@ class Authorizer:
                 return None
             return self.kms_key_arn(str(key_id)), False
         return self.encryption.get(bucket_arn)
+
+    def _stored_object_key(self, access: Access, bucket_arn: str) -> tuple[str, bool] | None:
+        """The customer-managed key the stored version was encrypted with (an uploader may name any
+        key), else the bucket default's; None for SSE-S3 and AWS managed keys."""
+        bucket, _, name = access.resource[len("arn:aws:s3:::") :].partition("/")
+        stored = self.object_encryption(bucket, name, access.context.get("s3:versionid"))
+        if stored is None:
+            return self.encryption.get(bucket_arn)
+        algorithm, key_id, bucket_key = stored
+        managed = self._managed_key(key_id) if algorithm in ("aws:kms", "aws:kms:dsse") else None
+        return (managed, bucket_key) if managed else None
 
     def _managed_key(self, key_id: str | None) -> str | None:
         """The ARN of a customer-managed key, or None for no key / an AWS managed key."""

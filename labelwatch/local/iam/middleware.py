@@ -33,8 +33,9 @@ from typing import Any
 from urllib.parse import parse_qs, quote
 from xml.sax.saxutils import escape
 
+from labelwatch.local import s3_encryption
 from labelwatch.local.iam.authorizer import Authorizer, Verdict
-from labelwatch.local.iam.requests import classify, needs_body
+from labelwatch.local.iam.requests import ApiCall, classify, needs_body
 
 StartResponse = Callable[..., Any]
 
@@ -69,18 +70,35 @@ class AuthorizingApp:
             status, headers, body = error_response(verdict, environ.get("REQUEST_METHOD", "GET"))
             start_response(status, headers)
             return [body]
+        if verdict is not None and verdict.call is not None and verdict.call.service == "s3":
+            return self._serve_s3(environ, start_response, verdict.call)
+        return self.app(environ, start_response)
+
+    def _serve_s3(
+        self, environ: dict[str, Any], start_response: StartResponse, call: ApiCall
+    ) -> Iterable[bytes]:
+        """An allowed S3 call, with SSE-C enforced as S3 does (moto would serve the bytes to anyone)."""
+        assert self.authorizer is not None
+        headers = _request_headers(environ)
+        account = self.authorizer.account
+        if call.operation in ("GetObject", "HeadObject"):
+            stored = s3_encryption.customer_key_md5(account, call.params)
+            refusal = s3_encryption.read_refusal(stored, headers)
+            if refusal is not None:
+                status, response_headers, body = refusal.response(environ.get("REQUEST_METHOD", "GET"))
+                start_response(status, response_headers)
+                return [body]
+            if stored is not None:
+                extra = s3_encryption.customer_key_headers(stored)
+                return self.app(environ, _with_headers(start_response, extra))
+        elif s3_encryption.uploads_customer_key(call.operation, headers):
+            return self.app(environ, _remembering_customer_key(start_response, account, call, headers))
         return self.app(environ, start_response)
 
     def authorize_environ(self, environ: dict[str, Any]) -> Verdict | None:
         """Classify and judge one WSGI request (None when it cannot be classified)."""
         assert self.authorizer is not None
-        headers = {
-            key[5:].replace("_", "-").lower(): value
-            for key, value in environ.items()
-            if key.startswith("HTTP_")
-        }
-        if environ.get("CONTENT_TYPE"):
-            headers["content-type"] = environ["CONTENT_TYPE"]
+        headers = _request_headers(environ)
         method = environ.get("REQUEST_METHOD", "GET")
         query_string = environ.get("QUERY_STRING", "")
         raw_path = (environ.get("RAW_URI") or environ.get("REQUEST_URI") or "").split("?", 1)[0]
@@ -117,6 +135,45 @@ class AuthorizingApp:
         }
 
 
+def _request_headers(environ: dict[str, Any]) -> dict[str, str]:
+    headers = {
+        key[5:].replace("_", "-").lower(): value for key, value in environ.items() if key.startswith("HTTP_")
+    }
+    if environ.get("CONTENT_TYPE"):
+        headers["content-type"] = environ["CONTENT_TYPE"]
+    return headers
+
+
+def _with_headers(start_response: StartResponse, extra: list[tuple[str, str]]) -> StartResponse:
+    """``start_response`` adding ``extra`` to a successful answer."""
+
+    def starting(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        if status.startswith("2"):
+            headers = [*headers, *extra]
+        return start_response(status, headers, exc_info)
+
+    return starting
+
+
+def _remembering_customer_key(
+    start_response: StartResponse, account: str, call: ApiCall, request_headers: dict[str, str]
+) -> StartResponse:
+    """``start_response`` that keeps the customer key's MD5 on the version moto just stored (its
+    answer is complete when it starts the response) and adds S3's SSE-C headers."""
+
+    def starting(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        if status.startswith("2"):
+            version = next((v for k, v in headers if k.lower() == "x-amz-version-id"), None)
+            s3_encryption.remember_customer_key(account, call.params, version, request_headers)
+            headers = [
+                *headers,
+                *s3_encryption.customer_key_headers(request_headers[s3_encryption.KEY_MD5_HEADER]),
+            ]
+        return start_response(status, headers, exc_info)
+
+    return starting
+
+
 def _read_body(environ: dict[str, Any]) -> bytes:
     stream = environ.get("wsgi.input")
     if stream is None:
@@ -147,7 +204,7 @@ def error_response(verdict: Verdict, method: str = "POST") -> tuple[str, list[tu
     request_id = str(uuid.uuid4())
     message = decision.message
     service = call.service
-    if verdict.kms:
+    if verdict.kms and call.protocol != "rest-xml":  # S3 passes on the KMS message as it is
         message = (
             f"{message} (Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException; "
             f"Request ID: {request_id})"
