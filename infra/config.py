@@ -57,6 +57,11 @@ DEFAULT_MIN_CONFIDENCE = 70.0
 DEFAULT_DATABASE = "labelwatch"
 
 
+DLQ_RETENTION_DAYS = 14  # every DLQ keeps its messages this long (SQS's maximum; infra/queues.py)
+EXPRESS_LIMIT_SECONDS = 300  # an Express execution's longest run
+VISIBILITY_MARGIN_SECONDS = 30  # the Pipe's start and its receive, SQS's clock
+
+
 @dataclass(frozen=True)
 class _IntRule:
     attribute: str
@@ -95,7 +100,13 @@ _INT_RULES: dict[str, _IntRule] = {
         0,
         "it is the detect function's reserved concurrency (0 leaves the function unreserved)",
     ),
-    "claimRetentionDays": _IntRule("claim_retention_days", 1, 365, 7),
+    "claimRetentionDays": _IntRule(
+        "claim_retention_days",
+        DLQ_RETENTION_DAYS,
+        365,
+        DLQ_RETENTION_DAYS,
+        f"a message redriven from a DLQ (kept {DLQ_RETENTION_DAYS} days) must still find its claim",
+    ),
     "maxLabelsPerImage": _IntRule(
         "max_labels_per_image",
         1,
@@ -181,7 +192,7 @@ class LabelwatchConfig:
     visibility_timeout_seconds: int = 360
     map_concurrency: int = 4
     max_concurrent_detections: int = 0  # 0: no reserved concurrency
-    claim_retention_days: int = 7
+    claim_retention_days: int = DLQ_RETENTION_DAYS
     max_labels_per_image: int = 50
     ops_email: str | None = None
     analytics_database: str = DEFAULT_DATABASE
@@ -318,6 +329,7 @@ class _Parser:
                 f"{results_bucket!r} is also the inputBucketName; the two buckets must differ",
             )
         ints = {rule.attribute: self._int(key, rule) for key, rule in _INT_RULES.items()}
+        self._check_visibility_timeout(ints)
         values = dict(
             model_arn=model_arn,
             subscribers=subscribers,
@@ -335,6 +347,20 @@ class _Parser:
         if self.problems:
             raise ConfigError(self.problems)
         return LabelwatchConfig(**values)
+
+    def _check_visibility_timeout(self, ints: dict[str, int]) -> None:
+        """A message's visibility timeout is also the claim's lease (docs/contracts.md, "Claims"): it
+        must outlast the batching window, the Express execution's 5 minutes and a margin, or SQS hands
+        a message whose execution still runs to a second one."""
+        needed = ints["batch_window_seconds"] + EXPRESS_LIMIT_SECONDS + VISIBILITY_MARGIN_SECONDS
+        if ints["visibility_timeout_seconds"] < needed:
+            self.problem(
+                "visibilityTimeoutSeconds",
+                f"{ints['visibility_timeout_seconds']} is too short for batchWindowSeconds="
+                f"{ints['batch_window_seconds']}; it must be at least batchWindowSeconds + "
+                f"{EXPRESS_LIMIT_SECONDS} (an Express execution's limit) + {VISIBILITY_MARGIN_SECONDS}"
+                f" = {needed}",
+            )
 
     # -- individual parameters -------------------------------------------------------------
 

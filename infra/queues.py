@@ -6,8 +6,11 @@ from aws_cdk import Duration
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-# Dead-letter queues keep messages as long as SQS allows, so there is time to redrive them.
-DLQ_RETENTION = Duration.days(14)
+from infra.config import DLQ_RETENTION_DAYS
+
+# Dead-letter queues keep messages as long as SQS allows, so there is time to redrive them (and
+# claims are remembered as long: claimRetentionDays).
+DLQ_RETENTION = Duration.days(DLQ_RETENTION_DAYS)
 
 
 def secure_queue(scope: Construct, construct_id: str, **kwargs) -> sqs.Queue:

@@ -70,6 +70,8 @@ class Workflow(Construct):
             results_bucket=results_bucket,
             failure_dlq=self.failure_dlq,
             map_concurrency=config.map_concurrency,
+            # a claim's lease is its message's visibility timeout (docs/contracts.md, "Claims")
+            claim_lease_seconds=config.visibility_timeout_seconds,
         )
         definition = build_definition(self, resources)
         # Level ALL with execution data: the alert text and its presigned link (masked there).

@@ -47,8 +47,11 @@ LAMBDA_TRANSIENT_ERRORS = [
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
-    "Sandbox.Timedout",  # the function hit its timeout (e.g. a slow image download)
 ]
+# The function hit its timeout. Once more, in a fresh environment (a slow download, a cold start
+# under load); not three times: an image whose decoding is slow is slow every time (the function
+# gives decoding a deadline and answers decode-timeout first), and each attempt costs the timeout.
+LAMBDA_TIMEOUT = "Sandbox.Timedout"
 # DynamoDB errors of the optimized integration are ``DynamoDB.<name>``. Where DynamoDB's error code
 # and its SDK exception's name differ (the code lacks "Exception": InternalServerError,
 # RequestLimitExceeded), AWS's documentation does not say which one Step Functions reports, and
@@ -93,6 +96,7 @@ class RetryPolicy:
 
 DETECTOR_RETRY = RetryPolicy(interval_seconds=2, max_attempts=5)
 SERVICE_RETRY = RetryPolicy(interval_seconds=1, max_attempts=3)
+TIMEOUT_RETRY = RetryPolicy(interval_seconds=1, max_attempts=1)
 # How long a claim is one receive's after that receive's message was first received (ClaimImage):
 # the ingest queue's visibility timeout, the lease SQS itself gives a receive (cdk.json's default).
 DEFAULT_CLAIM_LEASE_SECONDS = 360
@@ -293,6 +297,7 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
     claim_image.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
 
     detect_labels.add_retry(**SERVICE_RETRY.on(LAMBDA_TRANSIENT_ERRORS))
+    detect_labels.add_retry(**TIMEOUT_RETRY.on([LAMBDA_TIMEOUT]))
     detect_labels.add_retry(**DETECTOR_RETRY.on([DETECTOR_THROTTLED]))
     # Not running, or still overloaded after the retries: back to the queue (back-pressure), no failure.
     detect_labels.add_catch(

@@ -21,7 +21,7 @@ class Settings:
     image_links: bool = False
     image_link_expiry_seconds: int = 3600
     results_prefix: str = "results/"
-    claim_retention_days: int = 7
+    claim_retention_days: int = 14  # as long as the DLQs keep messages (infra/config.py)
     max_labels: int = 50  # per image: DetectCustomLabels' MaxResults (an object-detection model: one per box)
 
 
@@ -65,6 +65,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         image_links=links_raw == "true",
         image_link_expiry_seconds=_int(env, "IMAGE_LINK_EXPIRY_SECONDS", 3600, 1, MAX_LINK_EXPIRY_SECONDS),
         results_prefix=prefix,
-        claim_retention_days=_int(env, "CLAIM_RETENTION_DAYS", 7, 1, 3650),
+        claim_retention_days=_int(env, "CLAIM_RETENTION_DAYS", 14, 1, 3650),
         max_labels=_int(env, "MAX_LABELS", 50, 1, MAX_LABELS_LIMIT),
     )

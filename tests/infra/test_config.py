@@ -56,7 +56,7 @@ def test_minimal_parameters_take_the_defaults():
     assert config.key_prefix == ""
     assert (config.batch_size, config.batch_window_seconds) == (10, 2)
     assert (config.max_receive_count, config.visibility_timeout_seconds) == (12, 360)
-    assert (config.map_concurrency, config.claim_retention_days) == (4, 7)
+    assert (config.map_concurrency, config.claim_retention_days) == (4, 14)
     assert config.ops_email is None
     assert config.analytics_database == "labelwatch"
 
@@ -451,7 +451,12 @@ def test_buckets_must_differ():
             1001,
             "maxConcurrentDetections: 1001 is out of range; must be between 0 and 1000",
         ),
-        ("claimRetentionDays", 366, "claimRetentionDays: 366 is out of range; must be between 1 and 365"),
+        (
+            "claimRetentionDays",
+            366,
+            "claimRetentionDays: 366 is out of range; must be between 14 and 365 "
+            "(a message redriven from a DLQ (kept 14 days) must still find its claim)",
+        ),
         ("maxLabelsPerImage", 101, "maxLabelsPerImage: 101 is out of range; must be between 1 and 100"),
         (
             "imageLinkExpiryMinutes",
@@ -535,3 +540,25 @@ def test_several_errors_are_reported_together():
     assert text.startswith("invalid labelwatch configuration (6 problems):")
     for problem in error.problems:
         assert f"\n  - {problem}" in text
+
+
+def test_claims_are_remembered_as_long_as_the_dlqs_keep_messages():
+    """A redrive on day 10 of a message whose claim was forgotten on day 7 alerted a second time."""
+    assert only_problem(claimRetentionDays=7) == (
+        "claimRetentionDays: 7 is out of range; must be between 14 and 365 "
+        "(a message redriven from a DLQ (kept 14 days) must still find its claim)"
+    )
+
+
+@pytest.mark.parametrize(("window", "visibility"), [(300, 360), (31, 360), (100, 400)])
+def test_the_visibility_timeout_outlasts_the_batching_window_and_the_execution(window, visibility):
+    """The visibility timeout is the claim's lease: shorter than window + 300 s + margin, SQS hands a
+    message whose execution still runs to a second execution (two alerts)."""
+    needed = window + 330
+    assert only_problem(batchWindowSeconds=window, visibilityTimeoutSeconds=visibility) == (
+        f"visibilityTimeoutSeconds: {visibility} is too short for batchWindowSeconds={window}; it must be"
+        f" at least batchWindowSeconds + 300 (an Express execution's limit) + 30 = {needed}"
+    )
+    assert (
+        parse(batchWindowSeconds=window, visibilityTimeoutSeconds=needed).visibility_timeout_seconds == needed
+    )

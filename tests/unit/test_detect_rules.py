@@ -85,8 +85,9 @@ def test_settings_from_env_with_defaults():
     assert (settings.image_links, settings.image_link_expiry_seconds, settings.claim_retention_days) == (
         False,
         3600,
-        7,
+        14,
     )
+    assert settings.max_labels == 50
 
 
 @pytest.mark.parametrize(

@@ -157,11 +157,47 @@ def test_a_detection_over_the_functions_timeout_is_killed_and_retried(emulator, 
 
     stack.pipe().drain()
 
-    assert timed_out.is_set() and emulator.functions.stats()[detect].timeouts == 1
+    # the killed invocation's model call may still be returning on its thread: wait for it
+    assert timed_out.wait(60) and emulator.functions.stats()[detect].timeouts == 1
     (record,) = result_records(stack)
     assert record["key"] == "slow.jpg" and record["status"] == "ok"
     assert len(inbox.messages()) == 1
     assert drain_queue(stack, "FailureDlqUrl") == []
+
+
+def test_an_image_that_times_out_twice_is_not_tried_a_third_time(emulator, template, inbox_for):
+    """Each attempt costs the function's whole timeout, and what is slow once is slow again: one
+    retry in a fresh environment, then the failure DLQ with the error (it was three retries)."""
+    import copy
+
+    from labelwatch.local.server import wait_for
+
+    changed = copy.deepcopy(template)
+    for resource in changed["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::Function" and resource["Properties"]["Handler"].startswith(
+            "detect."
+        ):
+            resource["Properties"]["Timeout"] = 2
+    stack = emulator.deploy(changed)
+    detect = stack.detect_function()
+    calls = []
+
+    def always_too_slow(image):
+        calls.append(1)
+        seen = len(calls)
+        wait_for(lambda: emulator.functions.stats()[detect].timeouts >= seen, timeout=120, interval=0.05)
+        return scripted_predictor(image)
+
+    emulator.models.register(stack.detect_environment()["MODEL_ARN"], always_too_slow, running=True)
+    inbox = inbox_for(stack)
+    upload(stack, "slow.jpg", leaf_image("leaf-smut"))
+
+    stack.pipe().drain()
+
+    assert emulator.functions.stats()[detect].timeouts == 2
+    (letter,) = drain_queue(stack, "FailureDlqUrl")
+    assert "Sandbox.Timedout" in json.dumps(letter)
+    assert result_records(stack) == [] and inbox.messages() == []
 
 
 def test_throttling_that_clears_is_retried_with_backoff(stack, model, inbox, retry_waits):
