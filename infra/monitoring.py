@@ -41,8 +41,15 @@ class Monitoring(Construct):
         dead_letter_queues: Mapping[str, sqs.IQueue],
     ) -> None:
         super().__init__(scope, construct_id)
+        # Named, so that the key policy can name its ARN (the topic's Ref would make them circular)
+        self.ops_topic_name = f"{Stack.of(self).stack_name}-ops"
         self.ops_topic = sns.Topic(
-            self, "OpsTopic", display_name="labelwatch ops", master_key=key, enforce_ssl=True
+            self,
+            "OpsTopic",
+            topic_name=self.ops_topic_name,
+            display_name="labelwatch ops",
+            master_key=key,
+            enforce_ssl=True,
         )
         self._let_cloudwatch_publish(key)
         self._subscribe_ops(ops_email)
@@ -117,12 +124,14 @@ class Monitoring(Construct):
     def _let_cloudwatch_publish(self, key: kms.IKey) -> None:
         """CloudWatch alarms publish as ``cloudwatch.amazonaws.com``: the topic policy and key must allow it.
 
-        The topic grant is limited to this account's alarms. The key grant is not conditioned: it lets
-        CloudWatch only encrypt for and decrypt from topics under this key, which the topic policies
-        already gate, and a condition the KMS request does not carry would silently drop every alarm.
+        The topic grant is limited to this account's alarms. The key grant is limited to the ops
+        topic by the encryption context SNS uses with a topic's key (``aws:sns:topicArn``, the
+        topic's ARN, documented for SNS key policies): the alerts topic shares the key, and CloudWatch
+        has no business there.
         """
         stack = Stack.of(self)
         alarms = f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:*"
+        ops_topic_arn = f"arn:{stack.partition}:sns:{stack.region}:{stack.account}:{self.ops_topic_name}"
         self.ops_topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowThisAccountsAlarmsToPublish",
@@ -142,6 +151,7 @@ class Monitoring(Construct):
                     principals=[iam.ServicePrincipal(_CLOUDWATCH)],
                     actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                     resources=["*"],
+                    conditions={"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": ops_topic_arn}},
                 )
             )
         else:
