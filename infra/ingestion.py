@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import quote_plus
 
-from aws_cdk import Duration
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -19,6 +20,18 @@ from infra.config import LabelwatchConfig
 from infra.log_groups import protected_log_group
 from infra.nag import acknowledge
 from infra.queues import DLQ_RETENTION, secure_queue
+
+MAX_PIPE_NAME = 64  # Pipes: 1-64 of [.-_A-Za-z0-9]; a stack name has up to 128 letters, digits and '-'
+
+
+def pipe_name(stack_name: str) -> str:
+    """``<stack>-ingest``, or for a long stack name its start and a digest of the whole: fixed before
+    the Pipe exists, so the Pipe role's trust policy can name the Pipe's ARN."""
+    name = f"{stack_name}-ingest"
+    if len(name) <= MAX_PIPE_NAME:
+        return name
+    digest = hashlib.sha256(stack_name.encode()).hexdigest()[:8]
+    return f"{stack_name[: MAX_PIPE_NAME - len(digest) - len('--ingest')]}-{digest}-ingest"
 
 
 def s3_event_key(key: str) -> str:
@@ -85,11 +98,24 @@ class Ingestion(Construct):
         )
 
     def connect(self, state_machine: sfn.IStateMachine) -> pipes.CfnPipe:
-        """The Pipe: batches from the ingest queue start the Express workflow synchronously."""
+        """The Pipe: batches from the ingest queue start the Express workflow synchronously.
+
+        Its role may be assumed by EventBridge Pipes for this Pipe of this account only (the
+        documented confused-deputy conditions aws:SourceArn and aws:SourceAccount), not for a pipe
+        anyone else creates naming the role."""
+        stack = Stack.of(self)
+        name = pipe_name(stack.stack_name)
+        pipe_arn = f"arn:{stack.partition}:pipes:{stack.region}:{stack.account}:pipe/{name}"
         role = iam.Role(
             self,
             "PipeRole",
-            assumed_by=iam.ServicePrincipal("pipes.amazonaws.com"),
+            assumed_by=iam.ServicePrincipal(
+                "pipes.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnEquals": {"aws:SourceArn": pipe_arn},
+                },
+            ),
             description="labelwatch pipe: read the ingest queue, start the workflow",
         )
         self.ingest_queue.grant_consume_messages(role)
@@ -103,6 +129,7 @@ class Ingestion(Construct):
         self.pipe = pipes.CfnPipe(
             self,
             "Pipe",
+            name=name,
             description="labelwatch: ingest queue -> Express workflow (REQUEST_RESPONSE)",
             role_arn=role.role_arn,
             source=self.ingest_queue.queue_arn,

@@ -80,3 +80,39 @@ def test_cloudwatch_may_use_the_topics_key_for_the_ops_topic_only(template):
     assert may("kms:GenerateDataKey", ops) and may("kms:Decrypt", ops)
     assert not may("kms:GenerateDataKey", alerts) and not may("kms:Decrypt", alerts)
     assert not may("kms:GenerateDataKey", f"arn:aws:sns:us-east-1:{ACCOUNT}:someone-elses-topic")
+
+
+def test_only_this_stacks_pipe_in_this_account_may_assume_the_pipe_role(template):
+    resolver = deployed(template)
+    (pipe_lid, pipe) = next(iter(of_type(template, "AWS::Pipes::Pipe").items()))
+    role_lid = pipe["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    trust = compile_policy(
+        resolver.resolve(template["Resources"][role_lid]["Properties"]["AssumeRolePolicyDocument"]),
+        kind="resource",
+    )
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/pipe-role"
+    pipe_arn = resolver.get_att(pipe_lid, "Arn")
+    pipes = Principal.service("pipes.amazonaws.com")
+
+    def may_assume(source_arn: str, source_account: str) -> bool:
+        context = {"aws:sourcearn": source_arn, "aws:sourceaccount": source_account}
+        return evaluate(pipes, "sts:AssumeRole", role_arn, context, (), trust).allowed
+
+    assert may_assume(pipe_arn, ACCOUNT)
+    assert not may_assume(f"arn:aws:pipes:us-east-1:{ACCOUNT}:pipe/another-pipe", ACCOUNT)
+    assert not may_assume(
+        f"arn:aws:pipes:us-east-1:{OTHER_ACCOUNT}:pipe/{pipe_arn.rsplit('/', 1)[1]}", OTHER_ACCOUNT
+    )
+
+
+def test_the_pipes_name_fits_pipes_rules_for_a_long_stack_name():
+    """The trust policy names the Pipe's ARN, so the Pipe has a fixed name: at most 64 characters of
+    letters, digits, '.', '-' and '_', one per stack (stack names have up to 128)."""
+    import re
+
+    from infra.ingestion import pipe_name
+
+    names = [pipe_name("L" + "x" * 127), pipe_name("L" + "x" * 126 + "y")]
+    assert all(len(name) <= 64 and re.fullmatch(r"[.\-_A-Za-z0-9]+", name) for name in names)
+    assert len(set(names)) == 2
+    assert pipe_name("Labelwatch") == "Labelwatch-ingest"

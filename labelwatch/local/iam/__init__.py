@@ -27,7 +27,10 @@ documented same-account evaluation logic:
   key (SNS topics, SQS queues, S3 buckets with SSE-KMS), with ``kms:ViaService``,
   ``kms:CallerAccount`` and the service's encryption context;
 * deliveries AWS services make on their own (EventBridge rule → SQS), judged by the resource policy
-  with ``aws:SourceArn``/``aws:SourceAccount``.
+  with ``aws:SourceArn``/``aws:SourceAccount``;
+* a service assuming a role for one of the template's resources (EventBridge Pipes for its pipe),
+  judged by the role's trust policy with the ``aws:SourceArn``/``aws:SourceAccount`` it sends
+  (refused: ``AssumeRoleRefused``, the Pipe gets no credentials).
 
 Not covered: service control policies, resource control policies, permission boundaries, session
 policies, cross-account access (everything is one account), policy variables (``${aws:username}``

@@ -111,6 +111,11 @@ def _default_key_policy(account: str) -> dict[str, Any]:
     }
 
 
+class AssumeRoleRefused(PermissionError):
+    """An AWS service may not assume a role for the resource that uses it: its trust policy (with
+    the ``aws:SourceArn``/``aws:SourceAccount`` the service sends) does not allow it."""
+
+
 @dataclass(frozen=True)
 class Denial:
     """One call AWS would refuse (``enforced`` False when the authorizer is permissive)."""
@@ -192,6 +197,8 @@ class Authorizer:
         self.key_policies: dict[str, Policy] = {}  # key ARN -> key policy
         self.key_aliases: dict[str, str] = {}  # alias name / key id -> key ARN
         self.encryption: dict[str, tuple[str, bool]] = {}  # topic/queue/bucket ARN -> (key ARN, bucket key)
+        # role ARN -> (service principal, ARN of the resource it assumes the role for)
+        self.assumed_by: dict[str, list[tuple[str, str]]] = {}
         # (bucket, key, version id) -> how S3 stored that object version, read from moto by default
         self.object_encryption: ObjectEncryption = object_encryption or functools.partial(
             s3_encryption.stored_encryption, account
@@ -220,6 +227,9 @@ class Authorizer:
         role = self.roles.get(role_arn)
         if role is None:
             raise KeyError(f"the template has no role {role_arn}")
+        refused = self.assume_role_refusal(role_arn)
+        if refused is not None and not self.permissive:
+            raise AssumeRoleRefused(refused.message)
         session = session_name or role.session_name
         digest = hashlib.sha256(f"{role_arn}|{session}".encode()).digest()
         access_key_id = "ASIA" + base64.b32encode(digest[:10]).decode()[:16]
@@ -227,6 +237,18 @@ class Authorizer:
         self._keys[access_key_id] = (Principal.session(role_arn, session), False)
         self._secrets[access_key_id] = secret
         return access_key_id, secret
+
+    def assume_role_refusal(self, role_arn: str) -> Decision | None:
+        """Whether each service that assumes ``role_arn`` for a resource of the template (a Pipe) may,
+        by the role's trust policy with the ``aws:SourceArn`` and ``aws:SourceAccount`` the service
+        sends; the refusing decision (recorded), or None."""
+        for service, source_arn in self.assumed_by.get(role_arn, ()):
+            context = {"aws:sourcearn": source_arn, "aws:sourceaccount": self.account}
+            decision = self.check(Principal.service(service), "sts:AssumeRole", role_arn, context)
+            if not decision.allowed:
+                self._record(decision, operation=f"AssumeRole for {source_arn}", kms=False)
+                return decision
+        return None
 
     def alias(self, access_key_id: str, role_arn: str, session_name: str | None = None) -> None:
         """Let another access key (e.g. the ``ak`` moto's Step Functions interpreter signs with) act
@@ -584,6 +606,11 @@ class Authorizer:
                         policy_type == "AWS::IAM::ManagedPolicy" and _already(role, resource.logical_id)
                     ):
                         role.policies.append(compiled)
+        for pipe in by_type.get("AWS::Pipes::Pipe", []):  # Pipes assumes its role for one pipe
+            name = pipe.properties.get("Name") or pipe.logical_id
+            pipe_arn = f"arn:aws:pipes:{self.region}:{self.account}:pipe/{name}"
+            role_arn = str(pipe.properties.get("RoleArn", ""))
+            self.assumed_by.setdefault(role_arn, []).append(("pipes.amazonaws.com", pipe_arn))
         # resource-based policies
         for resource in by_type.get("AWS::SQS::QueuePolicy", []):
             for url in resource.properties.get("Queues", []):
