@@ -114,6 +114,14 @@ _INT_RULES: dict[str, _IntRule] = {
         50,
         "an object-detection model returns a label per box, and the workflow carries at most 256 KiB",
     ),
+    "noncurrentVersionDays": _IntRule(
+        "noncurrent_version_days",
+        DLQ_RETENTION_DAYS,
+        3650,
+        30,
+        f"a message redriven from a DLQ (kept {DLQ_RETENTION_DAYS} days) reads the version of the image "
+        "it names",
+    ),
 }
 
 CONTEXT_KEYS: tuple[str, ...] = (
@@ -194,6 +202,7 @@ class LabelwatchConfig:
     max_concurrent_detections: int = 0  # 0: no reserved concurrency
     claim_retention_days: int = DLQ_RETENTION_DAYS
     max_labels_per_image: int = 50
+    noncurrent_version_days: int = 30  # the input bucket's lifecycle rule
     ops_email: str | None = None
     analytics_database: str = DEFAULT_DATABASE
 

@@ -34,6 +34,16 @@ def pipe_name(stack_name: str) -> str:
     return f"{stack_name[: MAX_PIPE_NAME - len(digest) - len('--ingest')]}-{digest}-ingest"
 
 
+def noncurrent_versions_expire(days: int) -> s3.LifecycleRule:
+    """Versions that stopped being current (overwritten or deleted images) expire ``days`` later,
+    and a delete marker left without versions with them; current objects are kept."""
+    return s3.LifecycleRule(
+        id="ExpireNoncurrentVersions",
+        noncurrent_version_expiration=Duration.days(days),
+        expired_object_delete_marker=True,
+    )
+
+
 def s3_event_key(key: str) -> str:
     """``key`` as S3's events carry it: URL-encoded as a form value (space as '+', '+' as '%2B',
     non-ASCII as UTF-8 %XX), slashes kept. The rule compares its prefix with that text."""
@@ -60,6 +70,7 @@ class Ingestion(Construct):
             access_logs=access_logs,
             access_logs_prefix="input/",
             event_bridge_enabled=True,
+            lifecycle_rules=[noncurrent_versions_expire(config.noncurrent_version_days)],
         )
         self.ingest_dlq = secure_queue(self, "IngestDlq", retention_period=DLQ_RETENTION)
         self.ingest_queue = secure_queue(
