@@ -27,16 +27,7 @@ def alerts_key(scope: Construct, construct_id: str = "TopicsKey") -> kms.Key:
     cannot be changed. SNS keeps no messages at rest beyond delivery, so the key is scheduled for
     deletion (after the shortest waiting period) with the stack rather than orphaned.
     """
-    stack = Stack.of(scope)
-    return kms.Key(
-        scope,
-        construct_id,
-        description=f"labelwatch {stack.stack_name}: encrypts the alert and ops SNS topics",
-        alias=f"alias/labelwatch/{stack.stack_name}",
-        enable_key_rotation=True,
-        removal_policy=RemovalPolicy.DESTROY,
-        pending_window=Duration.days(7),
-    )
+    return _stack_key(scope, construct_id, purpose="the alert and ops SNS topics", alias_suffix="")
 
 
 def logs_key(scope: Construct, construct_id: str = "LogsKey") -> kms.Key:
@@ -47,15 +38,7 @@ def logs_key(scope: Construct, construct_id: str = "LogsKey") -> kms.Key:
     this account and region. Log readers need no key permission: CloudWatch Logs decrypts for them.
     """
     stack = Stack.of(scope)
-    key = kms.Key(
-        scope,
-        construct_id,
-        description=f"labelwatch {stack.stack_name}: encrypts the log groups",
-        alias=f"alias/labelwatch/{stack.stack_name}/logs",
-        enable_key_rotation=True,
-        removal_policy=RemovalPolicy.DESTROY,
-        pending_window=Duration.days(7),
-    )
+    key = _stack_key(scope, construct_id, purpose="the log groups", alias_suffix="/logs")
     log_groups = (
         f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:{log_group_prefix(scope)}*"
     )
@@ -69,3 +52,18 @@ def logs_key(scope: Construct, construct_id: str = "LogsKey") -> kms.Key:
         )
     )
     return key
+
+
+def _stack_key(scope: Construct, construct_id: str, *, purpose: str, alias_suffix: str) -> kms.Key:
+    """A rotating symmetric key of this stack, ``alias/labelwatch/<stack name><alias_suffix>``,
+    scheduled for deletion with the stack (after the shortest waiting period) rather than orphaned."""
+    stack = Stack.of(scope)
+    return kms.Key(
+        scope,
+        construct_id,
+        description=f"labelwatch {stack.stack_name}: encrypts {purpose}",
+        alias=f"alias/labelwatch/{stack.stack_name}{alias_suffix}",
+        enable_key_rotation=True,
+        removal_policy=RemovalPolicy.DESTROY,
+        pending_window=Duration.days(7),
+    )

@@ -63,10 +63,10 @@ def test_alert_labels_are_the_configured_names_once_each():
     assert json.loads(alert_labels(RULES.evaluate(labels))) == ["Leaf-Smut", "bacterial-leaf-blight"]
 
 
-def message(link=None):
+def message(link=None, *, key: str = "leaves/my photoé.jpg"):
     labels, matches = labels_and_matches()
     return build_message(
-        image_uri=f"s3://{BUCKET}/leaves/my photoé.jpg",
+        image_uri=f"s3://{BUCKET}/{key}",
         uploaded_at=datetime(2026, 11, 25, 9, 59, 58, tzinfo=UTC),
         detected_at=NOW,
         matches=matches,
@@ -120,18 +120,7 @@ PHISHING_KEY = "leaf.jpg\n\nURGENT: re-authenticate at https://evil.example/logi
 
 
 def message_for_key(key: str) -> str:
-    labels, matches = labels_and_matches()
-    return build_message(
-        image_uri=f"s3://{BUCKET}/{key}",
-        uploaded_at=NOW,
-        detected_at=NOW,
-        matches=matches,
-        labels=labels,
-        rules=RULES,
-        model_arn=MODEL_ARN,
-        execution=EXECUTION,
-        link=None,
-    )
+    return message(key=key)
 
 
 def test_a_key_with_line_breaks_cannot_write_lines_of_its_own_into_the_alert():

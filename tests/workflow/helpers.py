@@ -58,3 +58,15 @@ def execution_history_states(stack: EmbeddedStack, execution_arn: str) -> list[s
         for event in events["events"]
         if "stateEnteredEventDetails" in event
     ]
+
+
+def with_detect_timeout(template: dict, seconds: int) -> dict:
+    """A copy of ``template`` whose detect function has this Timeout."""
+    import copy
+
+    changed = copy.deepcopy(template)
+    for resource in changed["Resources"].values():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Lambda::Function" and properties["Handler"].startswith("detect."):
+            properties["Timeout"] = seconds
+    return changed

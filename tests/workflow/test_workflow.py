@@ -14,6 +14,7 @@ from tests.workflow.helpers import (
     result_objects,
     result_records,
     upload,
+    with_detect_timeout,
 )
 
 pytestmark = pytest.mark.slow
@@ -127,18 +128,11 @@ def test_keys_reach_the_right_object_end_to_end(stack, model, inbox, keys):
 def test_a_detection_over_the_functions_timeout_is_killed_and_retried(emulator, template, inbox_for):
     """The detect function's configured Timeout is enforced: the environment is killed (Sandbox.Timedout)
     and the workflow's retry runs it again in a fresh one."""
-    import copy
     import threading
 
     from labelwatch.local.server import wait_for
 
-    changed = copy.deepcopy(template)
-    for resource in changed["Resources"].values():
-        if resource["Type"] == "AWS::Lambda::Function" and resource["Properties"]["Handler"].startswith(
-            "detect."
-        ):
-            resource["Properties"]["Timeout"] = 2
-    stack = emulator.deploy(changed)
+    stack = emulator.deploy(with_detect_timeout(template, 2))
     detect = stack.detect_function()
     assert emulator.client("lambda").get_function_configuration(FunctionName=detect)["Timeout"] == 2
     calls = []
@@ -168,17 +162,9 @@ def test_a_detection_over_the_functions_timeout_is_killed_and_retried(emulator, 
 def test_an_image_that_times_out_twice_is_not_tried_a_third_time(emulator, template, inbox_for):
     """Each attempt costs the function's whole timeout, and what is slow once is slow again: one
     retry in a fresh environment, then the failure DLQ with the error (it was three retries)."""
-    import copy
-
     from labelwatch.local.server import wait_for
 
-    changed = copy.deepcopy(template)
-    for resource in changed["Resources"].values():
-        if resource["Type"] == "AWS::Lambda::Function" and resource["Properties"]["Handler"].startswith(
-            "detect."
-        ):
-            resource["Properties"]["Timeout"] = 2
-    stack = emulator.deploy(changed)
+    stack = emulator.deploy(with_detect_timeout(template, 2))
     detect = stack.detect_function()
     calls = []
 
