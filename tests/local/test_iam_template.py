@@ -281,6 +281,14 @@ def test_permissive_mode_records_without_refusing(stack):
 
 
 def test_stats_and_warnings(stack):
+    # one allowed and one refused call of its own: the module's other tests may run on another worker
+    input_bucket = stack.resource("AWS::S3::Bucket", "IngestionInputBucket").ref
+    results_bucket = stack.resource("AWS::S3::Bucket", "AnalyticsResultsBucket").ref
+    stack.client("s3").put_object(Bucket=input_bucket, Key="stats.jpg", Body=b"jpeg")
+    s3 = stack.client("s3", "WorkflowDetectRole")
+    s3.head_object(Bucket=input_bucket, Key="stats.jpg")
+    with pytest.raises(ClientError):
+        s3.head_object(Bucket=results_bucket, Key="results/stats.json")
     stats = stack.app.stats()
     assert stats["checks"] > 0 and stats["requests"] > 0 and stats["refused"] > 0
     assert 0 < stats["mean_us_per_check"] < 1000
