@@ -205,8 +205,11 @@ class Provisioner:
                 "MaximumMessageSize",
             )
         }
-        sqs = self.client("sqs")
-        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+        self.client("sqs").create_queue(QueueName=name, Attributes=attributes)
+        # Ref is the queue's URL as CloudFormation gives it on AWS, not moto's (which carries the
+        # twin's port: every deploy had a new state machine definition, parsed again, ~0.3 s). SQS
+        # calls name the queue by the URL's path, so the twin serves it as it is.
+        url = f"https://sqs.{self.region}.amazonaws.com/{ACCOUNT_ID}/{name}"
         arn = f"arn:aws:sqs:{self.region}:{ACCOUNT_ID}:{name}"
         self._register(state, lid, url, Arn=arn, QueueName=name, QueueUrl=url)
 
