@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from PIL import Image
 
 from .decode_limits import check_jpeg_scans, open_with_deadline
-from .errors import ImageRejected
+from .errors import DetectorMisconfigured, ImageRejected
 from .keys import s3_uri
 from .normalise import (
     MAX_PIXELS,
@@ -33,7 +33,7 @@ from .normalise import (
     normalise,
     pillow_guard,
 )
-from .s3_errors import error_code, translate_s3_error
+from .s3_errors import error_code, error_message, translate_s3_error
 
 SNIFF_BYTES = 256 * 1024
 TAIL_BYTES = 32
@@ -191,9 +191,27 @@ def _first_bytes(s3: Any, bucket: str, key: str, version_id: str | None) -> tupl
         return _total_size(response), response["Body"].read()
     except ClientError as exc:
         if error_code(exc) != "InvalidRange":
-            raise translate_s3_error(exc, "GetObject", s3_uri(bucket, key)) from exc
+            translated = translate_s3_error(exc, "GetObject", s3_uri(bucket, key))
+            unexplained = "perform:" not in error_message(exc)  # S3 named no refused action
+            if (
+                isinstance(translated, DetectorMisconfigured)
+                and unexplained
+                and _readable_by_head(s3, bucket, key, version_id)
+            ):
+                # HEAD needs s3:GetObject but no key: a GET refused where HEAD is allowed was refused
+                # for the object's KMS key (S3 does not always name the refused action)
+                raise ImageRejected("kms-key-unusable") from exc
+            raise translated from exc
     size = _object_size(s3, bucket, key, version_id)
     return size, _read(s3, bucket, key, version_id, f"bytes=0-{min(size, SNIFF_BYTES) - 1}") if size else b""
+
+
+def _readable_by_head(s3: Any, bucket: str, key: str, version_id: str | None) -> bool:
+    try:
+        s3.head_object(Bucket=bucket, Key=key, **_version(version_id))
+    except ClientError:
+        return False
+    return True
 
 
 def _total_size(response: dict[str, Any]) -> int:

@@ -185,8 +185,26 @@ def stubbed_error(code: str, status: int, operation: str = "get_object"):
 
 
 def test_access_denied_is_a_misconfiguration_not_a_rejection():
+    client = boto3.client("s3", region_name="us-east-1")
+    stubber = Stubber(client)  # the HEAD that would tell a key's refusal apart is refused too
+    stubber.add_client_error("get_object", service_error_code="AccessDenied", http_status_code=403)
+    stubber.add_client_error("head_object", service_error_code="403", http_status_code=403)
+    stubber.activate()
     with pytest.raises(DetectorMisconfigured, match="s3:GetObject"):
-        check_image(stubbed_error("AccessDenied", 403), bucket=BUCKET, key="a.jpg")
+        check_image(client, bucket=BUCKET, key="a.jpg")
+
+
+def test_a_get_refused_where_head_is_allowed_is_the_uploads_kms_key():
+    """HEAD needs no KMS key: S3 saying only "Access Denied" to the GET of an object the role may
+    HEAD means the object's key refused this role (an upload under another account's key)."""
+    client = boto3.client("s3", region_name="us-east-1")
+    stubber = Stubber(client)
+    stubber.add_client_error("get_object", service_error_code="AccessDenied", http_status_code=403)
+    stubber.add_response("head_object", {"ContentLength": 1000})
+    stubber.activate()
+    with pytest.raises(ImageRejected) as rejected:
+        check_image(client, bucket=BUCKET, key="a.jpg")
+    assert rejected.value.reason == "kms-key-unusable"
 
 
 def test_s3_unavailable_is_transient():
