@@ -77,8 +77,27 @@ def synth_template(
 
 def _template_text(full_context: dict[str, Any], use_cache: bool) -> str:
     cache_file = CACHE_DIR / f"{_sources_digest(full_context)}.json"
-    if use_cache and cache_file.exists():
+    if not use_cache:
+        return _synthesized_text(full_context, cache_file)
+    if cache_file.exists():
         return cache_file.read_text()
+    # One process synthesizes a template at a time (test workers, two `local up`s): the others wait
+    # for its cache file instead of running the CDK too (~8 s of processor each).
+    import fcntl
+
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with cache_file.with_suffix(".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if cache_file.exists():
+                return cache_file.read_text()
+            return _synthesized_text(full_context, cache_file)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _synthesized_text(full_context: dict[str, Any], cache_file: Path) -> str:
+    """Synthesize the template and write it to ``cache_file`` (whole: readers never see a part)."""
     from aws_cdk.assertions import Template
 
     _app, stack = synth_stack(full_context)
