@@ -27,3 +27,22 @@ def template() -> dict:
     from labelwatch.local.template import synth_template
 
     return synth_template()
+
+
+# Parameters away from their defaults, in one template: a synth costs ~8 s of processor, so the tests
+# of each parameter's effect share it (each checks its own parameter only).
+KEY_PREFIX = "field 7/c++ shots/été 100%/"  # a space, '+', a non-ASCII letter and '%'
+TUNED = {
+    "keyPrefix": KEY_PREFIX,
+    "maxConcurrentDetections": 8,
+    "visibilityTimeoutSeconds": 900,
+    "noncurrentVersionDays": "90",
+}
+
+
+@pytest.fixture(scope="session")
+def tuned_template() -> dict:
+    """The stack synthesized with ``TUNED``'s parameters."""
+    from labelwatch.local.template import synth_template
+
+    return synth_template(TUNED)

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import TUNED
+
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cdk")]
 
 
@@ -25,8 +27,6 @@ def lease_ms(template: dict) -> int:
     return int(claim["Parameters"]["ExpressionAttributeValues"][":lease"]["N"])
 
 
-def test_the_lease_follows_the_visibility_timeout(template):
-    from labelwatch.local.template import synth_template
-
+def test_the_lease_follows_the_visibility_timeout(template, tuned_template):
     assert lease_ms(template) == 360_000  # cdk.json's visibilityTimeoutSeconds
-    assert lease_ms(synth_template({"visibilityTimeoutSeconds": 900})) == 900_000
+    assert lease_ms(tuned_template) == TUNED["visibilityTimeoutSeconds"] * 1000

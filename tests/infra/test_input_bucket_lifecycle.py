@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from infra.config import ConfigError, LabelwatchConfig
+from tests.conftest import TUNED
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cdk")]
 
@@ -40,11 +41,9 @@ def test_noncurrent_versions_of_uploads_expire_after_30_days_by_default(template
     assert not {"ExpirationInDays", "ExpirationDate", "Prefix", "TagFilters"} & set(rule)
 
 
-def test_noncurrent_version_days_sets_the_rule():
-    from labelwatch.local.template import synth_template
-
-    (rule,) = input_bucket_rules(synth_template({"noncurrentVersionDays": "90"}))
-    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 90}
+def test_noncurrent_version_days_sets_the_rule(tuned_template):
+    (rule,) = input_bucket_rules(tuned_template)
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": int(TUNED["noncurrentVersionDays"])}
 
 
 def test_the_default_is_30_days():

@@ -13,6 +13,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from statemachine.export import ASL_PATH, render
+from tests.conftest import KEY_PREFIX, TUNED
 
 # One worker loads the CDK (a jsii process, seconds to start) for every test that synthesizes
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cdk")]
@@ -150,14 +151,12 @@ def test_rule_matches_object_created_in_the_input_bucket_only(template, assertio
 
 
 @pytest.fixture(scope="module")
-def prefixed_template() -> dict:
+def prefixed_template(tuned_template) -> dict:
     """The stack with a key prefix holding a space, '+', a non-ASCII letter and '%'."""
-    from labelwatch.local.template import synth_template
-
-    return synth_template({"keyPrefix": PREFIX})
+    return tuned_template
 
 
-PREFIX = "field 7/c++ shots/été 100%/"
+PREFIX = KEY_PREFIX
 
 
 def _s3_event(bucket: str, key: str) -> dict:
@@ -385,15 +384,13 @@ def test_cfn_lint_reports_no_errors(template, tmp_path):
     assert [line for line in findings if ":W3005:" not in line] == [], result.stdout
 
 
-def test_max_concurrent_detections_reserves_the_detect_functions_concurrency(template):
-    from labelwatch.local.template import synth_template
-
+def test_max_concurrent_detections_reserves_the_detect_functions_concurrency(template, tuned_template):
     def detect(of: dict) -> dict:
         functions = [r["Properties"] for r in of["Resources"].values() if r["Type"].endswith("::Function")]
         return next(f for f in functions if f["Handler"].startswith("detect."))
 
     assert "ReservedConcurrentExecutions" not in detect(template), "unreserved by default"
-    assert detect(synth_template({"maxConcurrentDetections": 8}))["ReservedConcurrentExecutions"] == 8
+    assert detect(tuned_template)["ReservedConcurrentExecutions"] == TUNED["maxConcurrentDetections"]
 
 
 def test_one_synthesis_serves_every_model_version_exactly(template):
