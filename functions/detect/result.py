@@ -10,8 +10,8 @@ whole batch. An object-detection model returns a label per box, and every result
 the key (up to 1,024 bytes, which the Lambda runtime's JSON writes as up to 6 bytes per byte in
 ``\\u`` escapes). So labels are capped (``MAX_LABELS``, DetectCustomLabels' ``MaxResults``) and
 ``fit_to_budget`` keeps the payload within ``PAYLOAD_BUDGET`` bytes as serialized: beyond it the
-lowest-confidence labels that matched no rule are left out of the records (``labelsOmitted``
-counts them), never an alert's.
+lowest-confidence labels are left out of the records (``labelsOmitted`` counts them), those that
+matched no rule first, then further boxes of an alerted label, never an alerted label's best one.
 """
 
 from __future__ import annotations
@@ -81,31 +81,38 @@ PAYLOAD_KEYS: tuple[str, ...] = tuple(item.metadata["key"] for item in fields(De
 
 
 def fit_to_budget(detection: Detection, records: list[dict[str, Any]], to_ndjson: Any) -> Detection:
-    """``detection`` within ``PAYLOAD_BUDGET``: the lowest-confidence records of labels that were not
-    alerted leave the records and the labels until it fits. ``records`` are the result records its
-    ``result_body`` was made from (one per label, highest confidence first)."""
+    """``detection`` within ``PAYLOAD_BUDGET``. Records leave the records and the labels until it
+    fits, lowest confidence first: those of labels that matched no rule, then further boxes of an
+    alerted label (its highest-confidence record stays: the alert names every alerted label).
+    ``records`` are the result records its ``result_body`` was made from, highest confidence first.
+    """
     excess = detection.payload_bytes() - PAYLOAD_BUDGET
     if excess <= 0:
         return detection
-    kept = list(records)
+    first_of_label: dict[str, int] = {}
+    for index, record in enumerate(records):
+        if record.get("label"):
+            first_of_label.setdefault(record["label"], index)
+    lowest_first = range(len(records) - 1, -1, -1)
+    order = [i for i in lowest_first if records[i].get("label") and not records[i]["alert"]] + [
+        i for i in lowest_first if records[i]["alert"] and first_of_label[records[i]["label"]] != i
+    ]
+    dropped: set[int] = set()
     labels = list(detection.labels)
-    omitted = 0
-    for index in range(len(kept) - 1, -1, -1):
-        record = kept[index]
+    for index in order:
         if excess <= 0:
             break
-        if not record.get("label") or record["alert"]:
-            continue  # an alerted label stays: the alert names it
+        record = records[index]
         excess -= len(json.dumps(to_ndjson([record]))) - 2  # its line as the payload holds it
         excess -= len(json.dumps(vars(LabelSeen(record["label"], record["confidence"])))) + 2
-        del kept[index]
         labels = _without(labels, record["label"], record["confidence"])
-        omitted += 1
+        dropped.add(index)
+    kept = [record for index, record in enumerate(records) if index not in dropped]
     return replace(
         detection,
         labels=tuple(labels),
         result_body=to_ndjson(kept),
-        labels_omitted=detection.labels_omitted + omitted,
+        labels_omitted=detection.labels_omitted + len(dropped),
     )
 
 

@@ -94,3 +94,24 @@ def test_labels_per_image_are_capped_by_the_service(s3):
     assert model.requests[0]["MaxResults"] == 50
     assert len(detection.labels) == 50 and len(detection.result_body.splitlines()) == 50
     assert detection.labels_omitted == 0 and len(json.dumps(detection.payload())) <= PAYLOAD_BUDGET
+
+
+class SpottedLeaf(Boxes):
+    """Every box a match: 100 leaf-smut spots on one leaf, each at or above its threshold."""
+
+    def detect_custom_labels(self, **request):
+        self.requests.append(request)
+        box = {"BoundingBox": {"Width": 0.01, "Height": 0.02, "Left": 0.3, "Top": 0.4}}
+        labels = [custom_label("leaf-smut", 99.0 - n * 0.1, box) for n in range(self.count)]
+        return {"CustomLabels": labels[: request.get("MaxResults", self.count)]}
+
+
+def test_a_hundred_alerted_boxes_fit_too_and_the_alert_keeps_its_label(s3):
+    """No label to leave out but alerted ones: further boxes of the alerted label go, its best stays."""
+    detection = detect(s3, SpottedLeaf(100), max_labels=100)
+
+    assert len(json.dumps(detection.payload())) <= PAYLOAD_BUDGET
+    records = [json.loads(line) for line in detection.result_body.splitlines()]
+    assert records[0]["label"] == "leaf-smut" and records[0]["confidence"] == 99.0 and records[0]["alert"]
+    assert len(records) + detection.labels_omitted == 100 and detection.labels_omitted > 0
+    assert json.loads(detection.alert_labels) == ["leaf-smut"]
