@@ -4,7 +4,7 @@ For every mode Pillow decodes an upload into (1-bit, gray, gray+alpha, palette, 
 16-bit gray, 32-bit gray, float gray) the largest image the checks let through is made (a square at
 ``MAX_DECODED_BYTES`` or ``MAX_PIXELS``, whichever binds), then normalised in a fresh process that
 first imports the detect handler, as a Lambda execution environment has it. The peak resident
-memory of that process (``ru_maxrss``) must stay under ``BUDGET_SHARE`` of the function's memory.
+memory of that process (``VmHWM``) must stay under ``BUDGET_SHARE`` of the function's memory.
 ``make bench`` prints the table; ``python -m labelwatch.bench_memory`` prints it alone.
 """
 
@@ -76,7 +76,7 @@ print(side)
 """
 
 _MEASURE = """
-import os, resource, sys, time
+import os, sys, time
 sys.path.insert(0, sys.argv[1])
 import detect.handler  # the execution environment's own imports, as on Lambda
 from detect.errors import ImageRejected
@@ -88,7 +88,11 @@ try:
     outcome = "ok " + result.description
 except ImageRejected as rejected:
     outcome = "rejected " + rejected.reason
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, time.process_time() - started, outcome)
+# VmHWM, this process's own peak: ru_maxrss would start from the parent's peak (Linux keeps it
+# across fork and exec), and make bench's process holds the twin and the model
+with open("/proc/self/status") as status:
+    peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print(peak_kb // 1024, time.process_time() - started, outcome)
 """
 
 
