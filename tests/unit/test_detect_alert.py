@@ -97,18 +97,23 @@ def test_message_with_link_states_its_expiry():
     assert "valid until 2026-11-25 11:00 UTC, or until the signing credentials expire if sooner" in text
 
 
-def test_presigned_link_is_sigv4_for_the_uploaded_version():
+def presigned(key: str, *, version_id: str | None = None, image_format: str = "jpeg", expiry: int = 900):
+    """``presign_image`` with an s3v4 client, as the function signs alert links."""
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1", config=Config(signature_version="s3v4"))
-        link = presign_image(
+        return presign_image(
             client,
             bucket=BUCKET,
-            key="leaves/my photoé.jpg",
-            version_id="v-9",
-            expiry_seconds=900,
+            key=key,
+            version_id=version_id,
+            expiry_seconds=expiry,
             now=NOW,
-            image_format="jpeg",
+            image_format=image_format,
         )
+
+
+def test_presigned_link_is_sigv4_for_the_uploaded_version():
+    link = presigned("leaves/my photoé.jpg", version_id="v-9")
     query = parse_qs(urlparse(link.url).query)
     assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
     assert query["X-Amz-Expires"] == ["900"]
@@ -152,26 +157,12 @@ def test_printable_unicode_keys_are_shown_as_they_are():
 
 
 def test_presigned_link_serves_the_detected_image_type_inline_whatever_the_object_says():
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1", config=Config(signature_version="s3v4"))
-        link = presign_image(
-            client,
-            bucket=BUCKET,
-            key="polyglot.html",
-            version_id=None,
-            expiry_seconds=900,
-            now=NOW,
-            image_format="png",
-        )
+    link = presigned("polyglot.html", image_format="png")
     query = parse_qs(urlparse(link.url).query)
     assert query["response-content-type"] == ["image/png"]
     assert query["response-content-disposition"] == ["inline"]
 
 
 def test_an_unknown_image_type_is_served_as_bytes_never_as_a_page():
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1", config=Config(signature_version="s3v4"))
-        link = presign_image(
-            client, bucket=BUCKET, key="x", version_id=None, expiry_seconds=60, now=NOW, image_format="exotic"
-        )
+    link = presigned("x", image_format="exotic", expiry=60)
     assert parse_qs(urlparse(link.url).query)["response-content-type"] == ["application/octet-stream"]
