@@ -82,6 +82,8 @@ class Patch:
             original = getattr(self.target, self.name, _MISSING)  # inherited
         if original is _MISSING:
             return None if self.missing_ok else f"{self.where} is gone"
+        if isinstance(original, classmethod | staticmethod):  # as written in the class body
+            original = original.__func__
         actual = str(inspect.signature(original))
         if actual != self.signature:
             return f"{self.where}{actual} (the twin expects {self.signature})"

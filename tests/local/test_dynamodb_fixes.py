@@ -78,3 +78,45 @@ def test_two_concurrent_conditional_claims_of_one_key_have_one_winner(atomic_wri
 
 def test_without_the_fix_moto_lets_both_win(monkeypatch):
     assert len(_claims_racing(monkeypatch)) == 2, "moto's check-then-write is not atomic"
+
+
+def test_update_expressions_parsed_once_give_what_moto_gives(atomic_writes):
+    """The claim's own UpdateExpression, reused for two items and two updates of one item: the kept
+    parse tree is never changed by an update (moto copies it), and a bad expression raises each time."""
+    import boto3
+    from botocore.exceptions import ClientError
+    from moto import mock_aws
+
+    expression = "SET #status = :claimed, receiveCount = :count, leaseUntil = :first + :lease"
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(
+            TableName="claims",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for pk, count, first in (("a", "1", "100"), ("b", "2", "200"), ("a", "3", "300")):
+            dynamodb.update_item(
+                TableName="claims",
+                Key={"pk": {"S": pk}},
+                UpdateExpression=expression,
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={
+                    ":claimed": {"S": "claimed"},
+                    ":count": {"N": count},
+                    ":first": {"N": first},
+                    ":lease": {"N": "10"},
+                },
+            )
+        items = {item["pk"]["S"]: item for item in dynamodb.scan(TableName="claims")["Items"]}
+        assert {pk: (i["receiveCount"]["N"], i["leaseUntil"]["N"]) for pk, i in items.items()} == {
+            "a": ("3", "310"),
+            "b": ("2", "210"),
+        }
+        assert dynamodb_fixes.parsed_update_expression.cache_info().hits >= 2
+        for _ in range(2):
+            with pytest.raises(ClientError, match="Invalid UpdateExpression"):
+                dynamodb.update_item(
+                    TableName="claims", Key={"pk": {"S": "a"}}, UpdateExpression="SET = broken"
+                )
