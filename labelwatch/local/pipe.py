@@ -23,7 +23,7 @@ from typing import Any
 from labelwatch.local.provision import PipeSpec
 
 MAX_RECEIVE_PER_CALL = 10  # SQS's own limit per ReceiveMessage call, and per entry list of a …Batch call
-LONG_POLL_SECONDS = 1  # WaitTimeSeconds of a receive while the batching window is open
+LONG_POLL_SECONDS = 1  # the longest wait for messages between two receives (as a long poll's)
 
 
 @dataclass
@@ -45,6 +45,10 @@ class LocalPipe:
     # The execution's description once it ended, or None at the timeout: the wait of the Pipe's
     # StartSyncExecution (the twin's ``ExecutionEnds.wait``)
     wait_for_end: Callable[[str, float], dict[str, Any] | None]
+    # Between receives that found nothing: wait until the queue may have a message (True), at most
+    # the given seconds (the twin's ``QueueWaits.wait``, which a stopping twin ends at once, where
+    # SQS's own long poll, ``WaitTimeSeconds``, would hold the stop for its length)
+    wait_for_messages: Callable[[float], bool]
     poll_interval: float = 0.05
     # Time compression for tests and the soak: a message left on the queue becomes visible again
     # after this many seconds instead of the queue's visibility timeout (6 minutes by default).
@@ -53,10 +57,6 @@ class LocalPipe:
     role_client: Callable[[str], Any] | None = None
     # Whether the Pipe's role may start the target (states:StartSyncExecution): None, or why not
     start_refused: Callable[[], str | None] = lambda: None
-    # Between receives that found nothing: wait until the queue may have a message (True), at most
-    # the given seconds (the twin's ``QueueWaits.wait``, which a stopping twin ends at once).
-    # None: SQS long polling (``WaitTimeSeconds``), which nobody can end early.
-    wait_for_messages: Callable[[float], bool] | None = None
     stopping: threading.Event = field(default_factory=threading.Event)  # set: no further receives
     batches: list[BatchOutcome] = field(default_factory=list)
     _names: itertools.count = field(default_factory=itertools.count)
@@ -73,37 +73,29 @@ class LocalPipe:
         """Messages for one batch: up to batch_size, waiting at most the batching window.
 
         Waiting is as SQS long polling does it (the Pipe service's way): after a receive that found
-        nothing, until a message arrives, at most ``LONG_POLL_SECONDS`` at a time, with
-        ``wait_for_messages`` when it is given (a stopping stack ends it at once), else with the
-        receive's ``WaitTimeSeconds``. Short polls every ``poll_interval`` had cost the twin 20
-        receives a second per poller while the queue was empty.
+        nothing, ``wait_for_messages`` until a message arrives, at most ``LONG_POLL_SECONDS`` at a
+        time, within the window. Short polls every ``poll_interval`` had cost the twin 20 receives a
+        second per poller while the queue was empty.
         """
         sqs = self._sqs()
         url = self.queue_url
         deadline = time.monotonic() + (self.spec.batching_window_seconds if wait else 0)
         messages: list[dict[str, Any]] = []
         while len(messages) < self.spec.batch_size and not self.stopping.is_set():
-            window = deadline - time.monotonic()
-            long_poll = LONG_POLL_SECONDS if wait and window >= LONG_POLL_SECONDS else 0
-            if self.wait_for_messages is not None:
-                long_poll, waited = 0, min(float(LONG_POLL_SECONDS), window)
             response = sqs.receive_message(
                 QueueUrl=url,
                 MaxNumberOfMessages=min(MAX_RECEIVE_PER_CALL, self.spec.batch_size - len(messages)),
                 AttributeNames=["All"],
                 MessageAttributeNames=["All"],
-                WaitTimeSeconds=long_poll,
             )
             received = response.get("Messages", [])
             messages.extend(received)
             if received:
                 continue
-            if time.monotonic() >= deadline:
+            window = deadline - time.monotonic()
+            if window <= 0:
                 break
-            if self.wait_for_messages is not None:
-                self.wait_for_messages(waited)
-            elif not long_poll:
-                time.sleep(self.poll_interval)
+            self.wait_for_messages(min(float(LONG_POLL_SECONDS), window))
         return messages
 
     def to_pipe_records(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
