@@ -233,6 +233,8 @@ def _read(s3: Any, bucket: str, key: str, version_id: str | None, byte_range: st
 
 def _verify_decodes(data: bytes, fmt: str, deadline: float | None) -> None:
     """Decode once (JPEG at 1/8 scale): truncated-image or corrupt-image when it does not."""
+    if fmt == "jpeg":
+        check_jpeg_scans(data)
     with pillow_guard(), open_with_deadline(data, deadline, formats=[fmt.upper()]) as image:
         if fmt == "jpeg":
             image.draft(None, (1, 1))
@@ -260,7 +262,7 @@ def check_image(
     if fmt not in ACCEPTED_FORMATS and fmt not in NORMALISED_FORMATS:
         raise ImageRejected(f"unsupported-format:{fmt}")
     if fmt == "jpeg":
-        check_jpeg_scans(head)  # a scan bomb shows in its first bytes already
+        check_jpeg_scans(head)  # a scan bomb shows in its first bytes: no need to download the rest
 
     bit_depth = None
     if fmt in ACCEPTED_FORMATS:
@@ -279,10 +281,7 @@ def check_image(
                 _verify_decodes(whole, fmt, deadline)
             elif _END_MARKERS[fmt] not in _read(s3, bucket, key, version_id, f"bytes=-{TAIL_BYTES}"):
                 # No end marker: truncated, or data after it (e.g. a phone's motion-photo video).
-                whole = _read(s3, bucket, key, version_id, None)
-                if fmt == "jpeg":
-                    check_jpeg_scans(whole)
-                _verify_decodes(whole, fmt, deadline)
+                _verify_decodes(_read(s3, bucket, key, version_id, None), fmt, deadline)
             return CheckedImage(format=fmt, width=header.width, height=header.height, size=size)
 
     if size > MAX_INPUT_BYTES:

@@ -209,12 +209,10 @@ def check_decoded_size(width: int, height: int, mode: str, decoder: str = "") ->
 
 def target_size(width: int, height: int) -> tuple[int, int]:
     """The size to send: unchanged within MAX_SIDE, else long side DOWNSCALE_LONG_SIDE (never a side
-    under MIN_SIDE); ``extreme-aspect-ratio`` when no size fits 64-4096 px per side."""
+    under MIN_SIDE). ``check_pixels`` has refused what is over ``MAX_ASPECT``, so a size always fits."""
     long_side, short_side = max(width, height), min(width, height)
     if long_side <= MAX_SIDE:
         return width, height
-    if long_side * MIN_SIDE > short_side * MAX_SIDE:
-        raise ImageRejected("extreme-aspect-ratio", width=width, height=height)
     scale = max(DOWNSCALE_LONG_SIDE / long_side, MIN_SIDE / short_side)
     return _scaled(width, height, scale)
 
