@@ -20,6 +20,8 @@ import json
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from .records import to_ndjson
+
 # The workflow's iteration state also holds the upload event (the URL-encoded key several times):
 # the payload keeps clear of the 256 KiB limit with room for it.
 PAYLOAD_BUDGET = 200 * 1024
@@ -80,7 +82,7 @@ class Detection:
 PAYLOAD_KEYS: tuple[str, ...] = tuple(item.metadata["key"] for item in fields(Detection))
 
 
-def fit_to_budget(detection: Detection, records: list[dict[str, Any]], to_ndjson: Any) -> Detection:
+def fit_to_budget(detection: Detection, records: list[dict[str, Any]]) -> Detection:
     """``detection`` within ``PAYLOAD_BUDGET``. Records leave the records and the labels until it
     fits, lowest confidence first: those of labels that matched no rule, then further boxes of an
     alerted label (its highest-confidence record stays: the alert names every alerted label).

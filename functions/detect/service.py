@@ -147,4 +147,4 @@ def process_image(
         result_body=to_ndjson(records),
         claim_expires_at=int((now + timedelta(days=settings.claim_retention_days)).timestamp()),
     )
-    return fit_to_budget(detection, records, to_ndjson)
+    return fit_to_budget(detection, records)
