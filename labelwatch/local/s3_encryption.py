@@ -40,7 +40,7 @@ NOT_SSE_C = "The encryption parameters are not applicable to this object."
 
 @dataclass(frozen=True)
 class Refusal:
-    """An S3 error answer: HTTP status, code and message."""
+    """An S3 error answer: HTTP status, code and message (the authorizer's S3 refusals too)."""
 
     status: str
     code: str

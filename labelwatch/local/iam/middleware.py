@@ -209,17 +209,8 @@ def error_response(verdict: Verdict, method: str = "POST") -> tuple[str, list[tu
             f"{message} (Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException; "
             f"Request ID: {request_id})"
         )
-    if call.protocol == "rest-xml":  # S3
-        body = (
-            b""
-            if method == "HEAD"
-            else (
-                '<?xml version="1.0" encoding="UTF-8"?>\n'
-                f"<Error><Code>AccessDenied</Code><Message>{escape(message)}</Message>"
-                f"<RequestId>{request_id}</RequestId><HostId>{request_id}</HostId></Error>"
-            ).encode()
-        )
-        return "403 Forbidden", [("Content-Type", "application/xml"), ("x-amz-request-id", request_id)], body
+    if call.protocol == "rest-xml":  # S3: its XML error, no body for a HEAD
+        return s3_encryption.Refusal("403 Forbidden", "AccessDenied", message).response(method)
     if call.protocol == "query":
         if service == "sns":
             code, status = (
