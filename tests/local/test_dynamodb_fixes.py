@@ -19,6 +19,15 @@ pytestmark = pytest.mark.xdist_group("local-stack")
 CLAIM_CONDITION = "attribute_not_exists(pk)"
 
 
+def create_claims_table(dynamodb) -> None:
+    dynamodb.create_table(
+        TableName="claims",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
 def _claims_racing(monkeypatch) -> list[str]:
     """Two threads claim one key; both evaluate the condition before either writes, if they can."""
     both_checking = threading.Barrier(2)
@@ -34,13 +43,7 @@ def _claims_racing(monkeypatch) -> list[str]:
 
     monkeypatch.setattr(moto_table, "get_filter_expression", get_filter_expression)
     with mock_aws():
-        setup = boto3.client("dynamodb", region_name="us-east-1")
-        setup.create_table(
-            TableName="claims",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_claims_table(boto3.client("dynamodb", region_name="us-east-1"))
         clients = [boto3.client("dynamodb", region_name="us-east-1") for _ in range(2)]
         winners: list[str] = []
 
@@ -83,19 +86,12 @@ def test_without_the_fix_moto_lets_both_win(monkeypatch):
 def test_update_expressions_parsed_once_give_what_moto_gives(atomic_writes):
     """The claim's own UpdateExpression, reused for two items and two updates of one item: the kept
     parse tree is never changed by an update (moto copies it), and a bad expression raises each time."""
-    import boto3
     from botocore.exceptions import ClientError
-    from moto import mock_aws
 
     expression = "SET #status = :claimed, receiveCount = :count, leaseUntil = :first + :lease"
     with mock_aws():
         dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(
-            TableName="claims",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        create_claims_table(dynamodb)
         for pk, count, first in (("a", "1", "100"), ("b", "2", "200"), ("a", "3", "300")):
             dynamodb.update_item(
                 TableName="claims",
