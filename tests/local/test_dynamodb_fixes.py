@@ -116,3 +116,68 @@ def test_update_expressions_parsed_once_give_what_moto_gives(atomic_writes):
                 dynamodb.update_item(
                     TableName="claims", Key={"pk": {"S": "a"}}, UpdateExpression="SET = broken"
                 )
+
+
+# Update/condition pairs moto accepts or refuses for different reasons: each must end the same with
+# the twin's faster validation as with moto's own, called twice (the second call meets the kept
+# parse, the kept shape check and the kept condition tokens).
+UPDATE_CASES = [
+    ("SET #s = :a, n = :one + :one", "attribute_not_exists(pk)", {":a": {"S": "x"}, ":one": {"N": "1"}}),
+    ("SET #s = :a", "#s = :a OR (n < :one AND #s <> :a)", {":a": {"S": "x"}, ":one": {"N": "1"}}),
+    ("SET #s = :a, #s = :a", None, {":a": {"S": "x"}}),  # overlapping paths
+    ("SET #s = :a SET n = :one", None, {":a": {"S": "x"}, ":one": {"N": "1"}}),  # two SET clauses
+    ("SET pk = :a", None, {":a": {"S": "x"}}),  # updates the key
+    ("SET n = :one", "#s = :a", {":one": {"N": "1"}, ":a": {"S": "x"}}),
+    ("SET #s = :missing", None, {}),  # value not given
+    ("SET n = :a + :one", None, {":a": {"S": "x"}, ":one": {"N": "1"}}),  # adds a string
+    ("SET #s = :a", "#s = :a AND", {":a": {"S": "x"}}),  # condition does not parse
+    ("SET #s = :a", "#s == :a", {":a": {"S": "x"}}),
+    ("REMOVE n SET #s = :a ADD c :one", "attribute_exists(pk)", {":a": {"S": "x"}, ":one": {"N": "1"}}),
+]
+
+
+def _outcomes(dynamodb) -> list[str]:
+    from botocore.exceptions import ClientError
+
+    seen = []
+    for round_ in range(2):
+        for index, (update, condition, values) in enumerate(UPDATE_CASES):
+            request = {
+                "TableName": "claims",
+                "Key": {"pk": {"S": f"item-{index % 3}"}},
+                "UpdateExpression": update,
+                "ReturnValues": "ALL_NEW",
+            }
+            if "#s" in update + (condition or ""):
+                request["ExpressionAttributeNames"] = {"#s": "status"}
+            if values:
+                request["ExpressionAttributeValues"] = values
+            if condition:
+                request["ConditionExpression"] = condition
+            try:
+                seen.append(f"{round_}/{index} ok {dynamodb.update_item(**request)['Attributes']}")
+            except ClientError as error:
+                refusal = error.response["Error"]
+                seen.append(f"{round_}/{index} {refusal['Code']}: {refusal['Message']}")
+            except ValueError as error:  # moto's condition parser raises some of its refusals raw
+                seen.append(f"{round_}/{index} ValueError: {error}")
+    return seen
+
+
+def test_faster_update_validation_accepts_and_refuses_what_moto_does():
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        create_claims_table(dynamodb)
+        as_moto = _outcomes(dynamodb)
+    fix = PatchSet(dynamodb_fixes.patches())
+    fix.apply()
+    try:
+        with mock_aws():
+            dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+            create_claims_table(dynamodb)
+            as_twin = _outcomes(dynamodb)
+    finally:
+        fix.restore()
+    assert as_twin == as_moto
+    refused = [line for line in as_moto if " ok " not in line]
+    assert len(refused) >= 2 * 7, as_moto  # the refusals are exercised, not only the happy path
