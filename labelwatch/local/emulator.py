@@ -39,6 +39,7 @@ from labelwatch.local import (
     event_delivery,
     executions,
     faults,
+    kms_fixes,
     lambdas,
     limits,
     outbox,
@@ -124,6 +125,7 @@ class Emulator:
         self.patches.add(self.execution_ends.patches())
         self.patches.add(self.retry_waits.patches())
         self.patches.add(dynamodb_fixes.patches())
+        self.patches.add(kms_fixes.patches())
         self.patches.add(sqs_fixes.patches())
         self.patches.add(outbox.patches(self.outbox))
         self.patches.add(faults.patches(lambda: self.faults))
