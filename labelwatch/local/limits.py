@@ -226,14 +226,18 @@ PUT_OBJECT_SIGNATURE = (
 )
 
 
+_original_converter_init = RegexConverter.__init__
+
+
+def converter_init(self: Any, url_map: Any, *items: Any) -> None:
+    """moto's URL converter, with "." matching a line feed: a URL path is percent-decoded before
+    routing, so a key with a line break must still route. One function for every twin, so an app
+    built with it (``server_fixes.backend_app``) routes the same for all of them."""
+    _original_converter_init(self, url_map, *items)
+    self.regex = f"(?s:{self.regex})"
+
+
 def _s3_patches(limits: Limits) -> list[Patch]:
-    original_init = RegexConverter.__init__
-
-    def converter_init(self: Any, url_map: Any, *items: Any) -> None:
-        original_init(self, url_map, *items)
-        # A URL path is percent-decoded before routing: "." must match a decoded line feed too.
-        self.regex = f"(?s:{self.regex})"
-
     def check_key(key_name: str) -> None:
         size = len(key_name.encode("utf-8"))
         if size > limits.s3_key_bytes:

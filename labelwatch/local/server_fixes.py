@@ -16,8 +16,9 @@
   new helper class for every form it parses), CORS headers on every answer, and
   ``inspect.getmembers`` of the response class to find the action's method. ``backend_app`` makes
   the apps without debug (an error is still HTTP 500, now answered by Flask instead of the server),
-  global CORS is off (AWS sends CORS headers only where a bucket is configured for them), and the
-  method names are kept per class (a class's methods do not change).
+  global CORS is off (AWS sends CORS headers only where a bucket is configured for them), the
+  method names are kept per class (a class's methods do not change), and each app is made once
+  per process (it only routes: the state is in moto's backends).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 
 from moto.core import responses as moto_responses
 from moto.moto_server import werkzeug_app
+from moto.moto_server.utilities import RegexConverter
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from waitress.parser import HTTPRequestParser
 
@@ -46,7 +48,18 @@ def _parse_header(self: HTTPRequestParser, header_plus: bytes) -> None:
 
 
 def backend_app(service: Any) -> Any:
-    """moto's Flask app for ``service``, out of debug mode."""
+    """moto's Flask app for ``service``, out of debug mode: made once per process and URL converter.
+
+    An app is routing only (moto's backends hold the state, per account and region), and building
+    one adds every URL rule of the service (~70 ms for S3), for each twin the process starts. The
+    rules are compiled with the URL converter in place when the app is made (the twin's, see
+    ``limits.converter_init``), so that is part of what the app is kept by.
+    """
+    return _backend_app(service, RegexConverter.__init__)
+
+
+@functools.lru_cache(maxsize=64)
+def _backend_app(service: Any, _converter_init: Any) -> Any:
     app = create_backend_app(service)
     app.debug = False
     return app
