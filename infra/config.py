@@ -92,7 +92,13 @@ _INT_RULES: dict[str, _IntRule] = {
         360,
         "it must outlast the Express workflow's 5-minute worst case",
     ),
-    "mapConcurrency": _IntRule("map_concurrency", 1, 40, 4),
+    "mapConcurrency": _IntRule(
+        "map_concurrency",
+        1,
+        40,
+        10,
+        "a batch's images run in ceil(batchSize / mapConcurrency) rounds, which must fit in 5 minutes",
+    ),
     "maxConcurrentDetections": _IntRule(
         "max_concurrent_detections",
         0,

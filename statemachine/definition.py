@@ -94,9 +94,18 @@ class RetryPolicy:
         }
 
 
-DETECTOR_RETRY = RetryPolicy(interval_seconds=2, max_attempts=5)
-SERVICE_RETRY = RetryPolicy(interval_seconds=1, max_attempts=3)
+# The retry budget. An Express execution stops at 5 minutes, with every image of its batch, so the
+# synth checks that one image's worst case (every attempt at its limit, every wait at its longest,
+# along the slowest path: ~280 s) times the Map's rounds fits (statemachine/budget.py). Hence few
+# retries within an execution, and short: what outlasts them goes back to the queue (throttling,
+# a model not running) or to the failure DLQ with its context, and SQS's visibility timeout is the
+# long backoff.
+DETECTOR_RETRY = RetryPolicy(interval_seconds=2, max_attempts=2)
+SERVICE_RETRY = RetryPolicy(interval_seconds=1, max_attempts=2)
 TIMEOUT_RETRY = RetryPolicy(interval_seconds=1, max_attempts=1)
+# Each call of DynamoDB, S3, SNS and SQS answers in milliseconds; without a limit a hung one would
+# hold its image (and its batch) until the execution's 5 minutes.
+SERVICE_TASK_TIMEOUT = sfn.Timeout.duration(Duration.seconds(5))
 # How long a claim is one receive's after that receive's message was first received (ClaimImage):
 # the ingest queue's visibility timeout, the lease SQS itself gives a receive (cdk.json's default).
 DEFAULT_CLAIM_LEASE_SECONDS = 360
@@ -172,6 +181,7 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
     write_result = tasks.CallAwsService(
         scope,
         "WriteResult",
+        task_timeout=SERVICE_TASK_TIMEOUT,
         comment="Write the image's NDJSON result records for Athena.",
         service="s3",
         action="putObject",
@@ -193,6 +203,7 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
     publish_alert = tasks.SnsPublish(
         scope,
         "PublishAlert",
+        task_timeout=SERVICE_TASK_TIMEOUT,
         comment="E-mail the subscribers; the 'labels' attribute lets each filter by label.",
         topic=res.alerts_topic,
         subject=sfn.JsonPath.string_at("$.detection.alertSubject"),
@@ -209,6 +220,7 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
     complete_claim = tasks.DynamoUpdateItem(
         scope,
         "CompleteClaim",
+        task_timeout=SERVICE_TASK_TIMEOUT,
         comment="Mark the upload event done so any later delivery of it is skipped; set its expiry.",
         table=res.claims_table,
         key=_claim_key(),
@@ -258,6 +270,7 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
     record_failure = tasks.SqsSendMessage(
         scope,
         "RecordFailure",
+        task_timeout=SERVICE_TASK_TIMEOUT,
         comment="Send the error, the image and the execution to the failure DLQ for redrive.",
         queue=res.failure_dlq,
         message_body=sfn.TaskInput.from_object(
@@ -308,10 +321,12 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
     # Writing the result again is harmless (same key, same body). A publish is not: SNS has no
     # deduplication for standard topics. PublishAlert is retried on States.TaskFailed, in practice
     # SNS's own error answer (throttled, failing: nothing was published), accepting that an answer
-    # lost after SNS took the message e-mails twice (two identical messages); not on States.Timeout,
-    # which says nothing of whether it went out (none today: the task has no TimeoutSeconds). Such an
-    # image's claim is released and it goes to the failure DLQ, where a person decides whether to
-    # redrive it (docs/contracts.md, "Alerts: at least once").
+    # lost after SNS took the message e-mails twice (two identical messages); not on States.Timeout
+    # (its 5 s passed), which says nothing of whether it went out. Such an image's claim is released
+    # and it goes to the failure DLQ, where a person decides whether to redrive it
+    # (docs/contracts.md, "Alerts: at least once"). ClaimImage is not retried on States.Timeout
+    # either: the claim may have been written, and a second attempt by the same receive is refused
+    # as a duplicate; the image goes to the failure DLQ instead of ending as SkipDuplicate.
     write_result.add_retry(**SERVICE_RETRY.on(["States.TaskFailed", "States.Timeout"]))
     publish_alert.add_retry(**SERVICE_RETRY.on(["States.TaskFailed"]))
     for task in (write_result, publish_alert):
@@ -434,6 +449,7 @@ def _claim_image(scope: Construct, res: WorkflowResources) -> tasks.DynamoUpdate
     return tasks.DynamoUpdateItem(
         scope,
         "ClaimImage",
+        task_timeout=SERVICE_TASK_TIMEOUT,
         comment="Idempotency: one receive of one delivery claims the upload event for a lease; others stop.",
         table=res.claims_table,
         key=_claim_key(),
@@ -490,6 +506,7 @@ def _release_claim(scope: Construct, state_id: str, res: WorkflowResources) -> t
     release = tasks.DynamoDeleteItem(
         scope,
         state_id,
+        task_timeout=SERVICE_TASK_TIMEOUT,
         comment="Release the claim taken by this delivery.",
         table=res.claims_table,
         key=_claim_key(),

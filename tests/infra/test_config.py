@@ -56,7 +56,7 @@ def test_minimal_parameters_take_the_defaults():
     assert config.key_prefix == ""
     assert (config.batch_size, config.batch_window_seconds) == (10, 2)
     assert (config.max_receive_count, config.visibility_timeout_seconds) == (12, 360)
-    assert (config.map_concurrency, config.claim_retention_days) == (4, 14)
+    assert (config.map_concurrency, config.claim_retention_days) == (10, 14)
     assert config.ops_email is None
     assert config.analytics_database == "labelwatch"
 

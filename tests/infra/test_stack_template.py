@@ -76,7 +76,7 @@ def test_state_machine_is_express_with_full_logging_and_tracing(assertions):
 def test_definition_has_the_contract_state_names_and_a_bounded_map(template):
     definition = json.loads(render(template))
     batch = definition["States"]["ProcessBatch"]
-    assert batch["Type"] == "Map" and batch["MaxConcurrency"] == 4
+    assert batch["Type"] == "Map" and batch["MaxConcurrency"] == 10
     states = batch["ItemProcessor"]["States"]
     for name, kind in {
         "ParseEvent": "Pass",
@@ -417,6 +417,19 @@ def test_a_misspelt_context_parameter_stops_the_app():
     with pytest.raises(
         ConfigError, match="minConfidance: 90 is not a parameter; did you mean 'minConfidence'"
     ):
+        build_app(app, nag=False)
+
+
+def test_a_batch_whose_worst_case_exceeds_an_express_execution_stops_the_app():
+    """mapConcurrency=4 was the default with batchSize=10: three rounds of an image's ~280 s."""
+    from aws_cdk import App
+
+    from infra.app import build_app
+    from infra.config import ConfigError
+    from labelwatch.local.template import cdk_context
+
+    app = App(context={**cdk_context({"mapConcurrency": 4}), "aws:cdk:bundling-stacks": []})
+    with pytest.raises(ConfigError, match="batchSize=10 with mapConcurrency=4 is 3 rounds of images"):
         build_app(app, nag=False)
 
 
