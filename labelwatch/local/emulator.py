@@ -39,6 +39,7 @@ from labelwatch.local import (
     event_delivery,
     executions,
     faults,
+    json_copies,
     kms_fixes,
     lambdas,
     limits,
@@ -126,6 +127,7 @@ class Emulator:
         self.patches.add(self.retry_waits.patches())
         self.patches.add(dynamodb_fixes.patches())
         self.patches.add(kms_fixes.patches())
+        self.patches.add(json_copies.patches())
         self.patches.add(sqs_fixes.patches())
         self.patches.add(outbox.patches(self.outbox))
         self.patches.add(faults.patches(lambda: self.faults))
