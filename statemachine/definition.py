@@ -441,6 +441,9 @@ def _claim_image(scope: Construct, res: WorkflowResources) -> tasks.DynamoUpdate
       which it does only when the earlier receive's visibility timeout has passed (its execution
       is over) or it was returned for a retry. The same count is a duplicate receive (one receive
       handed over twice): it stops here, so two live executions never alert twice.
+    - The same receive in the same execution finds its own claim: a retry after DynamoDB wrote the
+      claim and its answer was lost (a 500). Without this the retry would stop as a duplicate and
+      the image end with no outcome.
 
     A redelivered message's first receive is older than its current receive, so its lease may have
     run out while it runs; only a message of the same event first received a whole lease later
@@ -461,6 +464,9 @@ def _claim_image(scope: Construct, res: WorkflowResources) -> tasks.DynamoUpdate
             "attribute_not_exists(pk)"
             " OR (#status = :claimed AND messageId = :messageId AND receiveCount < :receiveCount)"
             " OR (#status = :claimed AND messageId <> :messageId AND leaseUntil < :firstReceived)"
+            # this very attempt's own claim, written before its answer was lost (a retried 500)
+            " OR (#status = :claimed AND messageId = :messageId AND receiveCount = :receiveCount"
+            " AND execution = :execution)"
         ),
         expression_attribute_names={"#status": "status"},
         expression_attribute_values={

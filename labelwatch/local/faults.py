@@ -12,7 +12,8 @@ at any machine speed:
   ``sns_fail_from + sns_fail_count - 1`` fail with ``InternalError`` (a publishing outage);
 - ``dynamodb_fail_from`` / ``dynamodb_fail_count``: DynamoDB writes (PutItem, UpdateItem, DeleteItem)
   number ``dynamodb_fail_from`` up to ``dynamodb_fail_from + dynamodb_fail_count - 1`` fail with
-  ``InternalServerError`` (HTTP 500), as DynamoDB answers a failure on its side;
+  ``InternalServerError`` (HTTP 500), as DynamoDB answers a failure on its side; with
+  ``dynamodb_fail_after_write`` those writes are made first (the answer was lost, not the write);
 - ``deliveries`` (``Emulator.inject``): every S3 event is delivered that many times (EventBridge is
   at-least-once).
 
@@ -63,6 +64,7 @@ class Faults:
     sns_fail_count: int = 0  # consecutive Publish calls that fail
     dynamodb_fail_from: int = 0  # the first failing DynamoDB write (1-based; 0: no outage)
     dynamodb_fail_count: int = 0  # consecutive writes that fail
+    dynamodb_fail_after_write: bool = False  # the failing writes are applied, then answered with a 500
     # what happened
     detect_calls: int = 0
     throttled: int = 0
@@ -148,6 +150,8 @@ def patches(current: Callable[[], Faults | None]) -> list[Patch]:
         def write(handler: DynamoHandler) -> Any:
             faults = current()
             if faults is not None and faults._dynamodb_write_fails():
+                if faults.dynamodb_fail_after_write:
+                    _original_dynamodb_writes[name](handler)
                 raise DynamodbInternalServerError()
             return _original_dynamodb_writes[name](handler)
 

@@ -47,3 +47,21 @@ def test_a_dynamodb_internal_error_on_the_claim_is_retried_and_the_image_alerts_
     assert drain_queue(stack, "FailureDlqUrl") == [], "a transient error is no failure"
     assert len(result_objects(stack)) == 1 and len(inbox.messages()) == 1
     assert len(retry_waits.waits) == 1, "ClaimImage was retried once"
+
+
+def test_a_claim_whose_answer_was_lost_is_retried_by_its_own_receive_and_the_image_alerts_once(
+    stack, model, inbox, retry_waits
+):
+    """DynamoDB wrote the claim but the answer was a 500: the retry by the same receive of the same
+    execution finds its own claim. Before, the condition refused it as a duplicate and the image
+    ended as SkipDuplicate, with no outcome."""
+    faults = stack.emulator.inject(
+        Faults(dynamodb_fail_from=1, dynamodb_fail_count=1, dynamodb_fail_after_write=True)
+    )
+    upload(stack, "claim-answer-lost.jpg", leaf_image("leaf-smut"))
+
+    stack.pipe().drain()
+
+    assert faults.dynamodb_failures == 1 and len(retry_waits.waits) == 1, "ClaimImage was retried once"
+    assert drain_queue(stack, "FailureDlqUrl") == []
+    assert len(result_objects(stack)) == 1 and len(inbox.messages()) == 1
