@@ -15,18 +15,18 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra.batch_budget import DETECT_TIMEOUT_SECONDS, check_batch_fits
 from infra.bundling import python_function_code
-from infra.config import ConfigError, LabelwatchConfig
+from infra.config import LabelwatchConfig
 from infra.handlers import DETECT_HANDLER
 from infra.log_groups import protected_log_group
 from infra.monitoring import METRICS_NAMESPACE, METRICS_SERVICE
 from infra.nag import acknowledge
 from infra.queues import DLQ_RETENTION, secure_queue
-from statemachine import budget
 from statemachine.definition import RESULTS_PREFIX, WorkflowResources, build_definition, task_permissions
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
-DETECT_TIMEOUT = Duration.seconds(30)
+DETECT_TIMEOUT = Duration.seconds(DETECT_TIMEOUT_SECONDS)
 # Express executions may run 5 minutes at most; the retry budget is designed to fit inside.
 WORKFLOW_TIMEOUT = Duration.minutes(5)
 
@@ -39,39 +39,6 @@ def _joined(value: object) -> str:
         separator, parts = value["Fn::Join"]
         return separator.join(_joined(part) for part in parts)
     return "${" + json.dumps(value, sort_keys=True).replace('"', "'") + "}"
-
-
-def _lambda_attempt_limit(name: str, state: dict) -> float | None:
-    """A Task that names a Lambda function (not a ``states:::`` integration) lasts at most the
-    function's timeout; the detect function is the workflow's one function."""
-    resource = json.dumps(state.get("Resource", ""))
-    return None if ":states:::" in resource else float(DETECT_TIMEOUT.to_seconds())
-
-
-def check_batch_fits(definition: dict, *, batch_size: int) -> budget.WorstCase:
-    """The worst case of a batch of ``batch_size`` images must end within an Express execution's
-    5 minutes: past them the execution stops with every image in it, and no Catch runs. The Map's
-    MaxConcurrency is the ``mapConcurrency`` parameter."""
-    image = budget.map_items(definition, attempt_limit=_lambda_attempt_limit)
-    map_concurrency = budget.map_state(definition).get("MaxConcurrency", 0) or batch_size
-    batch = budget.worst_case(definition, attempt_limit=_lambda_attempt_limit, items_per_map=batch_size)
-    limit = WORKFLOW_TIMEOUT.to_seconds()
-    if batch.seconds > limit:
-        rounds = -(-batch_size // map_concurrency)
-        fitting_rounds = int(limit // image.seconds) if image.seconds else rounds
-        if fitting_rounds == 0:  # the definition's own retry budget, not a parameter
-            raise budget.UnboundedWorkflow(f"one image's worst case {image.describe()} exceeds {limit:.0f} s")
-        raise ConfigError(
-            [
-                f"batchSize/mapConcurrency: batchSize={batch_size} with mapConcurrency={map_concurrency}"
-                f" is {rounds} rounds of images, and one image's worst case (every attempt at its time"
-                f" limit, every retry's longest wait) is {image.describe()}; the batch's worst case,"
-                f" {batch.seconds:.0f} s, exceeds an Express execution's {limit:.0f} s. Make"
-                f" mapConcurrency at least {-(-batch_size // fitting_rounds)} or batchSize at most"
-                f" {fitting_rounds * map_concurrency}"
-            ]
-        )
-    return batch
 
 
 class Workflow(Construct):
@@ -133,7 +100,12 @@ class Workflow(Construct):
         )
         for statement in task_permissions(self, resources):
             self.state_machine.add_to_role_policy(statement)
-        check_batch_fits(self._definition_json(), batch_size=config.batch_size)
+        check_batch_fits(
+            self._definition_json(),
+            batch_size=config.batch_size,
+            lambda_timeout_seconds=DETECT_TIMEOUT.to_seconds(),
+            execution_limit_seconds=WORKFLOW_TIMEOUT.to_seconds(),
+        )
         self._acknowledge_findings()
 
     def _definition_json(self) -> dict:

@@ -393,12 +393,24 @@ def test_max_concurrent_detections_reserves_the_detect_functions_concurrency(tem
     assert detect(tuned_template)["ReservedConcurrentExecutions"] == TUNED["maxConcurrentDetections"]
 
 
-def test_one_synthesis_serves_every_model_version_exactly(template):
+@pytest.fixture(scope="module")
+def direct_synthesis():
+    """The stack synthesized with cdk.json's own parameters, no cache, no placeholder (one synthesis,
+    ~6 s of processor, for the tests that need the app itself)."""
+    from labelwatch.local.template import synth_stack
+
+    return synth_stack()
+
+
+def test_one_synthesis_serves_every_model_version_exactly(template, direct_synthesis):
     """The twin synthesizes once with a placeholder model ARN and writes each model's ARN in: the
     result must be byte for byte what synthesizing with that ARN gives (here cdk.json's model)."""
-    from labelwatch.local.template import MODEL_ARN_PLACEHOLDER, cdk_context, synth_template
+    from aws_cdk.assertions import Template
 
-    direct = synth_template(use_cache=False, by_placeholder=False)
+    from labelwatch.local.template import MODEL_ARN_PLACEHOLDER, cdk_context
+
+    _app, stack = direct_synthesis
+    direct = json.loads(json.dumps(Template.from_stack(stack).to_json()))
 
     assert direct == template
     assert MODEL_ARN_PLACEHOLDER not in json.dumps(template)
@@ -502,14 +514,14 @@ def test_the_ops_topic_is_an_output(template):
     assert template["Outputs"]["OpsTopicArn"]["Value"] == {"Ref": ops_topic}
 
 
-def test_synth_warns_when_no_one_receives_the_alarms():
+def test_synth_warns_when_no_one_receives_the_alarms(direct_synthesis):
     """cdk.json's parameters have no opsEmail: every alarm would notify an ops topic nobody reads."""
     from aws_cdk.assertions import Annotations
 
-    from labelwatch.local.template import cdk_context, synth_stack
+    from labelwatch.local.template import cdk_context
 
     assert "opsEmail" not in cdk_context()
-    _app, stack = synth_stack()
+    _app, stack = direct_synthesis
     (warning,) = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("opsEmail"))
     assert warning.id == "/Labelwatch/Monitoring"
     assert "OpsTopicArn" in warning.entry.data and "notifies nobody" in warning.entry.data

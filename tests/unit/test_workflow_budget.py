@@ -9,8 +9,8 @@ import json
 
 import pytest
 
-from infra.config import ConfigError
-from infra.workflow import DETECT_TIMEOUT, WORKFLOW_TIMEOUT, check_batch_fits
+from infra.batch_budget import DETECT_TIMEOUT_SECONDS, check_batch_fits
+from infra.config import EXPRESS_LIMIT_SECONDS, ConfigError
 from statemachine import budget
 from statemachine.export import ASL_PATH
 
@@ -94,10 +94,10 @@ def test_every_service_task_of_the_workflow_has_a_time_limit(deployed):
 
 
 def test_a_default_batch_fits_in_an_express_execution(deployed):
-    image = budget.map_items(deployed, attempt_limit=lambda *_: DETECT_TIMEOUT.to_seconds())
+    image = budget.map_items(deployed, attempt_limit=lambda *_: DETECT_TIMEOUT_SECONDS)
     batch = check_batch_fits(deployed, batch_size=10)
     assert budget.map_state(deployed)["MaxConcurrency"] == 10, "mapConcurrency's default"
-    assert image.seconds == batch.seconds <= WORKFLOW_TIMEOUT.to_seconds()
+    assert image.seconds == batch.seconds <= EXPRESS_LIMIT_SECONDS
     assert "DetectLabels" in image.path
 
 
