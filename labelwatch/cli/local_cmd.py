@@ -398,8 +398,9 @@ def stack_status(target) -> dict[str, Any]:
 
     arn = target.model_arn or ""
     try:
-        versions = target.client("rekognition").describe_project_versions(
-            ProjectArn=project_arn_of(arn), VersionNames=[arn.split("/")[3]]
+        rekognition = target.client("rekognition")
+        versions = rekognition.describe_project_versions(
+            ProjectArn=project_arn_of(rekognition, arn), VersionNames=[arn.split("/")[3]]
         )["ProjectVersionDescriptions"]
         model_status = versions[0]["Status"] if versions else "NOT FOUND"
     except Exception:  # an unknown version: say so rather than fail the whole status

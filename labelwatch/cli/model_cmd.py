@@ -150,7 +150,7 @@ POLL_SECONDS = 1.0
 def describe_status(client: Any, arn: str) -> str | None:
     """The version's status from DescribeProjectVersions (None if it is not listed)."""
     response = client.describe_project_versions(
-        ProjectArn=project_arn_of(arn), VersionNames=[arn.split("/")[3]]
+        ProjectArn=project_arn_of(client, arn), VersionNames=[arn.split("/")[3]]
     )
     for item in response.get("ProjectVersionDescriptions", []):
         if item.get("ProjectVersionArn") == arn:
@@ -233,11 +233,20 @@ def _call(action: str, call) -> dict:
         ) from None
 
 
-def project_arn_of(version_arn: str) -> str:
-    """arn:…:project/<p>/version/<v>/<ms> -> arn:…:project/<p>/<ms> (the form the API takes)."""
-    head, _, rest = version_arn.partition(":project/")
-    parts = rest.split("/")
-    return f"{head}:project/{parts[0]}/{parts[-1]}"
+def project_arn_of(client: Any, version_arn: str) -> str:
+    """The ARN of the version's project, from DescribeProjects: ``…:project/<p>/<ms>`` carries the
+    project's own creation time, which a version's ARN does not tell (it has the version's)."""
+    from botocore.exceptions import ClientError
+
+    name = version_arn.partition(":project/")[2].split("/")[0]
+    projects = client.describe_projects(ProjectNames=[name]).get("ProjectDescriptions", [])
+    for project in projects:
+        if project.get("ProjectArn", "").split(":project/")[-1].split("/")[0] == name:
+            return project["ProjectArn"]
+    raise ClientError(
+        {"Error": {"Code": "ResourceNotFoundException", "Message": f"no project {name!r}"}},
+        "DescribeProjects",
+    )
 
 
 def warn_unmatched_rules(model_labels: tuple[str, ...]) -> None:
@@ -311,9 +320,9 @@ def _live_statuses(ctx: typer.Context, versions: list) -> tuple[dict[str, str], 
         return None
     statuses: dict[str, str] = {}
     client = target.client("rekognition")
-    for project_arn in dict.fromkeys(project_arn_of(info.arn) for info in versions):
+    for version_arn in {info.arn.split("/version/")[0]: info.arn for info in versions}.values():
         try:
-            response = client.describe_project_versions(ProjectArn=project_arn)
+            response = client.describe_project_versions(ProjectArn=project_arn_of(client, version_arn))
         except (BotoCoreError, ClientError):
             return None
         for item in response.get("ProjectVersionDescriptions", []):
@@ -513,7 +522,7 @@ def register(app: typer.Typer) -> None:
             response = _call(
                 "DescribeProjectVersions",
                 lambda: target.client("rekognition").describe_project_versions(
-                    ProjectArn=project_arn_of(arn), VersionNames=[version_name]
+                    ProjectArn=project_arn_of(target.client("rekognition"), arn), VersionNames=[version_name]
                 ),
             )
             for item in response.get("ProjectVersionDescriptions", []):

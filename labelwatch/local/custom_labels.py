@@ -372,6 +372,19 @@ def project_of(arn: str) -> str:
     return arn.split(":", 5)[-1].split("/")[1]
 
 
+def project_arns(version_arns: list[str]) -> dict[str, str]:
+    """Each project's ARN, as Custom Labels gives it: ``…:project/<name>/<ms>`` with the project's
+    own creation time, which is not its versions' (a version is trained after its project exists).
+    Here a project is taken to be created a second before its earliest version."""
+    earliest: dict[tuple[str, str], int] = {}
+    for arn in version_arns:
+        head, _, rest = arn.partition(":project/")
+        key = (head, rest.split("/")[0])
+        millis = int(rest.split("/")[-1])
+        earliest[key] = min(millis, earliest.get(key, millis))
+    return {f"{head}:project/{name}/{millis - 1000}": name for (head, name), millis in earliest.items()}
+
+
 def patches(registry: CustomLabelsRegistry) -> list[Patch]:
     """moto's Rekognition answering the Custom Labels API from ``registry``."""
 
@@ -393,12 +406,34 @@ def patches(registry: CustomLabelsRegistry) -> list[Patch]:
     def stop_project_version(self: RekognitionResponse) -> str:
         return json.dumps({"Status": registry.request_stop(self._get_param("ProjectVersionArn"))})
 
-    def describe_project_versions(self: RekognitionResponse) -> str:
-        project = project_of(self._get_param("ProjectArn"))
-        wanted = set(self._get_param("VersionNames") or [])
+    def known_versions() -> tuple[set[str], list[str]]:
         stored = set(registry.source.arns()) if registry.source else set()
+        return stored, sorted(set(registry.versions) | stored)
+
+    def describe_projects(self: RekognitionResponse) -> str:
+        wanted = set(self._get_param("ProjectNames") or [])
+        _stored, versions = known_versions()
+        projects = [
+            {
+                "ProjectArn": arn,
+                "CreationTimestamp": int(arn.split("/")[-1]) / 1000,
+                "Status": "CREATED",
+                "Feature": "CUSTOM_LABELS",
+            }
+            for arn, name in sorted(project_arns(versions).items())
+            if not wanted or name in wanted
+        ]
+        return json.dumps({"ProjectDescriptions": projects})
+
+    def describe_project_versions(self: RekognitionResponse) -> str:
+        project_arn = self._get_param("ProjectArn")
+        wanted = set(self._get_param("VersionNames") or [])
+        stored, versions = known_versions()
+        if project_arn not in project_arns(versions):  # AWS knows a project by its exact ARN only
+            raise _error("ResourceNotFoundException", f"The project {project_arn} does not exist.")
+        project = project_of(project_arn)
         descriptions = []
-        for arn in sorted(set(registry.versions) | stored):
+        for arn in versions:
             version_name = arn.split("/")[3]
             if project_of(arn) != project or (wanted and version_name not in wanted):
                 continue
@@ -420,4 +455,5 @@ def patches(registry: CustomLabelsRegistry) -> list[Patch]:
         Patch(RekognitionResponse, "start_project_version", start_project_version, missing_ok=True),
         Patch(RekognitionResponse, "stop_project_version", stop_project_version, missing_ok=True),
         Patch(RekognitionResponse, "describe_project_versions", describe_project_versions, missing_ok=True),
+        Patch(RekognitionResponse, "describe_projects", describe_projects, missing_ok=True),
     ]

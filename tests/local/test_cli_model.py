@@ -14,6 +14,7 @@ from labelwatch.cli.console import console
 from labelwatch.cli.errors import BAD_INPUT, NO_STACK, CliError
 from labelwatch.cli.target import LOCAL, Target
 from labelwatch.demo.leaves import generate_dataset
+from labelwatch.local.custom_labels import project_arns, project_of
 from labelwatch.model import ModelStore
 from tests.datasets import identical_images_dataset
 from tests.local.cli_in_process import cli_home, invoke
@@ -124,15 +125,19 @@ def test_status_with_a_running_stack_asks_it_and_marks_its_model(
 ):
     store, good, bad = _trained_store(home, tiny_leaves, identical)
     asked = []
+    projects = {name: arn for arn, name in project_arns([good, bad]).items()}
 
     class Rekognition:
+        def describe_projects(self, ProjectNames):  # noqa: N803 - the API's parameter name
+            return {"ProjectDescriptions": [{"ProjectArn": projects[name]} for name in ProjectNames]}
+
         def describe_project_versions(self, ProjectArn):  # noqa: N803 - the API's parameter name
             asked.append(ProjectArn)
             return {
                 "ProjectVersionDescriptions": [
                     {"ProjectVersionArn": arn, "Status": "RUNNING" if arn == good else "STOPPED"}
                     for arn in (good, bad)
-                    if model_cmd.project_arn_of(arn) == ProjectArn
+                    if projects[project_of(arn)] == ProjectArn
                 ]
             }
 
@@ -143,7 +148,7 @@ def test_status_with_a_running_stack_asks_it_and_marks_its_model(
     rows = {row["arn"]: row for row in json.loads(out)}
     assert rows[good]["status"] == "RUNNING" and "the running stack's model" in rows[good]["use"]
     assert rows[bad]["status"] == "STOPPED" and rows[bad]["use"].startswith("not the default")
-    assert sorted(asked) == sorted({model_cmd.project_arn_of(good), model_cmd.project_arn_of(bad)})
+    assert sorted(asked) == sorted({projects[project_of(good)], projects[project_of(bad)]})
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ import pytest
 from labelwatch.cli.local_cmd import start_stack_model
 from labelwatch.cli.model_cmd import wait_for_status
 from labelwatch.demo.outcomes_wait import wait_for_outcomes
+from labelwatch.local.custom_labels import project_of
 from labelwatch.local.model_source import StoreModelSource
 from labelwatch.local.outbox import read_mail
 from labelwatch.local.server import LocalStack, wait_for
@@ -166,7 +167,12 @@ def test_a_stopped_model_keeps_images_waiting_on_the_queue_until_it_is_started(l
 def test_the_custom_labels_api_describes_local_versions(local, trained_home):
     rekognition = local.client("rekognition")
     arn = trained_home.arn
-    project_arn = arn.split("/version/")[0] + "/1"
+    (project,) = rekognition.describe_projects(ProjectNames=[project_of(arn)])["ProjectDescriptions"]
+    project_arn = project["ProjectArn"]
+    assert project_arn != arn.split("/version/")[0] + "/" + arn.split("/")[-1], "a project's own time"
+    for wrong in (arn.split("/version/")[0] + "/" + arn.split("/")[-1], arn.split("/version/")[0] + "/1"):
+        with pytest.raises(rekognition.exceptions.ResourceNotFoundException):  # as AWS: exact ARNs only
+            rekognition.describe_project_versions(ProjectArn=wrong)
     versions = rekognition.describe_project_versions(ProjectArn=project_arn)["ProjectVersionDescriptions"]
     assert [(v["ProjectVersionArn"], v["Status"]) for v in versions] == [(arn, "RUNNING")]
     assert 0 < versions[0]["EvaluationResult"]["F1Score"] <= 1

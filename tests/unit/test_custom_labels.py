@@ -14,7 +14,8 @@ from labelwatch.local.patching import PatchSet
 from tests.unit.factories import encode, noise, png_header_only
 
 ARN = "arn:aws:rekognition:us-east-1:123456789012:project/leaves/version/leaves.v1/1700000000000"
-PROJECT_ARN = "arn:aws:rekognition:us-east-1:123456789012:project/leaves/1700000000000"
+# a project is created before its versions: its ARN carries its own time, not the version's
+PROJECT_ARN = "arn:aws:rekognition:us-east-1:123456789012:project/leaves/1699999999000"
 BUCKET = "images-bucket"
 WAIT = 30.0  # generous bound on a state change that takes a fraction of a second
 
@@ -227,3 +228,25 @@ def test_patches_restore_moto():
     assert RekognitionResponse.detect_custom_labels is not before
     patch_set.restore()
     assert RekognitionResponse.detect_custom_labels is before
+
+
+def test_a_project_is_known_by_its_own_arn_only_as_on_aws():
+    """DescribeProjects gives the project's ARN; the one a version's ARN suggests (its own time) is
+    refused, as AWS refuses it, so commands that guessed it fail here as they would there."""
+    registry = CustomLabelsRegistry()
+    registry.register(ARN, predictor)
+    fix = PatchSet(patches(registry))
+    fix.apply()
+    try:
+        with mock_aws():
+            client = boto3.client("rekognition", region_name="us-east-1")
+            (project,) = client.describe_projects(ProjectNames=["leaves"])["ProjectDescriptions"]
+            assert project["ProjectArn"] == PROJECT_ARN and project["Status"] == "CREATED"
+            assert client.describe_projects(ProjectNames=["other"])["ProjectDescriptions"] == []
+            guessed = ARN.split("/version/")[0] + "/" + ARN.split("/")[-1]
+            with pytest.raises(client.exceptions.ResourceNotFoundException):
+                client.describe_project_versions(ProjectArn=guessed)
+            (item,) = client.describe_project_versions(ProjectArn=PROJECT_ARN)["ProjectVersionDescriptions"]
+            assert item["ProjectVersionArn"] == ARN
+    finally:
+        fix.restore()
