@@ -14,7 +14,7 @@ returns (``find_clauses``) or deep-copies it before validating and executing it.
 not parse are not kept and raise as before.
 
 Validating an UpdateItem was the twin's most expensive call (~9 ms of processor, twice per image:
-the claim and its completion). Two changes make it cheaper without changing what it accepts:
+the claim and its completion). These changes make it cheaper without changing what it accepts:
 
 - Three of the validator's ten passes check only the expression's shape (one SET/ADD/REMOVE
   clause each, no overlapping paths, no key attribute updated): given the same parsed expression,
@@ -67,25 +67,25 @@ def _atomic(write: Callable[..., Any]) -> Callable[..., Any]:
 _original_make = UpdateExpressionParser.make  # a bound classmethod
 
 
+# What the twin keeps on a parse tree of the cache (as attributes no copy of it carries: the pickle is
+# made before they are set, and copies are made from the pickle).
+_PICKLE = "_labelwatch_pickle"  # the tree, pickled once
+_SHAPES_PASSED = "_labelwatch_shapes_passed"  # (attribute names, key attributes) whose shape passed
+
+
 @functools.lru_cache(maxsize=256)
 def parsed_update_expression(expression: str) -> Any:
     """``UpdateExpressionParser.make(expression)``, once per expression string."""
     tree = _original_make(expression)
-    if len(_pickled_trees) > 4 * 256:  # left by evicted parses
-        _pickled_trees.clear()
     with contextlib.suppress(pickle.PicklingError, TypeError, AttributeError):  # then deep-copied
-        _pickled_trees[id(tree)] = (tree, pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL))
+        setattr(tree, _PICKLE, pickle.dumps(tree, protocol=pickle.HIGHEST_PROTOCOL))
     return tree
 
 
-# id of a kept parse tree -> (the tree, so the id stays its own; its pickle)
-_pickled_trees: dict[int, tuple[Any, bytes]] = {}
-
-
 def _copy_of_tree(tree: Any, memo: dict[int, Any] | None = None) -> Any:
-    kept = _pickled_trees.get(id(tree))
-    if kept is not None and kept[0] is tree:
-        return pickle.loads(kept[1])
+    pickled = getattr(tree, _PICKLE, None)
+    if pickled is not None:
+        return pickle.loads(pickled)
     return copy.deepcopy(tree, memo)
 
 
@@ -96,14 +96,6 @@ SHAPE_PASSES = (
 )
 _original_validator_init = validators.UpdateExpressionValidator.__init__
 _original_validate = validators.Validator.validate
-# (parsed expression, attribute names, key attributes) whose shape passed; the parsed expression
-# is held so its id is not reused. Bounded: cleared when it outgrows the parse cache many times over.
-_shapes_passed: dict[tuple[Any, ...], Any] = {}
-_SHAPES_KEPT = 4096
-
-
-def _shape_key(expression: Any, names: dict[str, str] | None, table: Any) -> tuple[Any, ...]:
-    return (id(expression), tuple(sorted((names or {}).items())), tuple(table.table_key_attrs))
 
 
 def _validator_init(
@@ -117,22 +109,24 @@ def _validator_init(
     _original_validator_init(
         self, expression, expression_attribute_names, expression_attribute_values, item, table
     )
-    key = _shape_key(expression, expression_attribute_names, table)
-    if _shapes_passed.get(key) is expression:
+    shape = (tuple(sorted((expression_attribute_names or {}).items())), tuple(table.table_key_attrs))
+    if shape in getattr(expression, _SHAPES_PASSED, ()):
         self.processors = [p for p in self.processors if not isinstance(p, SHAPE_PASSES)]
         self._labelwatch_shape = None
     else:
-        self._labelwatch_shape = (key, expression)
+        self._labelwatch_shape = (expression, shape)
 
 
 def _validate(self: Any) -> Any:
     validated = _original_validate(self)
-    shape = getattr(self, "_labelwatch_shape", None)
-    if shape is not None:
-        if len(_shapes_passed) >= _SHAPES_KEPT:
-            _shapes_passed.clear()
-        key, expression = shape
-        _shapes_passed[key] = expression
+    kept = getattr(self, "_labelwatch_shape", None)
+    if kept is not None:
+        expression, shape = kept
+        passed = getattr(expression, _SHAPES_PASSED, None)
+        if passed is None:
+            passed = set()
+            setattr(expression, _SHAPES_PASSED, passed)
+        passed.add(shape)
     return validated
 
 

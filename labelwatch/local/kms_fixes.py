@@ -28,10 +28,6 @@ class LazyPrivateKey:
         self._key: Any = None
         self._lock = threading.Lock()
 
-    @property
-    def generated(self) -> bool:
-        return self._key is not None
-
     def _made(self) -> Any:
         with self._lock:
             if self._key is None:
