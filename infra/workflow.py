@@ -24,21 +24,12 @@ from infra.monitoring import METRICS_NAMESPACE, METRICS_SERVICE
 from infra.nag import acknowledge
 from infra.queues import DLQ_RETENTION, secure_queue
 from statemachine.definition import RESULTS_PREFIX, WorkflowResources, build_definition, task_permissions
+from statemachine.export import definition_of
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 DETECT_TIMEOUT = Duration.seconds(DETECT_TIMEOUT_SECONDS)
 # Express executions may run 5 minutes at most; the retry budget is designed to fit inside.
 WORKFLOW_TIMEOUT = Duration.minutes(5)
-
-
-def _joined(value: object) -> str:
-    """A resolved CloudFormation string (a literal or an ``Fn::Join``), each reference as ``${…}``."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and "Fn::Join" in value:
-        separator, parts = value["Fn::Join"]
-        return separator.join(_joined(part) for part in parts)
-    return "${" + json.dumps(value, sort_keys=True).replace('"', "'") + "}"
 
 
 class Workflow(Construct):
@@ -110,8 +101,7 @@ class Workflow(Construct):
 
     def _definition_json(self) -> dict:
         """The state machine's ASL as synthesized, references to other resources left as ``${…}``."""
-        definition = Stack.of(self).resolve(self.state_machine.node.default_child.definition_string)
-        return json.loads(_joined(definition))
+        return definition_of(Stack.of(self).resolve(self.state_machine.node.default_child.definition_string))
 
     def _detect_function(
         self, config: LabelwatchConfig, input_bucket: s3.IBucket, logs_key: kms.IKey

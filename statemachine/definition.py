@@ -325,8 +325,8 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
     # (its 5 s passed), which says nothing of whether it went out. Such an image's claim is released
     # and it goes to the failure DLQ, where a person decides whether to redrive it
     # (docs/contracts.md, "Alerts: at least once"). ClaimImage is not retried on States.Timeout
-    # either: the claim may have been written, and a second attempt by the same receive is refused
-    # as a duplicate; the image goes to the failure DLQ instead of ending as SkipDuplicate.
+    # either: a timed-out claim goes to the failure DLQ with its context. (A retry would now be
+    # safe: the same receive of the same execution takes back a claim it wrote, see _claim_image.)
     write_result.add_retry(**SERVICE_RETRY.on(["States.TaskFailed", "States.Timeout"]))
     publish_alert.add_retry(**SERVICE_RETRY.on(["States.TaskFailed"]))
     for task in (write_result, publish_alert):

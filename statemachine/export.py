@@ -28,13 +28,19 @@ class _PlaceholderResolver(Resolver):
         return f"${{{logical_id}.{attribute}}}"
 
 
+def definition_of(definition_string: Any) -> dict[str, Any]:
+    """A state machine's ``DefinitionString`` (a literal or an ``Fn::Join`` of references) as ASL,
+    each reference written as its placeholder."""
+    return json.loads(_PlaceholderResolver(pseudo={}).resolve(definition_string))
+
+
 def state_machine_definition(template: dict[str, Any]) -> dict[str, Any]:
     (machine,) = [
         resource
         for resource in template["Resources"].values()
         if resource["Type"] == "AWS::StepFunctions::StateMachine"
     ]
-    return json.loads(_PlaceholderResolver(pseudo={}).resolve(machine["Properties"]["DefinitionString"]))
+    return definition_of(machine["Properties"]["DefinitionString"])
 
 
 def render(template: dict[str, Any]) -> str:

@@ -385,7 +385,7 @@ def _status_cell(value: Any) -> str:
 
 def stack_status(target) -> dict[str, Any]:
     """What a person asks of a running stack, as plain data (``local status --format json``)."""
-    from labelwatch.cli.model_cmd import project_arn_of
+    from labelwatch.cli.model_cmd import describe_status
 
     sqs = target.client("sqs")
 
@@ -398,11 +398,7 @@ def stack_status(target) -> dict[str, Any]:
 
     arn = target.model_arn or ""
     try:
-        rekognition = target.client("rekognition")
-        versions = rekognition.describe_project_versions(
-            ProjectArn=project_arn_of(rekognition, arn), VersionNames=[arn.split("/")[3]]
-        )["ProjectVersionDescriptions"]
-        model_status = versions[0]["Status"] if versions else "NOT FOUND"
+        model_status = describe_status(target.client("rekognition"), arn) or "NOT FOUND"
     except Exception:  # an unknown version: say so rather than fail the whole status
         model_status = "NOT FOUND"
     queue = depth(target.output("IngestQueueUrl"))

@@ -147,10 +147,11 @@ START_TIMEOUT_SECONDS = 3600.0
 POLL_SECONDS = 1.0
 
 
-def describe_status(client: Any, arn: str) -> str | None:
-    """The version's status from DescribeProjectVersions (None if it is not listed)."""
+def describe_status(client: Any, arn: str, project_arn: str | None = None) -> str | None:
+    """The version's status from DescribeProjectVersions (None if it is not listed); ``project_arn``
+    is looked up (``project_arn_of``) unless given."""
     response = client.describe_project_versions(
-        ProjectArn=project_arn_of(client, arn), VersionNames=[arn.split("/")[3]]
+        ProjectArn=project_arn or project_arn_of(client, arn), VersionNames=[arn.split("/")[3]]
     )
     for item in response.get("ProjectVersionDescriptions", []):
         if item.get("ProjectVersionArn") == arn:
@@ -173,8 +174,9 @@ def wait_for_status(
 
     deadline = time.monotonic() + timeout
     seen = None
+    project_arn = project_arn_of(client, arn)  # once: a project's ARN does not change
     while True:
-        status = describe_status(client, arn)
+        status = describe_status(client, arn, project_arn)
         if status != seen and on_change is not None:
             on_change(status)
         seen = status
@@ -517,12 +519,12 @@ def register(app: typer.Typer) -> None:
         if ctx.obj.profile or ctx.obj.region:
             if not arn:
                 raise CliError("with --profile, pass the model version ARN", BAD_INPUT)
-            target = ctx.obj.target()
+            rekognition = ctx.obj.target().client("rekognition")
             version_name = arn.split("/")[3]
             response = _call(
                 "DescribeProjectVersions",
-                lambda: target.client("rekognition").describe_project_versions(
-                    ProjectArn=project_arn_of(target.client("rekognition"), arn), VersionNames=[version_name]
+                lambda: rekognition.describe_project_versions(
+                    ProjectArn=project_arn_of(rekognition, arn), VersionNames=[version_name]
                 ),
             )
             for item in response.get("ProjectVersionDescriptions", []):
