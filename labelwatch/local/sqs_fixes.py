@@ -13,11 +13,19 @@ which reads the clock through ``datetime`` arithmetic for every message of the q
 (``Queue.messages`` and the two ``approximate_number_of_messages_*``) read the clock once per pass
 and compare each message's ``visible_at``/``delayed_until`` with it, as those properties do.
 Answers are unchanged.
+
+One fix makes moto as strict as SQS: ``ReceiveMessage`` picks visible messages and marks them
+received without a lock, and moto's server answers on concurrent threads, so two receivers (the
+local Pipe runs two batches at once) could both take one message, the second with a higher receive
+count: two live executions of one image, which the claims then let through as a redelivery. SQS
+hides a received message from every other receiver for its visibility timeout. Here receives are
+serialised (each pass over the queue is short: a long poll waits between passes, outside the lock).
 """
 
 from __future__ import annotations
 
 import inspect
+import threading
 from typing import Any
 
 from moto.core.utils import unix_time, unix_time_millis
@@ -26,6 +34,8 @@ from moto.sqs.models import Message, Queue, SQSBackend
 from labelwatch.local.patching import Patch
 
 _original_get_attributes = SQSBackend.get_queue_attributes
+_original_receive = SQSBackend.receive_message
+_receive_lock = threading.Lock()
 _original_retention_check = SQSBackend.is_message_valid_based_on_retention_period
 # The properties the counts replace (and the Message properties they inline), for the equivalence test
 COUNTS = ("messages", "approximate_number_of_messages_not_visible", "approximate_number_of_messages_delayed")
@@ -68,6 +78,28 @@ def approximate_number_of_messages_delayed(self: Queue) -> int:
     return sum(1 for message in self._messages if now < message.delayed_until)
 
 
+def receive_message(
+    self: SQSBackend,
+    queue_name: str,
+    count: int,
+    wait_seconds_timeout: int,
+    visibility_timeout: int,
+    message_attribute_names: list[str] | None = None,
+) -> list[Message]:
+    """moto's receive, one pass at a time under a lock; a long poll waits for messages between passes
+    (as moto does, a second at most each time) without holding it."""
+    deadline = unix_time() + wait_seconds_timeout
+    while True:
+        with _receive_lock:
+            received = _original_receive(
+                self, queue_name, count, 0, visibility_timeout, message_attribute_names
+            )
+        remaining = deadline - unix_time()
+        if received or remaining <= 0:
+            return received
+        self.get_queue(queue_name).wait_for_messages(min(1, remaining))
+
+
 def patches() -> list[Patch]:
     counts = {
         "messages": messages,
@@ -87,5 +119,11 @@ def patches() -> list[Patch]:
             "get_queue_attributes",
             get_queue_attributes,
             signature=str(inspect.signature(_original_get_attributes)),
+        ),
+        Patch(
+            SQSBackend,
+            "receive_message",
+            receive_message,
+            signature=str(inspect.signature(_original_receive)),
         ),
     ]

@@ -75,3 +75,63 @@ def test_the_inlined_message_states_are_still_motos():
     visible, delayed = (inspect.getsource(prop.fget) for prop in sqs_fixes._original_message_state)
     assert "if current_time > self.visible_at:\n            return True\n        return False" in visible
     assert "if current_time < self.delayed_until:\n            return True\n        return False" in delayed
+
+
+def _receivers_racing(monkeypatch, *, fixed: bool) -> list[int]:
+    """Two threads receive from a queue of one message; both reach the marking step before either
+    marks, if they can. The receive counts each got."""
+    import contextlib
+    import threading
+
+    import boto3
+    from moto import mock_aws
+    from moto.sqs.models import Message
+
+    from labelwatch.local.patching import PatchSet
+
+    both_marking = threading.Barrier(2)
+    original = Message.mark_received
+
+    def mark_received(self, *args, **kwargs):
+        # Unlocked, the two meet here; locked, the second waits outside and the first goes on alone.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both_marking.wait(timeout=1)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Message, "mark_received", mark_received)
+    fix = PatchSet(sqs_fixes.patches() if fixed else [])
+    fix.apply()
+    try:
+        with mock_aws():
+            sqs = boto3.client("sqs", region_name="us-east-1")
+            url = sqs.create_queue(QueueName="ingest")["QueueUrl"]
+            sqs.send_message(QueueUrl=url, MessageBody="one upload")
+            clients = [boto3.client("sqs", region_name="us-east-1") for _ in range(2)]
+            counts: list[int] = []
+
+            def receive(index: int) -> None:
+                answer = clients[index].receive_message(
+                    QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["ApproximateReceiveCount"]
+                )
+                counts.extend(
+                    int(m["Attributes"]["ApproximateReceiveCount"]) for m in answer.get("Messages", [])
+                )
+
+            threads = [threading.Thread(target=receive, args=(index,)) for index in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+            return counts
+    finally:
+        fix.restore()
+
+
+@pytest.mark.xdist_group("local-stack")  # patches moto process-wide
+def test_one_message_goes_to_one_of_two_concurrent_receivers(monkeypatch):
+    assert _receivers_racing(monkeypatch, fixed=True) == [1]
+
+
+@pytest.mark.xdist_group("local-stack")
+def test_without_the_fix_moto_hands_one_message_to_both(monkeypatch):
+    assert sorted(_receivers_racing(monkeypatch, fixed=False)) == [1, 2], "moto's receive is not atomic"
