@@ -58,6 +58,14 @@ DEFAULT_DATABASE = "labelwatch"
 
 
 DLQ_RETENTION_DAYS = 14  # every DLQ keeps its messages this long (SQS's maximum; infra/queues.py)
+INGEST_RETENTION_MINUTES = 14 * 24 * 60  # the ingest queue keeps waiting images 14 days (infra/queues.py)
+
+# modelControl: who starts and stops the model (docs/autopilot.md)
+MODEL_CONTROLS = ("manual", "on-demand", "always-on")
+DEFAULT_MODEL_CONTROL = "on-demand"
+# executionLogLevel: the state machine's log level (the console's Express view needs ALL)
+EXECUTION_LOG_LEVELS = ("ALL", "ERROR", "FATAL", "OFF")
+DEFAULT_EXECUTION_LOG_LEVEL = "ALL"
 EXPRESS_LIMIT_SECONDS = 300  # an Express execution's longest run
 VISIBILITY_MARGIN_SECONDS = 30  # the Pipe's start and its receive, SQS's clock
 
@@ -120,6 +128,35 @@ _INT_RULES: dict[str, _IntRule] = {
         50,
         "an object-detection model returns a label per box, and the workflow carries at most 256 KiB",
     ),
+    "modelIdleMinutes": _IntRule(
+        "model_idle_minutes",
+        1,
+        1440,
+        10,
+        "with modelControl on-demand the model stops after the queue has been empty this long",
+    ),
+    "maxWaitMinutes": _IntRule(
+        "max_wait_minutes",
+        1,
+        INGEST_RETENTION_MINUTES - 1,
+        60,
+        "an image older than this on the ingest queue raises the backlog alarm, before the queue's "
+        "14-day retention drops it",
+    ),
+    "minInferenceUnits": _IntRule(
+        "min_inference_units",
+        1,
+        100,
+        1,
+        "StartProjectVersion's MinInferenceUnits: the units that bill while the model runs",
+    ),
+    "maxInferenceUnits": _IntRule(
+        "max_inference_units",
+        0,
+        100,
+        0,
+        "0 leaves auto-scaling off; otherwise Custom Labels adds units up to this under load",
+    ),
     "noncurrentVersionDays": _IntRule(
         "noncurrent_version_days",
         DLQ_RETENTION_DAYS,
@@ -140,6 +177,8 @@ CONTEXT_KEYS: tuple[str, ...] = (
     "imageLinks",
     "keyPrefix",
     *_INT_RULES,
+    "modelControl",
+    "executionLogLevel",
     "opsEmail",
     "analyticsDatabase",
 )
@@ -163,6 +202,8 @@ PARAMETER_HELP: dict[str, str] = {
     "imageLinks": "a link to the image in alerts: true/false [true]",
     "keyPrefix": "only keys under this prefix are processed",
     **{key: f"a whole number, {rule.low}-{rule.high} [{rule.default}]" for key, rule in _INT_RULES.items()},
+    "modelControl": f"{', '.join(MODEL_CONTROLS)} [{DEFAULT_MODEL_CONTROL}]",
+    "executionLogLevel": f"{', '.join(EXECUTION_LOG_LEVELS)} [{DEFAULT_EXECUTION_LOG_LEVEL}]",
     "opsEmail": "address for operational alarms [none]",
     "analyticsDatabase": "Glue database of the results [labelwatch]",
 }
@@ -204,11 +245,17 @@ class LabelwatchConfig:
     batch_window_seconds: int = 2
     max_receive_count: int = 12
     visibility_timeout_seconds: int = 360
-    map_concurrency: int = 4
+    map_concurrency: int = 10
     max_concurrent_detections: int = 0  # 0: no reserved concurrency
     claim_retention_days: int = DLQ_RETENTION_DAYS
     max_labels_per_image: int = 50
     noncurrent_version_days: int = 30  # the input bucket's lifecycle rule
+    model_control: str = DEFAULT_MODEL_CONTROL
+    model_idle_minutes: int = 10
+    max_wait_minutes: int = 60
+    min_inference_units: int = 1
+    max_inference_units: int = 0  # 0: no auto-scaling (StartProjectVersion without MaxInferenceUnits)
+    execution_log_level: str = DEFAULT_EXECUTION_LOG_LEVEL
     ops_email: str | None = None
     analytics_database: str = DEFAULT_DATABASE
 
@@ -345,6 +392,7 @@ class _Parser:
             )
         ints = {rule.attribute: self._int(key, rule) for key, rule in _INT_RULES.items()}
         self._check_visibility_timeout(ints)
+        self._check_inference_units(ints)
         values = dict(
             model_arn=model_arn,
             subscribers=subscribers,
@@ -357,6 +405,10 @@ class _Parser:
             key_prefix=self._key_prefix(),
             ops_email=self._ops_email(),
             analytics_database=self._database(),
+            model_control=self._choice("modelControl", MODEL_CONTROLS, DEFAULT_MODEL_CONTROL),
+            execution_log_level=self._choice(
+                "executionLogLevel", EXECUTION_LOG_LEVELS, DEFAULT_EXECUTION_LOG_LEVEL, upper=True
+            ),
             **ints,
         )
         if self.problems:
@@ -375,6 +427,15 @@ class _Parser:
                 f"{ints['batch_window_seconds']}; it must be at least batchWindowSeconds + "
                 f"{EXPRESS_LIMIT_SECONDS} (an Express execution's limit) + {VISIBILITY_MARGIN_SECONDS}"
                 f" = {needed}",
+            )
+
+    def _check_inference_units(self, ints: dict[str, int]) -> None:
+        low, high = ints["min_inference_units"], ints["max_inference_units"]
+        if high and high < low:
+            self.problem(
+                "maxInferenceUnits",
+                f"{high} is below minInferenceUnits={low}; it must be at least minInferenceUnits "
+                "(or 0 for no auto-scaling)",
             )
 
     # -- individual parameters -------------------------------------------------------------
@@ -621,6 +682,18 @@ class _Parser:
             )
             return rule.default
         return number
+
+    def _choice(self, parameter: str, choices: tuple[str, ...], default: str, *, upper: bool = False) -> str:
+        value = self.get(parameter)
+        if value is None:
+            return default
+        text = value.strip() if isinstance(value, str) else None
+        if text is not None and upper:
+            text = text.upper()
+        if text not in choices:
+            self.problem(parameter, f"{value!r} is not one of {', '.join(choices)}")
+            return default
+        return text
 
     def _bool(self, parameter: str, *, default: bool) -> bool:
         value = self.get(parameter)

@@ -562,3 +562,50 @@ def test_the_visibility_timeout_outlasts_the_batching_window_and_the_execution(w
     assert (
         parse(batchWindowSeconds=window, visibilityTimeoutSeconds=needed).visibility_timeout_seconds == needed
     )
+
+
+# -- the model autopilot and the log level (issue 11) ----------------------------------------------
+
+
+def test_the_model_runs_on_demand_by_default_with_one_unit_and_full_execution_logs():
+    config = parse()
+    assert (config.model_control, config.model_idle_minutes, config.max_wait_minutes) == ("on-demand", 10, 60)
+    assert (config.min_inference_units, config.max_inference_units) == (1, 0)
+    assert config.execution_log_level == "ALL"
+
+
+def test_autopilot_parameters_as_cli_strings():
+    config = parse(
+        modelControl="always-on",
+        modelIdleMinutes="30",
+        maxWaitMinutes="45",
+        minInferenceUnits="2",
+        maxInferenceUnits="5",
+        executionLogLevel="error",
+    )
+    assert (config.model_control, config.model_idle_minutes, config.max_wait_minutes) == ("always-on", 30, 45)
+    assert (config.min_inference_units, config.max_inference_units) == (2, 5)
+    assert config.execution_log_level == "ERROR"
+
+
+def test_an_unknown_model_control_names_the_choices():
+    assert only_problem(modelControl="sometimes") == (
+        "modelControl: 'sometimes' is not one of manual, on-demand, always-on"
+    )
+    assert only_problem(executionLogLevel="DEBUG") == (
+        "executionLogLevel: 'DEBUG' is not one of ALL, ERROR, FATAL, OFF"
+    )
+
+
+def test_max_inference_units_below_the_minimum_is_refused():
+    assert only_problem(minInferenceUnits=3, maxInferenceUnits=2) == (
+        "maxInferenceUnits: 2 is below minInferenceUnits=3; it must be at least minInferenceUnits "
+        "(or 0 for no auto-scaling)"
+    )
+
+
+def test_the_backlog_alarm_fires_before_the_queue_drops_an_image():
+    message = only_problem(maxWaitMinutes=20160)
+    assert message.startswith("maxWaitMinutes: 20160 is out of range; must be between 1 and 20159")
+    assert "14-day retention" in message
+    assert only_problem(modelIdleMinutes=0).startswith("modelIdleMinutes: 0 is out of range")
