@@ -84,6 +84,7 @@ class Decision:
     memory: Memory
     reason: str  # one line, for the log and ``labelwatch model status``
     start_failed: bool = False  # a start ended FAILED (this decision saw it first): the alarm's metric
+    found_stopped: bool = False  # always-on found the model not running and starts it: the alarm's metric
     stops_at: float | None = None  # when the model will be stopped if nothing arrives
 
 
@@ -105,7 +106,12 @@ def decide(observation: Observation, memory: Memory, settings: Settings) -> Deci
         return _failed(observation, memory, pipe_off, wanted)
     if status in STARTABLE and wanted:
         why = "images wait" if not observation.queue.empty else "modelControl is always-on"
-        return Decision((*pipe_off, Action.START_MODEL), memory, f"model {status}, {why}: starting it")
+        return Decision(
+            (*pipe_off, Action.START_MODEL),
+            memory,
+            f"model {status}, {why}: starting it",
+            found_stopped=settings.mode == "always-on",
+        )
     if status in ("STARTING", "STOPPING"):
         waiting = "" if observation.queue.empty else "; images wait on the queue"
         then = "then the Pipe starts" if status == "STARTING" else "then the next image starts it again"

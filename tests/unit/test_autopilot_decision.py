@@ -115,7 +115,9 @@ def test_manual_never_acts():
 
 
 def test_always_on_starts_a_stopped_model_without_images_and_never_stops_it():
-    assert act(EMPTY, "STOPPED", "STOPPED", mode="always-on").actions == (START,)
+    found = act(EMPTY, "STOPPED", "STOPPED", mode="always-on")
+    assert found.actions == (START,) and found.found_stopped  # the alarm's metric
+    assert not act(WAITING, "STOPPED", "STOPPED").found_stopped  # on-demand: a stopped model is normal
     long_idle = act(EMPTY, "RUNNING", "STOPPED", Memory(idle_since=NOW - 86400), mode="always-on")
     assert long_idle.actions == (PIPE_ON,) and long_idle.stops_at is None
 

@@ -1,0 +1,60 @@
+"""Lambda entry point ``autopilot.handler.lambda_handler``, invoked once a minute by EventBridge
+Scheduler with ``{"time": "<aws.scheduler.scheduled-time>"}``.
+
+The schedule's time, not the clock, is the decision's "now": the idle countdown and the retry
+backoff are measured in the schedule's minutes, which is also how the twin compresses time (its
+local scheduler hands in its own clock's time).
+
+Metrics (Powertools, EMF): ``ModelStartFailed`` when a start ended FAILED, ``ModelFoundStopped``
+when ``always-on`` found the model not running; the stack's alarms watch both.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.logging import Logger
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+from . import clients
+from .pilot import run_minute
+from .settings import load_settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = Logger()
+
+
+def scheduled_time(event: Any) -> float:
+    """The invocation's minute: the event's ``time`` (ISO 8601), else the clock."""
+    text = event.get("time") if isinstance(event, dict) else None
+    if not text:
+        return time.time()
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        raise ValueError(f"the schedule's time {text!r} is not an ISO 8601 timestamp") from None
+
+
+@logger.inject_lambda_context(clear_state=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    metrics = AmazonCloudWatchEMFProvider()
+    try:
+        settings = load_settings()
+        outcome = run_minute(settings, clients.for_autopilot(), now=scheduled_time(event))
+        summary = outcome.summary()
+        if outcome.decision.start_failed:
+            metrics.add_metric(name="ModelStartFailed", unit=MetricUnit.Count, value=1)
+            logger.error("the model failed to start", extra=summary)
+        elif outcome.decision.found_stopped:
+            metrics.add_metric(name="ModelFoundStopped", unit=MetricUnit.Count, value=1)
+            logger.warning("modelControl is always-on and the model was not running", extra=summary)
+        else:
+            logger.info(outcome.decision.reason, extra=summary)
+        return summary
+    finally:
+        metrics.flush_metrics()
