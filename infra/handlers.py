@@ -1,3 +1,4 @@
 """The handler of each of the stack's functions, by name (no CDK import: the twin reads these)."""
 
 DETECT_HANDLER = "detect.handler.lambda_handler"
+AUTOPILOT_HANDLER = "autopilot.handler.lambda_handler"

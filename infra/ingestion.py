@@ -115,8 +115,8 @@ class Ingestion(Construct):
         documented confused-deputy conditions aws:SourceArn and aws:SourceAccount), not for a pipe
         anyone else creates naming the role."""
         stack = Stack.of(self)
-        name = pipe_name(stack.stack_name)
-        pipe_arn = f"arn:{stack.partition}:pipes:{stack.region}:{stack.account}:pipe/{name}"
+        name = self.pipe_name = pipe_name(stack.stack_name)
+        pipe_arn = self.pipe_arn = f"arn:{stack.partition}:pipes:{stack.region}:{stack.account}:pipe/{name}"
         role = iam.Role(
             self,
             "PipeRole",
@@ -142,6 +142,10 @@ class Ingestion(Construct):
             "Pipe",
             name=name,
             description="labelwatch: ingest queue -> Express workflow (REQUEST_RESPONSE)",
+            # With an autopilot the Pipe starts stopped: it starts once the model runs (a message
+            # received while the model cannot answer counts towards the ingest DLQ). CloudFormation
+            # sets it on creation only; the property does not change, so updates leave it alone.
+            desired_state="RUNNING" if self.config.model_control == "manual" else "STOPPED",
             role_arn=role.role_arn,
             source=self.ingest_queue.queue_arn,
             source_parameters=pipes.CfnPipe.PipeSourceParametersProperty(

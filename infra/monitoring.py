@@ -39,6 +39,9 @@ class Monitoring(Construct):
         state_machine: sfn.IStateMachine,
         detect_function: lambda_.IFunction,
         dead_letter_queues: Mapping[str, sqs.IQueue],
+        ingest_queue: sqs.IQueue,
+        max_wait_minutes: int,
+        autopilot_function: lambda_.IFunction | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # Named, so that the key policy can name its ARN (the topic's Ref would make them circular)
@@ -107,7 +110,50 @@ class Monitoring(Construct):
             "but lower mapConcurrency or raise the account's concurrency if this persists.",
         )
 
+        self._alarm(
+            "BacklogTooOld",
+            ingest_queue.metric_approximate_age_of_oldest_message(period=minute, statistic="Maximum"),
+            f"An image has waited on the ingest queue for more than {max_wait_minutes} minutes "
+            "(maxWaitMinutes): the model is not running or cannot keep up. `labelwatch model status` "
+            "says what the model, the Pipe and the autopilot are doing.",
+            threshold=max_wait_minutes * 60,
+        )
+        if autopilot_function is not None:
+            self._autopilot_alarms(autopilot_function)
+
         self.dashboard = self._dashboard(state_machine, detect_function, dead_letter_queues)
+
+    def _autopilot_alarms(self, function: lambda_.IFunction) -> None:
+        minute = Duration.minutes(1)
+
+        def signal(name: str) -> cloudwatch.Metric:
+            return cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=name,
+                dimensions_map={"service": METRICS_SERVICE},
+                period=minute,
+                statistic="Sum",
+            )
+
+        self._alarm(
+            "ModelStartFailed",
+            signal("ModelStartFailed"),
+            "The Custom Labels model failed to start (status FAILED). The autopilot retries after 1, "
+            "2, 4 … 60 minutes; images wait on the ingest queue. See the model's StatusMessage in "
+            "`labelwatch model status`.",
+        )
+        self._alarm(
+            "ModelFoundStopped",
+            signal("ModelFoundStopped"),
+            "modelControl is always-on and the model was found not running: the autopilot started it. "
+            "Someone or something stopped it.",
+        )
+        self._alarm(
+            "AutopilotErrors",
+            function.metric_errors(period=minute, statistic="Sum"),
+            "The model autopilot failed a minute (an AWS call refused or failing): the model and the "
+            "Pipe are left as they were. See the autopilot's log group.",
+        )
 
     def _subscribe_ops(self, ops_email: str | None) -> None:
         """Subscribe ``ops_email``; without one, warn at synth: an alarm nobody receives protects nothing."""
@@ -161,12 +207,14 @@ class Monitoring(Construct):
                 "kms:Decrypt and kms:GenerateDataKey*, or alarm notifications are silently dropped.",
             )
 
-    def _alarm(self, construct_id: str, metric: cloudwatch.IMetric, description: str) -> None:
+    def _alarm(
+        self, construct_id: str, metric: cloudwatch.IMetric, description: str, *, threshold: float = 1
+    ) -> None:
         alarm = metric.create_alarm(
             self,
             construct_id,
             alarm_description=description,
-            threshold=1,
+            threshold=threshold,
             evaluation_periods=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,

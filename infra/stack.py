@@ -10,6 +10,7 @@ from constructs import Construct
 
 from infra.alerts import Alerts
 from infra.analytics import Analytics
+from infra.autopilot import ModelAutopilot
 from infra.buckets import secure_bucket
 from infra.config import LabelwatchConfig
 from infra.ingestion import Ingestion
@@ -64,6 +65,17 @@ class LabelwatchStack(Stack):
             logs_key=self.logs_key,
         )
         self.ingestion.connect(self.workflow.state_machine)
+        self.autopilot = None
+        if config.model_control != "manual":
+            self.autopilot = ModelAutopilot(
+                self,
+                "ModelAutopilot",
+                config=config,
+                ingest_queue=self.ingestion.ingest_queue,
+                pipe_name=self.ingestion.pipe_name,
+                pipe_arn=self.ingestion.pipe_arn,
+                logs_key=self.logs_key,
+            )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -76,6 +88,9 @@ class LabelwatchStack(Stack):
                 "RuleDlq": self.ingestion.rule_dlq,
                 "FailureDlq": self.workflow.failure_dlq,
             },
+            ingest_queue=self.ingestion.ingest_queue,
+            max_wait_minutes=config.max_wait_minutes,
+            autopilot_function=self.autopilot.function if self.autopilot else None,
         )
         self._deploy_only_where_the_model_is()
         self._outputs()
@@ -131,7 +146,13 @@ class LabelwatchStack(Stack):
             # `labelwatch check` compares the rules with the labels the model can return
             "ModelArn": self.config.model_arn,
             "LabelRules": json.dumps(self.config.label_rules, sort_keys=True),
+            # `labelwatch model status`: who starts the model, the Pipe it gates, the autopilot's memory
+            "ModelControl": self.config.model_control,
+            "PipeName": self.ingestion.pipe_name,
         }
+        if self.autopilot is not None:
+            outputs["AutopilotStateTableName"] = self.autopilot.state_table.table_name
+            outputs["AutopilotFunctionName"] = self.autopilot.function.function_name
         console_url = self._executions_console_url()
         if console_url:
             outputs["ExecutionsConsoleUrl"] = console_url

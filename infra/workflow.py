@@ -76,7 +76,8 @@ class Workflow(Construct):
             claim_lease_seconds=config.visibility_timeout_seconds,
         )
         definition = build_definition(self, resources)
-        # Level ALL with execution data: the alert text and its presigned link (masked there).
+        # Level ALL with execution data (the default, which the console's Express view needs): the
+        # alert text and its presigned link (masked there). ERROR, FATAL or OFF cost less.
         self.log_group = protected_log_group(self, "ExecutionLogs", name="executions", key=logs_key)
         self.state_machine = sfn.StateMachine(
             self,
@@ -86,7 +87,9 @@ class Workflow(Construct):
             timeout=WORKFLOW_TIMEOUT,
             tracing_enabled=True,
             logs=sfn.LogOptions(
-                destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+                destination=self.log_group,
+                level=sfn.LogLevel[config.execution_log_level],
+                include_execution_data=config.execution_log_level != "OFF",
             ),
         )
         for statement in task_permissions(self, resources):

@@ -37,6 +37,8 @@ TUNED = {
     "maxConcurrentDetections": 8,
     "visibilityTimeoutSeconds": 900,
     "noncurrentVersionDays": "90",
+    "modelControl": "manual",  # no autopilot: the Pipe starts running, as before issue 11
+    "executionLogLevel": "ERROR",
 }
 
 

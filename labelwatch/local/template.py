@@ -49,12 +49,17 @@ def synth_stack(context: Mapping[str, Any] | None = None, *, nag: bool = False):
 
 
 # The template uses the model ARN only as a string (the detect function's MODEL_ARN, its
-# DetectCustomLabels grant, the ModelArn output), so one synthesis serves every model version: it
-# is made with this placeholder, which is then replaced. A new model costs no new synth (~10 s).
+# DetectCustomLabels grant, the ModelArn output) and its project's part followed by "/" (the
+# autopilot's grant on the project), so one synthesis serves every model version: it is made with
+# this placeholder, which is then replaced. A new model costs no new synth (~10 s).
 MODEL_ARN_PLACEHOLDER = (
     "arn:aws:rekognition:us-east-1:123456789012:project/labelwatch-template-model"
     "/version/labelwatch-template-model.placeholder/1000000000000"
 )
+
+
+def _project_of(model_arn: str) -> str:
+    return model_arn.partition("/version/")[0] + "/"
 
 
 def synth_template(
@@ -71,7 +76,9 @@ def synth_template(
     arn = full_context.get("modelArn")
     if by_placeholder and isinstance(arn, str) and MODEL_ARN_PATTERN.match(arn):
         text = _template_text({**full_context, "modelArn": MODEL_ARN_PLACEHOLDER}, use_cache)
-        return json.loads(text.replace(MODEL_ARN_PLACEHOLDER, arn))
+        # the whole ARN, then its project's part (the autopilot's DescribeProjectVersions grant)
+        text = text.replace(MODEL_ARN_PLACEHOLDER, arn)
+        return json.loads(text.replace(_project_of(MODEL_ARN_PLACEHOLDER), _project_of(arn)))
     return json.loads(_template_text(full_context, use_cache))
 
 

@@ -93,7 +93,17 @@ class Built:
         acknowledge(machine, "SF2", STAND_IN_REASON)
         acknowledge(function, "L1", STAND_IN_REASON)
         acknowledge(function, f"IAM4[Policy::{BASIC_EXECUTION_ROLE}]", STAND_IN_REASON)
-        for queue in queues.values():
+        ingest = sqs.Queue(stack, "StandInIngestQueue", enforce_ssl=True)
+        autopilot = lambda_.Function(
+            stack,
+            "StandInAutopilot",
+            runtime=lambda_.Runtime.PYTHON_3_12,
+            handler="index.handler",
+            code=lambda_.Code.from_inline("def handler(event, context):\n    return event\n"),
+        )
+        acknowledge(autopilot, "L1", STAND_IN_REASON)
+        acknowledge(autopilot, f"IAM4[Policy::{BASIC_EXECUTION_ROLE}]", STAND_IN_REASON)
+        for queue in [*queues.values(), ingest]:
             acknowledge(queue, "SQS3", STAND_IN_REASON)
         self.monitoring = Monitoring(
             stack,
@@ -103,6 +113,9 @@ class Built:
             state_machine=machine,
             detect_function=function,
             dead_letter_queues=queues,
+            ingest_queue=ingest,
+            max_wait_minutes=45,
+            autopilot_function=autopilot,
         )
 
         Validations.of(app).add_plugins(AwsSolutionsChecks(app, verbose=True))
@@ -300,14 +313,15 @@ def test_queries_read_the_results_table_portably():
 def test_alarms_notify_the_ops_topic(built):
     ops_ref = _ref(built.logical_id(built.monitoring.ops_topic))
     alarms = built.of_type("AWS::CloudWatch::Alarm")
-    assert len(alarms) == 6 == len(built.monitoring.alarms)
+    assert len(alarms) == 10 == len(built.monitoring.alarms)
     metrics = set()
-    for alarm in alarms.values():
+    for lid, alarm in alarms.items():
         props = alarm["Properties"]
         assert props["AlarmActions"] == [ops_ref]
         assert props["OKActions"] == [ops_ref]
         assert props["TreatMissingData"] == "notBreaching"
-        assert props["Threshold"] == 1
+        # the backlog alarm: an image older than maxWaitMinutes (45 here) on the ingest queue
+        assert props["Threshold"] == (45 * 60 if "BacklogTooOld" in lid else 1)
         assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
         if "Metrics" in props:  # metric math
             metrics.add(tuple(sorted(m["MetricStat"]["Metric"]["MetricName"] for m in props["Metrics"][1:])))
@@ -319,6 +333,10 @@ def test_alarms_notify_the_ops_topic(built):
         ("AWS/States", "ExecutionsTimedOut"),
         ("DetectionsDeferred", "Errors"),
         ("AWS/Lambda", "Throttles"),
+        ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
+        ("Labelwatch", "ModelStartFailed"),
+        ("Labelwatch", "ModelFoundStopped"),
+        ("AWS/Lambda", "Errors"),
     }
 
 

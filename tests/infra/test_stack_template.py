@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cdk")]
 MODEL_ARN = json.loads(Path("cdk.json").read_text())["context"]["modelArn"]
 # Actions AWS only grants on Resource "*" (X-Ray; CloudWatch Logs delivery for Step Functions).
 STAR_ONLY_ACTIONS = {
+    "rekognition:DescribeProjects",  # the autopilot's project lookup: no resource type in IAM
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
     "xray:GetSamplingRules",
@@ -295,9 +296,19 @@ def test_model_access_is_the_one_configured_version(template):
     grants = [s for _, s in statements(template) if "rekognition:DetectCustomLabels" in as_list(s["Action"])]
     assert grants and all(as_list(s["Resource"]) == [MODEL_ARN] for s in grants)
     everything = [
-        s for _, s in statements(template) if any(a.startswith("rekognition:") for a in as_list(s["Action"]))
+        (lid, s)
+        for lid, s in statements(template)
+        if any(a.startswith("rekognition:") for a in as_list(s["Action"]))
     ]
-    assert everything == grants
+    others = [(lid, s) for lid, s in everything if s not in grants]
+    # and the autopilot's: describe the project, start and stop this version (test_autopilot_template)
+    assert {lid for lid, _ in others} == {logical_id(template, "AWS::IAM::Policy", "ModelAutopilotRole")}
+    project = MODEL_ARN.partition("/version/")[0] + "/*"
+    assert {(tuple(sorted(as_list(s["Action"]))), tuple(as_list(s["Resource"]))) for _, s in others} == {
+        (("rekognition:DescribeProjects",), ("*",)),
+        (("rekognition:DescribeProjectVersions",), (project,)),
+        (("rekognition:StartProjectVersion", "rekognition:StopProjectVersion"), (MODEL_ARN,)),
+    }
 
 
 def test_results_are_written_under_results_prefix_only(template):
@@ -553,7 +564,7 @@ def test_log_groups_are_encrypted_with_a_key_only_cloudwatch_logs_may_use_for_th
     import fnmatch
 
     log_groups = resources(template, "AWS::Logs::LogGroup")
-    assert len(log_groups) == 3  # the executions, the detect function, the Pipe
+    assert len(log_groups) == 4  # the executions, the detect function, the Pipe, the autopilot
     for lid, log_group in log_groups.items():
         props = log_group["Properties"]
         (key_id, attribute) = props["KmsKeyId"]["Fn::GetAtt"]

@@ -216,7 +216,7 @@ def test_throttling_that_outlasts_the_retries_goes_back_to_the_queue_not_to_a_dl
     assert 0 <= retry_waits.waits[0] <= 2 and 0 <= retry_waits.waits[1] <= 4
     assert drain_queue(stack, "FailureDlqUrl") == [], "overload is not a failure"
     assert inbox.messages() == [] and result_objects(stack) == []
-    (table_name,) = stack.provisioned.of_type("AWS::DynamoDB::Table").values()
+    table_name = stack.outputs["ClaimsTableName"]
     assert aws("dynamodb").scan(TableName=table_name)["Items"] == [], "the claim was released"
     assert queue_depth(stack, "IngestQueueUrl") == (0, 1), "waiting on the queue for the visibility timeout"
 
@@ -241,7 +241,7 @@ def test_an_unexpected_error_goes_to_the_failure_dlq_with_context(stack, model, 
     assert failure["event"]["detail"]["object"]["key"] == "denied.jpg"
     assert failure["claimKey"].startswith(f"s3://{stack.outputs['InputBucketName']}#")
     assert inbox.messages() == [] and result_objects(stack) == []
-    (table_name,) = stack.provisioned.of_type("AWS::DynamoDB::Table").values()
+    table_name = stack.outputs["ClaimsTableName"]
     assert aws("dynamodb").scan(TableName=table_name)["Items"] == [], "released, so a redrive can do the work"
     assert queue_depth(stack, "IngestQueueUrl") == (0, 0), "the image is accounted for in the DLQ"
 

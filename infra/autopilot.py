@@ -1,0 +1,192 @@
+"""The model autopilot concern: a function EventBridge Scheduler runs once a minute, its state table.
+
+Why a small Lambda and not a Standard state machine: one decision is ~5 describe calls and at most
+two actions, once a minute (43,830 runs a month). As a function that is ~$0.03 a month; as a
+Standard workflow of ~8 state transitions per run it would be ~$8.80 a month at $0.025 per 1,000
+transitions, for a graph nobody needs to watch. The decision is a pure function either way
+(``functions/autopilot/decision.py``), and the function's log says what it did and why.
+
+Least privilege: the function may read this ingest queue's counts, describe and start/stop this one
+model version (DescribeProjects has no resource type in IAM: it is the one ``*``), describe and
+start/stop this one Pipe, and read/write its own table. The schedule's role may invoke only this
+function, and only EventBridge Scheduler for this account's schedule may assume it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.bundling import python_function_code
+from infra.config import LabelwatchConfig
+from infra.handlers import AUTOPILOT_HANDLER
+from infra.log_groups import protected_log_group
+from infra.monitoring import METRICS_NAMESPACE, METRICS_SERVICE
+from infra.nag import acknowledge
+
+FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
+SCHEDULE = "rate(1 minute)"
+# The schedule hands its own time to the function: the decision's "now" (handler.scheduled_time)
+SCHEDULE_INPUT = json.dumps({"time": "<aws.scheduler.scheduled-time>"})
+AUTOPILOT_TIMEOUT = Duration.seconds(50)  # under the minute: two runs never overlap for long
+
+
+def project_arn_pattern(model_arn: str) -> str:
+    """The IAM resource of the version's project (DescribeProjectVersions): a project's ARN ends in its
+    own creation time, which the version's ARN does not carry."""
+    return f"{model_arn.partition('/version/')[0]}/*"
+
+
+class ModelAutopilot(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: LabelwatchConfig,
+        ingest_queue: sqs.IQueue,
+        pipe_name: str,
+        pipe_arn: str,
+        logs_key: kms.IKey,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.state_table = dynamodb.Table(
+            self,
+            "State",
+            partition_key=dynamodb.Attribute(name="model", type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        runtime = lambda_.Runtime.PYTHON_3_13
+        architecture = lambda_.Architecture.ARM_64
+        log_group = protected_log_group(self, "Logs", name="autopilot", key=logs_key)
+        role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="labelwatch autopilot: start and stop the model and the Pipe as images wait",
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            description="labelwatch: run the Custom Labels model only while images wait (once a minute)",
+            runtime=runtime,
+            architecture=architecture,
+            handler=AUTOPILOT_HANDLER,
+            code=python_function_code(
+                FUNCTIONS_DIR,
+                FUNCTIONS_DIR / "detect" / "requirements.txt",
+                architecture=architecture,
+                runtime=runtime,
+            ),
+            memory_size=256,
+            timeout=AUTOPILOT_TIMEOUT,
+            role=role,
+            log_group=log_group,
+            environment={
+                "MODEL_ARN": config.model_arn,
+                "MODEL_CONTROL": config.model_control,
+                "MODEL_IDLE_MINUTES": str(config.model_idle_minutes),
+                "MIN_INFERENCE_UNITS": str(config.min_inference_units),
+                "MAX_INFERENCE_UNITS": str(config.max_inference_units),
+                "PIPE_NAME": pipe_name,
+                "INGEST_QUEUE_URL": ingest_queue.queue_url,
+                "STATE_TABLE": self.state_table.table_name,
+                "POWERTOOLS_SERVICE_NAME": METRICS_SERVICE,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+            },
+        )
+        log_group.grant_write(role)
+        statements = [
+            iam.PolicyStatement(actions=["sqs:GetQueueAttributes"], resources=[ingest_queue.queue_arn]),
+            iam.PolicyStatement(actions=["rekognition:DescribeProjects"], resources=["*"]),
+            iam.PolicyStatement(
+                actions=["rekognition:DescribeProjectVersions"],
+                resources=[project_arn_pattern(config.model_arn)],
+            ),
+            iam.PolicyStatement(
+                actions=["rekognition:StartProjectVersion", "rekognition:StopProjectVersion"],
+                resources=[config.model_arn],
+            ),
+            iam.PolicyStatement(
+                actions=["pipes:DescribePipe", "pipes:StartPipe", "pipes:StopPipe"], resources=[pipe_arn]
+            ),
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:PutItem"], resources=[self.state_table.table_arn]
+            ),
+        ]
+        for statement in statements:
+            role.add_to_policy(statement)
+
+        schedule_name = f"{stack.stack_name}-model-autopilot"[:64]
+        schedule_arn = (
+            f"arn:{stack.partition}:scheduler:{stack.region}:{stack.account}:schedule/default/{schedule_name}"
+        )
+        schedule_role = iam.Role(
+            self,
+            "ScheduleRole",
+            assumed_by=iam.ServicePrincipal(
+                "scheduler.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnEquals": {"aws:SourceArn": schedule_arn},
+                },
+            ),
+            description="labelwatch autopilot schedule: invoke the autopilot function",
+        )
+        schedule_role.add_to_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])
+        )
+        self.schedule = scheduler.CfnSchedule(
+            self,
+            "Schedule",
+            name=schedule_name,
+            description="labelwatch: one autopilot decision a minute",
+            schedule_expression=SCHEDULE,
+            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+            target=scheduler.CfnSchedule.TargetProperty(
+                arn=self.function.function_arn,
+                role_arn=schedule_role.role_arn,
+                input=SCHEDULE_INPUT,
+                # a missed minute is not made up: the next one observes afresh
+                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                    maximum_retry_attempts=0, maximum_event_age_in_seconds=60
+                ),
+            ),
+        )
+        self._acknowledge_findings(config.model_arn)
+
+    def _acknowledge_findings(self, model_arn: str) -> None:
+        acknowledge(
+            self.function,
+            "AwsSolutions-L1",
+            "Python 3.13, as the detect function: the bundled wheels are built and tested for it.",
+        )
+        policy = self.function.role.node.find_child("DefaultPolicy")
+        acknowledge(
+            policy,
+            "AwsSolutions-IAM5[Resource::*]",
+            "rekognition:DescribeProjects has no resource type in IAM; the project and version "
+            "actions are scoped to this model.",
+        )
+        acknowledge(
+            policy,
+            f"AwsSolutions-IAM5[Resource::{project_arn_pattern(model_arn)}]",
+            "DescribeProjectVersions names the model's project, whose ARN ends in the project's own "
+            "creation time (not known from the version's ARN): this project only.",
+        )
