@@ -42,15 +42,19 @@ class Assumptions:
     xray_rate: float = 0.05
     # The autopilot (a scheduled Lambda function, once a minute)
     autopilot_per_minute: float = 1.0
-    autopilot_memory_mb: int = 128
+    autopilot_memory_mb: int = 256
     autopilot_seconds: float = 0.3
     autopilot_log_bytes: int = 600
+    autopilot_state_reads_per_run: int = 1
+    autopilot_state_writes_per_run: int = 1
     # Fixed parts of the stack
-    alarm_metrics: int = 10
+    alarm_metrics: int = 9
+    autopilot_alarm_metrics: int = 3
     dashboards: int = 1
-    custom_metrics: int = 9
+    custom_metrics: int = 8
+    autopilot_custom_metrics: int = 2
     kms_keys: int = 2
-    log_groups: int = 4
+    log_groups: int = 3
     kms_requests_per_log_group_hour: float = 12.0
     # The original two-Lambda, two-queue design
     original_detect_memory_mb: int = 128
@@ -99,16 +103,22 @@ EXPLAINED: dict[str, str] = {
     "error_event_bytes": "one logged error event (type, error, cause, envelope)",
     "xray_reservoir_per_second": "X-Ray's default sampling rule: the first request a second ...",
     "xray_rate": "... and this share of the rest (every execution's trace includes its detect calls)",
-    "autopilot_per_minute": "EventBridge Scheduler invokes the autopilot function once a minute, every mode",
-    "autopilot_memory_mb": "the autopilot function's memory (Arm)",
+    "autopilot_per_minute": "EventBridge Scheduler invokes the autopilot function once a minute (on-demand "
+    "and always-on; manual deploys no autopilot)",
+    "autopilot_memory_mb": "the autopilot function's memory (infra/autopilot.py; Arm)",
     "autopilot_seconds": "its billed duration per run",
     "autopilot_log_bytes": "its log lines per run",
-    "alarm_metrics": "metrics watched by alarms: 3 DLQs, failed and timed-out executions, detect errors (a "
-    "2-metric expression), throttles, and the autopilot's backlog and failed-start alarms",
+    "autopilot_state_reads_per_run": "GetItem of its state table per run",
+    "autopilot_state_writes_per_run": "PutItem of its state table per run (conservatively every run)",
+    "alarm_metrics": "metrics watched by alarms in every mode: 3 DLQs, failed and timed-out executions, "
+    "detect errors (a 2-metric expression), throttles, the backlog older than maxWaitMinutes",
+    "autopilot_alarm_metrics": "the autopilot's alarms: a failed start, an always-on model found stopped, "
+    "its own errors",
     "dashboards": "the stack's dashboard",
-    "custom_metrics": "the detect function's 8 EMF counters and the autopilot's failed-start metric",
+    "custom_metrics": "the detect function's 8 EMF counters",
+    "autopilot_custom_metrics": "the autopilot's ModelStartFailed and ModelFoundStopped metrics",
     "kms_keys": "the topics key and the logs key",
-    "log_groups": "executions, detect, pipe and autopilot log groups (the logs key)",
+    "log_groups": "executions, detect and pipe log groups (the logs key), and the autopilot's when deployed",
     "kms_requests_per_log_group_hour": "data-key requests CloudWatch Logs makes per encrypted log group; SNS "
     "is assumed to ask once per publish and once per delivery",
     "original_detect_memory_mb": "the original design's detect function: console/SAM default memory (x86)",

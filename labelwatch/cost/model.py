@@ -32,7 +32,7 @@ LAMBDA_RESULTS = "Lambda: results"
 LAMBDA_AUTOPILOT = "Lambda: autopilot"
 PIPES = "EventBridge Pipes"
 SQS = "SQS"
-DYNAMODB = "DynamoDB claims"
+DYNAMODB = "DynamoDB tables"
 S3 = "S3 requests, results"
 SNS = "SNS publishes, e-mail"
 EXECUTION_LOGS = "Logs: executions"
@@ -279,33 +279,40 @@ def _labelwatch_estimate(
     run = model_run(workload, config, a, manual_hours_per_day)
     batch = images_per_batch(workload, config.batch_size, config.batch_window_seconds)
     executions = images / batch
-    autopilot_runs = a.autopilot_per_minute * MINUTES_PER_DAY * MONTH_DAYS
+    autopilot = config.model_control != "manual"  # manual deploys no autopilot, and the Pipe runs
+    autopilot_runs = a.autopilot_per_minute * MINUTES_PER_DAY * MONTH_DAYS if autopilot else 0.0
     pipe_hours = run.hours_per_day if config.model_control == "on-demand" else 24.0
     lines = [
         _custom_labels_line(run, prices),
         _step_functions_line(executions, batch, config, prices, a),
         _detect_function_line(images, prices, a),
-        _autopilot_line(autopilot_runs, prices, a),
+        *([_autopilot_line(autopilot_runs, prices, a)] if autopilot else []),
         _pipes_line(executions, batch, prices, a),
         _sqs_line(images, executions, batch, pipe_hours, autopilot_runs, prices, a),
-        _dynamodb_line(workload, config, prices, a),
+        _dynamodb_line(workload, config, autopilot_runs, prices, a),
         s3_line(images, a.s3_gets_per_image, prices, a),
         sns_line(workload, prices),
         _execution_logs_line(workload, config.execution_log_level, batch, prices, a),
         _function_logs_line(images, autopilot_runs, prices, a),
         _xray_line(workload, executions, run, prices, a),
-        Line(
-            SCHEDULER,
-            prices["scheduler_invocations"].cost(autopilot_runs),
-            f"{autopilot_runs:,.0f} invocations (1 a minute)",
+        *(
+            [
+                Line(
+                    SCHEDULER,
+                    prices["scheduler_invocations"].cost(autopilot_runs),
+                    f"{autopilot_runs:,.0f} invocations (1 a minute)",
+                )
+            ]
+            if autopilot
+            else []
         ),
         Line(
             EVENTBRIDGE_RULE,
             prices["eventbridge_aws_service_events"].cost(images),
             f"{images:,.0f} S3 events: AWS service events are free",
         ),
-        _cloudwatch_line(prices, a),
-        _kms_line(workload, prices, a),
+        _cloudwatch_line(autopilot, prices, a),
+        _kms_line(workload, autopilot, prices, a),
     ]
     notes = []
     if run.shortfall:
@@ -390,18 +397,22 @@ def _sqs_line(
     )
 
 
-def _dynamodb_line(workload: Workload, config: LabelwatchConfig, prices: PriceList, a: Assumptions) -> Line:
-    writes = 2 * workload.images_per_month
+def _dynamodb_line(
+    workload: Workload, config: LabelwatchConfig, autopilot_runs: float, prices: PriceList, a: Assumptions
+) -> Line:
+    """The claims table (and the autopilot's state table: a read and a write a run, a tiny item)."""
+    writes = 2 * workload.images_per_month + autopilot_runs * a.autopilot_state_writes_per_run
+    reads = autopilot_runs * a.autopilot_state_reads_per_run
     stored_gb = workload.images_per_day * config.claim_retention_days * a.claim_item_bytes / GIB
-    cost = prices["dynamodb_on_demand_writes"].cost(writes)
+    cost = prices["dynamodb_on_demand_writes"].cost(writes) + prices["dynamodb_on_demand_reads"].cost(reads)
     cost += prices["dynamodb_storage"].cost(stored_gb) + prices["dynamodb_point_in_time_recovery"].cost(
         stored_gb
     )
     return Line(
         DYNAMODB,
         cost,
-        f"{writes:,.0f} writes (claim, completion), {stored_gb:,.2f} GB kept "
-        f"{config.claim_retention_days} days with point-in-time recovery",
+        f"{writes:,.0f} writes (claim, completion, autopilot state), {reads:,.0f} reads, {stored_gb:,.2f} GB "
+        f"of claims kept {config.claim_retention_days} days with point-in-time recovery",
     )
 
 
@@ -470,21 +481,22 @@ def _xray_line(
     return Line(XRAY, prices["xray_traces_recorded"].cost(traces), f"{traces:,.0f} traces recorded")
 
 
-def _cloudwatch_line(prices: PriceList, a: Assumptions) -> Line:
-    cost = prices["cloudwatch_alarm_metrics"].cost(a.alarm_metrics)
-    cost += prices["cloudwatch_dashboards"].cost(a.dashboards) + prices["cloudwatch_custom_metrics"].cost(
-        a.custom_metrics
+def _cloudwatch_line(autopilot: bool, prices: PriceList, a: Assumptions) -> Line:
+    alarms = a.alarm_metrics + (a.autopilot_alarm_metrics if autopilot else 0)
+    metrics = a.custom_metrics + (a.autopilot_custom_metrics if autopilot else 0)
+    cost = prices["cloudwatch_alarm_metrics"].cost(alarms) + prices["cloudwatch_dashboards"].cost(
+        a.dashboards
     )
+    cost += prices["cloudwatch_custom_metrics"].cost(metrics)
     return Line(
-        CLOUDWATCH,
-        cost,
-        f"{a.alarm_metrics} alarm metrics, {a.dashboards} dashboard, {a.custom_metrics} custom metrics",
+        CLOUDWATCH, cost, f"{alarms} alarm metrics, {a.dashboards} dashboard, {metrics} custom metrics"
     )
 
 
-def _kms_line(workload: Workload, prices: PriceList, a: Assumptions) -> Line:
+def _kms_line(workload: Workload, autopilot: bool, prices: PriceList, a: Assumptions) -> Line:
     publishes = workload.images_per_month * workload.alert_share
+    log_groups = a.log_groups + (1 if autopilot else 0)
     requests = publishes * (1 + workload.subscribers)
-    requests += a.log_groups * a.kms_requests_per_log_group_hour * 24 * MONTH_DAYS
+    requests += log_groups * a.kms_requests_per_log_group_hour * 24 * MONTH_DAYS
     cost = prices["kms_keys"].cost(a.kms_keys) + prices["kms_requests"].cost(requests)
     return Line(KMS, cost, f"{a.kms_keys} keys, {requests:,.0f} requests")

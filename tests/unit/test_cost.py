@@ -87,10 +87,11 @@ def hand(
         "step functions": e * p("step_functions_express_requests")
         + e * 0.7 * 64 / 1024 / 3600 * p("step_functions_express_duration"),
         "detect": m * p("lambda_requests") + m * 0.4 * 1024 / 1024 * p("lambda_arm_duration"),
-        "autopilot": runs * p("lambda_requests") + runs * 0.3 * 128 / 1024 * p("lambda_arm_duration"),
+        "autopilot": runs * p("lambda_requests") + runs * 0.3 * 256 / 1024 * p("lambda_arm_duration"),
         "pipes": e * p("pipes_requests"),
         "sqs": (m + e + pipe_hours * 3600 * 5 / 20 * DAYS + e + runs) * p("sqs_standard_requests"),
-        "dynamodb": 2 * m * p("dynamodb_on_demand_writes")
+        "dynamodb": (2 * m + runs) * p("dynamodb_on_demand_writes")
+        + runs * p("dynamodb_on_demand_reads")
         + n * 14 * 600 / GIB * (p("dynamodb_storage") + p("dynamodb_point_in_time_recovery")),
         "s3": 3 * m * p("s3_get_requests")
         + m * p("s3_put_requests")
@@ -100,9 +101,9 @@ def hand(
         "function logs": fn_gb * (p("logs_standard_ingestion") + logs_rate),
         "xray": traces_per_day * DAYS * p("xray_traces_recorded"),
         "scheduler": runs * p("scheduler_invocations"),
-        "cloudwatch": 10 * p("cloudwatch_alarm_metrics")
+        "cloudwatch": 12 * p("cloudwatch_alarm_metrics")
         + p("cloudwatch_dashboards")
-        + 9 * p("cloudwatch_custom_metrics"),
+        + 10 * p("cloudwatch_custom_metrics"),
         "kms": 2 * p("kms_keys") + (3 * publishes + 4 * 12 * 24 * DAYS) * p("kms_requests"),
     }
     return lines
@@ -352,10 +353,20 @@ def test_the_price_file_is_package_data():
     assert load_prices().as_of == RAW["as_of"]
 
 
-def test_the_assumed_detect_function_is_the_stacks():
-    source = (ROOT / "infra" / "workflow.py").read_text()
-    assert f"memory_size={Assumptions().detect_memory_mb}," in source
-    assert "Architecture.ARM_64" in source
+def test_the_assumed_functions_are_the_stacks():
+    for path, memory in (
+        ("workflow.py", Assumptions().detect_memory_mb),
+        ("autopilot.py", Assumptions().autopilot_memory_mb),
+    ):
+        source = (ROOT / "infra" / path).read_text()
+        assert f"memory_size={memory}," in source, path
+        assert "Architecture.ARM_64" in source, path
+
+
+def test_manual_deploys_no_autopilot(prices, config):
+    manual = estimate(Workload(2_000, 2), config, prices, design="manual", manual_hours_per_day=1)
+    components = [line.component for line in manual.lines]
+    assert "Lambda: autopilot" not in components and "EventBridge Scheduler" not in components
 
 
 def test_every_assumption_is_explained():
