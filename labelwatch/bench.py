@@ -218,7 +218,8 @@ def bench_end_to_end(
 
     stack = LocalStack(
         home,
-        context={"modelArn": arn, "batchSize": batch_size},
+        # the model runs throughout (started below): throughput, not the autopilot (bench_autopilot.py)
+        context={"modelArn": arn, "batchSize": batch_size, "modelControl": "manual"},
         model_source=StoreModelSource(home.models),
     ).start()
     host = urllib.parse.urlsplit(stack.endpoint).hostname or "localhost"  # the address the server is bound to

@@ -19,6 +19,20 @@ from labelwatch.local.home import Home
 from labelwatch.local.outbox import Mail
 
 PROJECT = "plant-leaves"
+DEMO_MINUTE_SECONDS = 1.0  # an autopilot minute lasts a second: the demo shows the autopilot at work
+
+
+def autopilot_line(stack) -> str:
+    """What the autopilot did, and the model's metered time, in the stack's (compressed) time."""
+    if stack.scheduler is None:
+        return f"model: modelControl {stack.outputs.get('ModelControl', 'manual')}, started by hand"
+    reasons = [run.payload["reason"] for run in stack.scheduler.runs if isinstance(run.payload, dict)]
+    started = sum(1 for reason in reasons if reason.endswith("starting it"))
+    metered = sum(entry["unitSeconds"] for entry in stack.emulator.models.usage())
+    return (
+        f"model autopilot: {len(reasons)} decisions, {started} model start(s); the model has run "
+        f"{metered / 60:.1f} inference-unit minutes so far ({stack.clock.describe()})"
+    )
 
 
 def _step(text: str) -> None:
@@ -50,13 +64,26 @@ def run_demo(home: Home, *, images: int, per_label: int, size: int, seed: int, t
     result = train_model(home.models, workdir / "training", project=PROJECT, test_fraction=0.2, seed=seed)
     console.print(render_training(result))
 
-    _step("3/6  Start the embedded stack and the model")
+    _step("3/6  Start the embedded stack (the autopilot starts the model)")
     mails: list[Mail] = []
     with console.status("synthesizing the CDK app and creating its resources…"):
-        stack = start_local_stack(home, port=0, model_arn=result.arn, context={}, on_mail=mails.append)
+        stack = start_local_stack(
+            home,
+            port=0,
+            model_arn=result.arn,
+            context={},
+            on_mail=mails.append,
+            minute_seconds=DEMO_MINUTE_SECONDS,
+        )
     try:
-        start_stack_model(stack)
-        console.print(f"endpoint {stack.endpoint}; model {result.version_name}: RUNNING", highlight=False)
+        if stack.outputs.get("ModelControl") == "manual":
+            start_stack_model(stack)
+        console.print(
+            f"endpoint {stack.endpoint}; model {result.version_name}: "
+            f"{stack.emulator.models.status(result.arn)}; modelControl {stack.outputs.get('ModelControl')} "
+            f"({stack.clock.describe()})",
+            highlight=False,
+        )
         target = Target(
             LOCAL,
             stack.outputs,
@@ -96,6 +123,7 @@ def run_demo(home: Home, *, images: int, per_label: int, size: int, seed: int, t
         console.print(
             "outcomes: " + ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())), highlight=False
         )
+        console.print(autopilot_line(stack), highlight=False)
 
         _step("5/6  What happened")
         time.sleep(0.2)  # the last alert e-mails are written just after their result

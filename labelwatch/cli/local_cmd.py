@@ -16,7 +16,7 @@ from rich.markup import escape
 
 from labelwatch.cli.console import console, err_console, print_table, table, write_out
 from labelwatch.cli.errors import BAD_INPUT, INCOMPLETE, NO_STACK, USAGE, CliError
-from labelwatch.local.defaults import DEFAULT_START_DELAY_SECONDS
+from labelwatch.local.defaults import DEFAULT_MINUTE_SECONDS, DEFAULT_START_DELAY_SECONDS
 from labelwatch.local.home import Home
 from labelwatch.processes import process_alive
 
@@ -78,8 +78,12 @@ def start_local_stack(
     strict: bool = True,
     template: dict[str, Any] | None = None,
     model_start_seconds: float = DEFAULT_START_DELAY_SECONDS,
+    minute_seconds: float = DEFAULT_MINUTE_SECONDS,
 ):
     """Start the stack wired to the local model store; the default model version unless told.
+
+    ``minute_seconds``: how long an autopilot minute lasts here (time compression, printed by
+    ``show_stack``); 60 is real time.
 
     With ``template`` (a synthesized template, e.g. from ``npx aws-cdk synth``) that template runs
     as it is: no synth, so neither ``model_arn`` nor ``context`` apply; its model must be a version
@@ -112,6 +116,7 @@ def start_local_stack(
         strict=strict,
         template=template,
         model_start_seconds=model_start_seconds,
+        time_scale=60.0 / minute_seconds,
     )
     try:
         return stack.start()
@@ -252,8 +257,13 @@ def register(app: typer.Typer) -> None:
             int, typer.Option(min=1, max=16, metavar="N", help="Batches the local Pipe runs at once")
         ] = 2,
         start_model: Annotated[
-            bool, typer.Option(help="Start the model version (StartProjectVersion) if it is not running")
-        ] = True,
+            bool | None,
+            typer.Option(
+                help="Start the model version (StartProjectVersion) if it is not running "
+                "[with modelControl manual; otherwise the autopilot starts it when images wait]",
+                show_default=False,
+            ),
+        ] = None,
         context: Annotated[
             list[str] | None,
             typer.Option("--context", "-c", metavar="NAME=VALUE", help="Stack parameter (see below)"),
@@ -283,6 +293,16 @@ def register(app: typer.Typer) -> None:
                 "on AWS 10-30 minutes",
             ),
         ] = DEFAULT_START_DELAY_SECONDS,
+        minute_seconds: Annotated[
+            float,
+            typer.Option(
+                min=0.05,
+                max=60,
+                metavar="SECONDS",
+                help="How long one minute of the model autopilot lasts here (time compression: its "
+                "schedule, idle countdown and the model's meter); 60 is real time",
+            ),
+        ] = DEFAULT_MINUTE_SECONDS,
     ) -> None:
         """Start the embedded stack in the foreground and print its endpoint; Ctrl-C stops it.
 
@@ -316,9 +336,11 @@ def register(app: typer.Typer) -> None:
                 strict=not permissive,
                 template=given,
                 model_start_seconds=model_start_seconds,
+                minute_seconds=minute_seconds,
             )
             printer["batch"] = make_batch_printer(stack.client)
-            if start_model:
+            manual = stack.outputs.get("ModelControl", "manual") == "manual"
+            if start_model or (start_model is None and manual):  # else the autopilot starts it
                 start_stack_model(stack)
         previous = signal.signal(signal.SIGTERM, lambda *_: stopped.set())
         try:
@@ -405,6 +427,8 @@ def stack_status(target) -> dict[str, Any]:
     waiting = queue["waiting"] + queue["in flight"] + queue["delayed"]
     if not waiting:
         why = "nothing is waiting"
+    elif model_status != "RUNNING" and target.outputs.get("ModelControl", "manual") != "manual":
+        why = f"{waiting} image(s) wait for the model ({model_status}): the autopilot starts it"
     elif model_status != "RUNNING":
         why = f"{waiting} image(s) wait for the model ({model_status}): `labelwatch model start`"
     else:
@@ -447,10 +471,16 @@ def show_stack(stack) -> None:
         status = stack.emulator.models.status(arn)
     except Exception:  # moto's JsonRESTError: no such version
         status = "NOT FOUND: train one with `labelwatch model train DATASET` and restart"
-    else:
-        if status != custom_labels.RUNNING:
-            status = f"{status}: images wait on the queue until `labelwatch model start`"
-    rows += [("model", arn), ("model status", status)]
+    control = outputs.get("ModelControl", "manual")
+    if status != custom_labels.RUNNING and not status.startswith("NOT FOUND"):
+        status += (
+            ": images wait on the queue until `labelwatch model start`"
+            if control == "manual"
+            else ": the autopilot starts it when images wait"
+        )
+    rows += [("model", arn), ("model status", status), ("modelControl", control)]
+    if stack.scheduler is not None:
+        rows.append(("autopilot", f"runs every minute; {stack.clock.describe()}"))
     rows += [("outbox", str(stack.home.outbox)), ("function logs", str(stack.home.logs))]
     print_table(table(["", ""], rows, title="labelwatch local stack"))
 

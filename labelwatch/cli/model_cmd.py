@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from labelwatch.cli.console import console, progress
-from labelwatch.cli.errors import BAD_INPUT, NO_STACK, CliError
+from labelwatch.cli.errors import BAD_INPUT, NO_STACK, USAGE, CliError
 
 FORMATS = ("table", "csv", "json")
 
@@ -558,3 +558,110 @@ def register(app: typer.Typer) -> None:
         print_version_rows(
             version_rows(ctx, store, versions), fmt=fmt, title=f"model versions in {store.root}"
         )
+        if fmt == "table":
+            _print_stack_model(ctx, quiet=True)
+
+    @model.command(
+        "autopilot", short_help="The stack's model: modelControl, status, Pipe, backlog, next stop."
+    )
+    def autopilot_command(
+        ctx: typer.Context,
+        fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="table or json")] = "table",
+    ) -> None:
+        """What runs the stack's model and what it does now: modelControl, the model's status, the Pipe's
+        state, the ingest queue's backlog, the autopilot's last decision and when the model next stops."""
+        if fmt not in ("table", "json"):
+            raise CliError(f"--format {fmt!r}: use table or json", BAD_INPUT)
+        _print_stack_model(ctx, quiet=False, as_json=fmt == "json")
+
+    @model.command("usage", short_help="The local model's metered inference-unit time.")
+    def usage_command(
+        ctx: typer.Context,
+        fmt: Annotated[str, typer.Option("--format", metavar="FORMAT", help="table, csv or json")] = "table",
+    ) -> None:
+        """Inference-unit time the local stand-in metered, from each start call until STOPPED, in the
+        local stack's time (compressed when it ran with `local up --minute-seconds`; said so)."""
+        from labelwatch.cli.autopilot_view import usage_rows
+
+        if fmt not in FORMATS:
+            raise CliError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}", BAD_INPUT)
+        if ctx.obj.profile or ctx.obj.region:
+            raise CliError(
+                "model usage is the local stand-in's meter; on AWS, Cost Explorer shows Rekognition's "
+                "inference hours",
+                USAGE,
+            )
+        usage = ctx.obj.home.read_usage()
+        if usage is None:
+            raise CliError(
+                f"no local model usage in {ctx.obj.home.root}",
+                NO_STACK,
+                hint="start one with `labelwatch local up`",
+            )
+        rows = usage_rows(usage)
+        if fmt == "json":
+            sys.stdout.write(
+                json.dumps({"compression": usage["compression"], "versions": rows}, indent=2) + "\n"
+            )
+            return
+        if fmt == "csv":
+            out = io.StringIO()
+            writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["arn"], lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+            sys.stdout.write(out.getvalue())
+            return
+        state = "running" if usage.get("running") else "stopped"
+        table = Table(
+            title=f"metered model time ({usage['compression']}; the local stack is {state})",
+            title_justify="left",
+        )
+        for column in ("Version", "Status", "Inference-unit hours", "Real seconds"):
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            table.add_row(
+                escape(row["version"]),
+                row["status"],
+                f"{row['inference_unit_hours']:.4f}",
+                f"{row['real_seconds']:.1f}",
+            )
+        console.print(table)
+        console.print("ARNs, in the same order:", highlight=False)
+        for row in rows:
+            print_arn(row["arn"], style="")
+
+    def _print_stack_model(ctx: typer.Context, *, quiet: bool, as_json: bool = False) -> dict | None:
+        """The stack's model view; with ``quiet`` nothing when no stack is reachable."""
+        from labelwatch.cli.autopilot_view import stack_model_view
+
+        try:
+            target = ctx.obj.target()
+        except CliError:
+            if quiet:
+                return None
+            raise
+        info = ctx.obj.home.read_stack() if target.kind == "local" else None
+        view = _call(
+            "the stack's model",
+            lambda: stack_model_view(
+                target, describe_status=describe_status, compression=(info or {}).get("timeCompression")
+            ),
+        )
+        if as_json:
+            sys.stdout.write(json.dumps(view, indent=2) + "\n")
+            return view
+        table = Table(
+            title=f"the stack's model ({target.description})", title_justify="left", show_header=False
+        )
+        table.add_column("", no_wrap=True)
+        table.add_column("", overflow="fold")
+        for name, value in view.items():
+            if name == "model":
+                continue  # printed whole below: an ARN is never cut
+            text = ", ".join(f"{k} {v}" for k, v in value.items()) if isinstance(value, dict) else str(value)
+            table.add_row(name, escape(text))
+        console.print(table)
+        if view.get("model"):
+            console.print("model:", highlight=False)
+            print_arn(view["model"], style="")
+        return view

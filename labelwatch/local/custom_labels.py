@@ -4,8 +4,10 @@ moto answers ``DetectCustomLabels`` with a canned label whatever the image; that
 used. Here the call is answered by a registered model *version* with Custom Labels' semantics:
 
 - the lifecycle: ``StartProjectVersion`` answers ``STARTING`` and the version is ``RUNNING`` after
-  ``start_delay_seconds`` (10-30 minutes on AWS, a few seconds here); ``StopProjectVersion`` answers
-  ``STOPPING``, then ``STOPPED`` after ``stop_delay_seconds``. Starting a STARTING or RUNNING version,
+  ``start_delay_seconds`` (10-30 minutes on AWS, a few seconds here; ``FAILED`` instead while
+  ``fail_next_starts`` lasts); ``StopProjectVersion`` answers ``STOPPING``, then ``STOPPED`` after
+  ``stop_delay_seconds``. A meter counts inference-unit seconds from the start call until
+  ``STOPPED`` (``usage``), on the twin's clock. Starting a STARTING or RUNNING version,
   or stopping one that is neither, is ``ResourceInUseException``; ``MinInferenceUnits`` (at least 1)
   is required even from a client that skips botocore's validation (``InvalidParameterException``);
 - ``DetectCustomLabels`` on a version that is not RUNNING is ``ResourceNotReadyException``, on an
@@ -64,7 +66,9 @@ STARTING = "STARTING"
 RUNNING = "RUNNING"
 STOPPING = "STOPPING"
 STOPPED = "STOPPED"
+FAILED = "FAILED"
 TRAINING_COMPLETED = "TRAINING_COMPLETED"
+BILLED = frozenset({STARTING, RUNNING, STOPPING})  # the meter runs from the start call until STOPPED
 
 
 class ModelSource(Protocol):
@@ -94,11 +98,24 @@ class ModelVersion:
     assumed_thresholds: dict[str, float] = field(default_factory=dict)
     stored: bool = False  # loaded from the ModelSource, which keeps its status
     min_inference_units: int = 1
+    max_inference_units: int | None = None
+    status_message: str = ""
+    # the meter, in the registry's clock (the twin's, which may be compressed): closed periods, and
+    # the open one's start and units
+    metered_unit_seconds: float = 0.0
+    billing_since: float | None = None
+    billing_units: int = 0
     _generation: int = 0  # bumped by every transition, so a pending timer for an older one does nothing
 
     @property
     def running(self) -> bool:
         return self.status == RUNNING
+
+
+def _open_period(version: ModelVersion, now: float) -> float:
+    if version.billing_since is None:
+        return 0.0
+    return (now - version.billing_since) * version.billing_units
 
 
 def _error(code: str, message: str) -> JsonRESTError:
@@ -112,6 +129,12 @@ class CustomLabelsRegistry:
     source: ModelSource | None = None
     start_delay_seconds: float = DEFAULT_START_DELAY_SECONDS
     stop_delay_seconds: float = DEFAULT_STOP_DELAY_SECONDS
+    # the meter's clock (the twin's: ``TwinClock.now``), and who hears of every transition (a usage file)
+    clock: Callable[[], float] = time.time
+    on_change: Callable[[CustomLabelsRegistry], None] | None = None
+    # this many of the next starts end FAILED after the start delay (tests, the bench), as a start
+    # that runs out of capacity or hits a service error does on AWS
+    fail_next_starts: int = 0
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _changed: threading.Condition | None = None
     _timers: list[threading.Timer] = field(default_factory=list)
@@ -138,8 +161,9 @@ class CustomLabelsRegistry:
             return version
 
     # --- the API's lifecycle (StartProjectVersion / StopProjectVersion) ---------------------------
-    def request_start(self, arn: str, min_inference_units: Any) -> str:
-        """StartProjectVersion: ``STARTING`` now, ``RUNNING`` after ``start_delay_seconds``."""
+    def request_start(self, arn: str, min_inference_units: Any, max_inference_units: Any = None) -> str:
+        """StartProjectVersion: ``STARTING`` now, ``RUNNING`` after ``start_delay_seconds`` (or ``FAILED``
+        while ``fail_next_starts`` lasts)."""
         version = self._version(arn)
         if min_inference_units is None:
             raise _error(
@@ -157,6 +181,17 @@ class CustomLabelsRegistry:
                 f"1 validation error detected: Value {min_inference_units!r} at 'minInferenceUnits' failed "
                 "to satisfy constraint: Member must have value greater than or equal to 1",
             )
+        if max_inference_units is not None and (
+            not isinstance(max_inference_units, int)
+            or isinstance(max_inference_units, bool)
+            or max_inference_units < min_inference_units
+        ):
+            raise _error(
+                "InvalidParameterException",
+                f"1 validation error detected: Value {max_inference_units!r} at 'maxInferenceUnits' failed "
+                f"to satisfy constraint: it must be a whole number of at least MinInferenceUnits "
+                f"({min_inference_units})",
+            )
         with self._lock:
             if version.status in (STARTING, RUNNING):
                 raise _error(
@@ -164,7 +199,14 @@ class CustomLabelsRegistry:
                     f"The project version {arn} is {version.status.lower()}: it cannot be started again.",
                 )
             version.min_inference_units = min_inference_units
-            self._transition(version, STARTING, then=RUNNING, after=self.start_delay_seconds)
+            version.max_inference_units = max_inference_units
+            version.status_message = ""
+            outcome = RUNNING
+            if self.fail_next_starts > 0:
+                self.fail_next_starts -= 1
+                outcome = FAILED
+                version.status_message = "The model failed to start: not enough capacity (injected)."
+            self._transition(version, STARTING, then=outcome, after=self.start_delay_seconds)
         return STARTING
 
     def request_stop(self, arn: str) -> str:
@@ -239,10 +281,38 @@ class CustomLabelsRegistry:
 
     def _record(self, version: ModelVersion, status: str) -> None:
         version.status = status
+        self._meter(version, status)
         if version.stored and self.source is not None:
             self.source.set_status(version.arn, status)
         assert self._changed is not None
         self._changed.notify_all()
+        if self.on_change is not None:
+            self.on_change(self)
+
+    def _meter(self, version: ModelVersion, status: str) -> None:
+        """Inference-unit seconds, conservatively from the start call until STOPPED (or FAILED)."""
+        now = self.clock()
+        if status in BILLED and version.billing_since is None:
+            version.billing_since, version.billing_units = now, version.min_inference_units
+        elif status not in BILLED and version.billing_since is not None:
+            version.metered_unit_seconds += (now - version.billing_since) * version.billing_units
+            version.billing_since = None
+
+    def usage(self) -> list[dict[str, Any]]:
+        """Each version's metered inference-unit seconds so far (the open period up to now included)."""
+        now = self.clock()
+        with self._lock:
+            return [
+                {
+                    "arn": version.arn,
+                    "status": version.status,
+                    "unitSeconds": version.metered_unit_seconds + _open_period(version, now),
+                    "closedUnitSeconds": version.metered_unit_seconds,
+                    "billingSince": version.billing_since,
+                    "units": version.billing_units or version.min_inference_units,
+                }
+                for version in self.versions.values()
+            ]
 
     # --- reading ------------------------------------------------------------------------------------
     def status(self, arn: str) -> str:
@@ -400,7 +470,9 @@ def patches(registry: CustomLabelsRegistry) -> list[Patch]:
 
     def start_project_version(self: RekognitionResponse) -> str:
         arn = self._get_param("ProjectVersionArn")
-        status = registry.request_start(arn, self._get_param("MinInferenceUnits"))
+        status = registry.request_start(
+            arn, self._get_param("MinInferenceUnits"), self._get_param("MaxInferenceUnits")
+        )
         return json.dumps({"Status": status})
 
     def stop_project_version(self: RekognitionResponse) -> str:
@@ -439,14 +511,17 @@ def patches(registry: CustomLabelsRegistry) -> list[Patch]:
                 continue
             details = registry.source.describe(arn) if arn in stored else {}
             version = registry._version(arn)
-            descriptions.append(
-                {
-                    "ProjectVersionArn": arn,
-                    "Status": registry.status(arn),
-                    "MinInferenceUnits": version.min_inference_units,
-                    **details,
-                }
-            )
+            description = {
+                "ProjectVersionArn": arn,
+                "Status": registry.status(arn),
+                "MinInferenceUnits": version.min_inference_units,
+                **details,
+            }
+            if version.max_inference_units is not None:
+                description["MaxInferenceUnits"] = version.max_inference_units
+            if version.status_message:
+                description["StatusMessage"] = version.status_message
+            descriptions.append(description)
         descriptions.sort(key=lambda item: -item.get("CreationTimestamp", 0))
         return json.dumps({"ProjectVersionDescriptions": descriptions})
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from labelwatch.local.pipe import LocalPipe
-from labelwatch.local.provision import Provisioned, Provisioner
+from labelwatch.local.clock import TwinClock
+from labelwatch.local.pipe import LocalPipe, settle
+from labelwatch.local.provision import Provisioned, Provisioner, ScheduleSpec
+from labelwatch.local.scheduler import LocalScheduler
 
 if TYPE_CHECKING:
     from labelwatch.local.emulator import Emulator
@@ -24,6 +26,8 @@ class EmbeddedStack:
     ) -> EmbeddedStack:
         provisioner = Provisioner(emulator.internal_client, region=emulator.region, stack_name=stack_name)
         provisioned = provisioner.provision(template)
+        for spec in provisioned.pipes:
+            settle(spec, emulator.region)
         return cls(template=template, provisioned=provisioned, emulator=emulator)
 
     @property
@@ -62,6 +66,27 @@ class EmbeddedStack:
                 spec.source_queue_arn.rsplit(":", 1)[1], timeout
             ),
         )
+
+    def scheduler(self, clock: TwinClock) -> LocalScheduler:
+        """EventBridge Scheduler's part: the template's schedules fired on ``clock`` (not started)."""
+        emulator = self.emulator
+
+        def refused(spec: ScheduleSpec) -> str | None:
+            authorizer = emulator.authorizer
+            if authorizer is None or authorizer.permissive:
+                return None
+            refusal = authorizer.assume_role_refusal(spec.role_arn)
+            if refusal is not None:
+                return refusal.message
+            principal, _ = authorizer.principal_for(emulator.credentials_for(spec.role_arn)[0])
+            decision = authorizer.check(principal, "lambda:InvokeFunction", spec.target_arn)
+            return None if decision.allowed else decision.message
+
+        def invoke(spec: ScheduleSpec, payload: str) -> tuple[str, str | None]:
+            answer = emulator.internal_client("lambda").invoke(FunctionName=spec.target_arn, Payload=payload)
+            return answer["Payload"].read().decode(), answer.get("FunctionError")
+
+        return LocalScheduler(self.provisioned.schedules, clock, invoke=invoke, refused=refused)
 
     def detect_function(self) -> str:
         """The name of the detect Lambda, as deployed."""

@@ -44,6 +44,7 @@ from labelwatch.local import (
     lambdas,
     limits,
     outbox,
+    pipe,
     s3_events,
     server_fixes,
     sfn_clients,
@@ -129,6 +130,7 @@ class Emulator:
         self.patches.add(kms_fixes.patches())
         self.patches.add(json_copies.patches())
         self.patches.add(sqs_fixes.patches())
+        self.patches.add(pipe.patches())
         self.patches.add(outbox.patches(self.outbox))
         self.patches.add(faults.patches(lambda: self.faults))
         self.patches.add(event_delivery.patches(lambda: self.authorizer, self.refused_deliveries))

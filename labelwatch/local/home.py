@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,14 +61,32 @@ class Home:
         return self.root / "local-stack.json"
 
     def write_stack(self, info: dict[str, Any]) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        temporary = self.stack_file.with_suffix(".tmp")
-        temporary.write_text(json.dumps(info, indent=2))
-        temporary.replace(self.stack_file)
+        self._write_json(self.stack_file, info)
 
     def read_stack(self) -> dict[str, Any] | None:
+        return self._read_json(self.stack_file)
+
+    @property
+    def usage_file(self) -> Path:
+        """The stand-in model's meter (inference-unit seconds) and the twin's clock, kept after a stop."""
+        return self.root / "model-usage.json"
+
+    def write_usage(self, usage: dict[str, Any]) -> None:
+        self._write_json(self.usage_file, usage)
+
+    def read_usage(self) -> dict[str, Any] | None:
+        return self._read_json(self.usage_file)
+
+    def _write_json(self, path: Path, value: dict[str, Any]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        temporary.write_text(json.dumps(value, indent=2))
+        temporary.replace(path)
+
+    @staticmethod
+    def _read_json(path: Path) -> dict[str, Any] | None:
         try:
-            return json.loads(self.stack_file.read_text())
+            return json.loads(path.read_text())
         except (FileNotFoundError, json.JSONDecodeError):
             return None
 

@@ -6,6 +6,14 @@ JSON array of SQS records the Pipe sends, wait for the execution, then delete on
 succeeded: a failed execution leaves the whole batch on the queue, and the ``itemIdentifier``s
 in the output's ``batchItemFailures`` stay on the queue for SQS to redeliver after the
 visibility timeout (and after ``maxReceiveCount`` receives, in the ingest DLQ).
+
+The Pipe's state is moto's Pipe (DescribePipe, StartPipe and StopPipe answer from it), moved as the
+Pipe service moves it: ``receiving()`` is what the Pipe's pollers (``LocalStack``'s loop) ask before
+each batch; ``run_once`` and ``drain`` are a test's "the Pipe polls now" and do not ask. A Pipe
+whose desired state is STOPPED receives nothing; it reads ``STOPPING`` while a batch it took is
+still running and ``STOPPED`` once none is. StartPipe makes it ``STARTING``, then ``RUNNING`` at its
+next poll. moto would advance the state by itself (a stopped Pipe read as RUNNING at once):
+``patches()`` turns that off while the twin runs.
 """
 
 from __future__ import annotations
@@ -20,7 +28,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from labelwatch.local.provision import PipeSpec
+from labelwatch.local.patching import Patch
+from labelwatch.local.provision import ACCOUNT_ID, PipeSpec
 
 MAX_RECEIVE_PER_CALL = 10  # SQS's own limit per ReceiveMessage call, and per entry list of a …Batch call
 LONG_POLL_SECONDS = 1  # the longest wait for messages between two receives (as a long poll's)
@@ -60,6 +69,32 @@ class LocalPipe:
     stopping: threading.Event = field(default_factory=threading.Event)  # set: no further receives
     batches: list[BatchOutcome] = field(default_factory=list)
     _names: itertools.count = field(default_factory=itertools.count)
+    _active: list[int] = field(default_factory=lambda: [0])  # batches taken and not yet finished
+    _state_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # --- the Pipe's state (DescribePipe's CurrentState) ------------------------------------------
+    def _moto_pipe(self) -> Any:
+        from moto.pipes.models import pipes_backends
+
+        return pipes_backends[ACCOUNT_ID][self.region].pipes.get(self.spec.name)
+
+    def receiving(self) -> bool:
+        """Whether the Pipe may receive now (its desired state RUNNING); moves its current state."""
+        pipe = self._moto_pipe()
+        if pipe is None:  # a Pipe the twin did not create (a hand-made spec): it always runs
+            return True
+        with self._state_lock:
+            if pipe.desired_state == "RUNNING":
+                pipe.status = "RUNNING"
+                return True
+            pipe.status = "STOPPING" if self._active[0] else "STOPPED"
+            return False
+
+    def state(self) -> str:
+        """The Pipe's current state, as DescribePipe answers it."""
+        self.receiving()  # a state change due since the last poll
+        pipe = self._moto_pipe()
+        return "RUNNING" if pipe is None else pipe.status
 
     @cached_property
     def queue_url(self) -> str:
@@ -116,10 +151,17 @@ class LocalPipe:
         ]
 
     def run_once(self, *, wait: bool = True, timeout: float = 330.0) -> BatchOutcome | None:
-        """Take one batch through the workflow. None when the queue had nothing."""
-        messages = self.receive_batch(wait=wait)
-        if not messages:
-            return None
+        """Take one batch through the workflow. None when the queue had nothing (or the Pipe is stopped)."""
+        with self._state_lock:
+            self._active[0] += 1
+        try:
+            messages = self.receive_batch(wait=wait)
+            return self._run(messages, timeout) if messages else None
+        finally:
+            with self._state_lock:
+                self._active[0] -= 1
+
+    def _run(self, messages: list[dict[str, Any]], timeout: float) -> BatchOutcome:
         refused = self.start_refused()
         if refused is not None:  # the Pipe cannot invoke its target: the batch stays on the queue
             outcome = BatchOutcome(
@@ -202,6 +244,30 @@ class LocalPipe:
         if description is None:
             raise TimeoutError(f"execution {execution_arn} still running after {timeout}s")
         return description
+
+
+def settle(spec: PipeSpec, region: str) -> None:
+    """A Pipe just created is in its desired state (CloudFormation waits for it)."""
+    from moto.pipes.models import pipes_backends
+
+    pipe = pipes_backends[ACCOUNT_ID][region].pipes.get(spec.name)
+    if pipe is not None:
+        pipe.status = "RUNNING" if pipe.desired_state == "RUNNING" else "STOPPED"
+
+
+def _plain_status(pipe: Any) -> str | None:
+    return pipe._status
+
+
+def _set_status(pipe: Any, value: str) -> None:
+    pipe._status = value
+
+
+def patches() -> list[Patch]:
+    """moto's Pipe status as set (by StartPipe, StopPipe and the local Pipe), never advanced by reading."""
+    from moto.pipes.models import Pipe
+
+    return [Patch(Pipe, "status", property(_plain_status, _set_status), missing_ok=True)]
 
 
 def _in_batches(call: Callable[..., dict[str, Any]], url: str, entries: list[dict[str, Any]]) -> list[str]:

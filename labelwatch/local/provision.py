@@ -36,6 +36,22 @@ class PipeSpec:
     batching_window_seconds: int
     invocation_type: str
     role_arn: str = ""
+    name: str = ""
+    desired_state: str = "RUNNING"  # the template's DesiredState: STOPPED when an autopilot starts it
+
+
+@dataclass
+class ScheduleSpec:
+    """What the local scheduler needs from an ``AWS::Scheduler::Schedule`` (a Lambda target)."""
+
+    logical_id: str
+    name: str
+    arn: str
+    expression: str  # rate(N minute[s]|hour[s])
+    target_arn: str
+    role_arn: str
+    input: str
+    state: str = "ENABLED"
 
 
 @dataclass
@@ -57,6 +73,7 @@ class Provisioned:
     types: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
     pipes: list[PipeSpec] = field(default_factory=list)
+    schedules: list[ScheduleSpec] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     resources: dict[str, ResolvedResource] = field(default_factory=dict)  # every template resource
 
@@ -318,6 +335,16 @@ class Provisioner:
     def _AWS_Pipes_Pipe(self, lid: str, props: dict, state: Provisioned) -> None:
         source = props.get("SourceParameters", {}).get("SqsQueueParameters", {})
         target = props.get("TargetParameters", {}).get("StepFunctionStateMachineParameters", {})
+        name = props.get("Name") or _physical_name(self.stack_name, lid, max_length=64)
+        desired = props.get("DesiredState", "RUNNING")
+        # in moto's Pipes, so DescribePipe/StartPipe/StopPipe work; the local Pipe honours its state
+        arn = self.client("pipes").create_pipe(
+            Name=name,
+            Source=props["Source"],
+            Target=props["Target"],
+            RoleArn=props.get("RoleArn", ""),
+            DesiredState=desired,
+        )["Arn"]
         state.pipes.append(
             PipeSpec(
                 logical_id=lid,
@@ -327,9 +354,30 @@ class Provisioner:
                 batching_window_seconds=int(source.get("MaximumBatchingWindowInSeconds", 0)),
                 invocation_type=target.get("InvocationType", "FIRE_AND_FORGET"),
                 role_arn=props.get("RoleArn", ""),
+                name=name,
+                desired_state=desired,
             )
         )
-        self._register(state, lid, lid, Arn=f"arn:aws:pipes:{self.region}:{ACCOUNT_ID}:pipe/{lid}")
+        self._register(state, lid, name, Arn=arn)
+
+    def _AWS_Scheduler_Schedule(self, lid: str, props: dict, state: Provisioned) -> None:
+        name = props.get("Name") or _physical_name(self.stack_name, lid, max_length=64)
+        group = props.get("GroupName") or "default"
+        arn = f"arn:aws:scheduler:{self.region}:{ACCOUNT_ID}:schedule/{group}/{name}"
+        target = props["Target"]
+        state.schedules.append(
+            ScheduleSpec(
+                logical_id=lid,
+                name=name,
+                arn=arn,
+                expression=props["ScheduleExpression"],
+                target_arn=target["Arn"],
+                role_arn=target.get("RoleArn", ""),
+                input=target.get("Input", ""),
+                state=props.get("State", "ENABLED"),
+            )
+        )
+        self._register(state, lid, name, Arn=arn)
 
     @staticmethod
     def _register(state: Provisioned, lid: str, ref: str, **attrs: str) -> None:

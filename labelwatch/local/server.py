@@ -24,11 +24,14 @@ from labelwatch.local.template import synth_template
 
 if TYPE_CHECKING:  # moto is imported when a stack starts, so a refusal (stack running) is immediate
     from labelwatch.local import custom_labels, outbox
+    from labelwatch.local.clock import TwinClock
     from labelwatch.local.embedded import EmbeddedStack
     from labelwatch.local.emulator import Emulator
     from labelwatch.local.pipe import BatchOutcome, LocalPipe
+    from labelwatch.local.scheduler import LocalScheduler
 
 log = logging.getLogger(__name__)
+PIPE_STATE_POLL_SECONDS = 0.1  # how often a stopped Pipe's pollers look whether it was started
 
 
 @dataclass
@@ -52,10 +55,15 @@ class LocalStack:
     model_start_seconds: float = DEFAULT_START_DELAY_SECONDS  # STARTING → RUNNING (AWS: 10-30 minutes)
     strict: bool = True  # False (`local up --permissive`): what AWS would refuse is logged, not refused
     template: dict[str, Any] | None = None  # a synthesized template to run instead of synthesizing one
+    # The model autopilot's clock (TwinClock): twin seconds per real second; 60 makes its minute a second
+    time_scale: float = 1.0
+    run_autopilot: bool = True  # run the template's schedules (the autopilot) on the clock
 
     emulator: Emulator | None = None
     stack: EmbeddedStack | None = None
     pipe: LocalPipe | None = None
+    clock: TwinClock | None = None
+    scheduler: LocalScheduler | None = None
     _home_lock: HomeLock | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
     _pipe_threads: list[threading.Thread] = field(default_factory=list)
@@ -78,14 +86,18 @@ class LocalStack:
         # first, so a synth error leaves nothing running
         template = self.template if self.template is not None else synth_template(self.context)
         check_port_free(self.host, self.port)  # before the Emulator patches anything
+        from labelwatch.local.clock import TwinClock
         from labelwatch.local.emulator import Emulator
 
+        self.clock = TwinClock(self.time_scale)
         emulator = Emulator(
             region=self.region, host=self.host, port=self.port, strict=self.strict, log_dir=self.home.logs
         )
         emulator.retry_waits.scale = self.retry_wait_scale
         emulator.models.start_delay_seconds = self.model_start_seconds
         emulator.models.source = self.model_source
+        emulator.models.clock = self.clock.now
+        emulator.models.on_change = lambda _models: self._write_usage()
         emulator.outbox.directory = self.home.outbox
         emulator.outbox.listeners = [self.on_mail] if self.on_mail else []
         self.emulator = emulator.start()
@@ -98,12 +110,17 @@ class LocalStack:
                 thread = threading.Thread(target=self._pipe_loop, name=f"local-pipe-{index}", daemon=True)
                 thread.start()
                 self._pipe_threads.append(thread)
+        if self.run_autopilot and self.stack.provisioned.schedules:
+            self.scheduler = self.stack.scheduler(self.clock).start()
         self.home.write_stack(self.describe())
+        self._write_usage()
         return self
 
     def stop(self, *, timeout: float = 30.0) -> None:
         """Stop the Pipe after its current batch, then the embedded AWS; restore the environment."""
         self._stopping.set()
+        if self.scheduler is not None:
+            self.scheduler.stop(timeout)  # no further autopilot minute
         if self.emulator is not None:
             self.emulator.queue_waits.end()  # a Pipe waiting for messages returns now
         deadline = time.monotonic() + timeout
@@ -114,6 +131,7 @@ class LocalStack:
         self._pipe_threads.clear()
         if self.emulator is not None and self.emulator.running and self.stack is not None:
             self._save_results()
+            self._write_usage(running=False)
         if self.emulator is not None:
             self.emulator.stop()
         if self._home_lock is not None:
@@ -151,6 +169,8 @@ class LocalStack:
             "outputs": self.outputs,
             "modelArn": self.stack.detect_environment()["MODEL_ARN"] if self.stack else None,
             "outbox": str(self.home.outbox),
+            "clock": self.clock.state() if self.clock else None,
+            "timeCompression": self.clock.describe() if self.clock else None,
         }
 
     # --- internals -------------------------------------------------------------------------
@@ -163,9 +183,23 @@ class LocalStack:
         except Exception:  # saving is a convenience; stopping must not fail because of it
             log.exception("could not save the results of this run")
 
+    def _write_usage(self, *, running: bool = True) -> None:
+        """The stand-in's meter, for `labelwatch model usage` (in another process, or after the stop:
+        ``running`` False, and the meter stops where the stack did)."""
+        if self.emulator is None or self.clock is None:
+            return
+        try:
+            usage = {"clock": self.clock.state(), "compression": self.clock.describe(), "running": running}
+            self.home.write_usage({**usage, "versions": self.emulator.models.usage()})
+        except OSError:  # the meter file is a convenience; the model's state must not fail on it
+            log.exception("could not write the model's usage")
+
     def _pipe_loop(self) -> None:
         assert self.pipe is not None
         while not self._stopping.is_set():
+            if not self.pipe.receiving():  # stopped (StopPipe, the autopilot): nothing is received
+                self._stopping.wait(PIPE_STATE_POLL_SECONDS)
+                continue
             try:
                 outcome = self.pipe.run_once(wait=True)
             except Exception as error:  # keep polling, like the Pipe service; say what happened

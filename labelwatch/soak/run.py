@@ -105,7 +105,8 @@ def run_soak(settings: SoakSettings, *, progress: Progress | None = None) -> Soa
         arn = train(Path(scratch) / "training", ModelStore(home.models), project="soak", seed=0).arn
         stack = LocalStack(
             home,
-            context={"modelArn": arn},
+            # the model is driven by the soak's faults (an outage stops it), not by the autopilot
+            context={"modelArn": arn, "modelControl": "manual"},
             model_source=StoreModelSource(home.models),
             retry_visibility_seconds=settings.retry_visibility_seconds,
             retry_wait_scale=settings.retry_wait_scale,

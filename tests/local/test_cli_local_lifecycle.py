@@ -38,7 +38,9 @@ def interruptible() -> None:
 
 
 def start_local_up(home: Home, *options: str) -> tuple[subprocess.Popen, dict]:
-    process = launch_local_up(home, *options)
+    """`local up` with the model run by hand (modelControl manual: started at once, never stopped by
+    an autopilot), so a test's uploads meet a running model; test_cli_autopilot runs on-demand."""
+    process = launch_local_up(home, "-c", "modelControl=manual", *options)
     return process, wait_until_ready(process, home)
 
 

@@ -77,7 +77,7 @@ def test_stack_parameters_do_not_apply_to_a_given_template(tmp_path):
 def test_a_given_template_runs_strict_and_a_hand_removed_grant_shows(trained_home, tmp_path):
     """The template synthesized for the local model runs; the same file with the detect role's
     DetectCustomLabels grant removed by hand sends the image to the failure DLQ, as AWS would."""
-    given = synth_template({"modelArn": trained_home.arn})
+    given = synth_template({"modelArn": trained_home.arn, "modelControl": "manual"})  # local up starts it
     edited = copy.deepcopy(given)
     for resource in edited["Resources"].values():
         if resource["Type"] == "AWS::IAM::Policy" and "DetectRole" in str(resource["Properties"]["Roles"]):

@@ -44,7 +44,7 @@ def test_200_concurrent_uploads_each_get_an_outcome_and_their_own_log_line(train
     home = Home.resolve(tmp_path / "home")
     stack = LocalStack(
         home,
-        context={"modelArn": trained_home.arn},
+        context={"modelArn": trained_home.arn, "modelControl": "manual"},  # started below
         model_source=StoreModelSource(trained_home.home.models),
         model_start_seconds=0.5,  # time compressed (local up: 3 s)
     ).start()

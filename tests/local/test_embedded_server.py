@@ -35,7 +35,7 @@ EVERYTHING = "farm-manager@example.com"
 def local(trained_home):
     stack = LocalStack(
         trained_home.home,
-        context={"modelArn": trained_home.arn},
+        context={"modelArn": trained_home.arn, "modelControl": "manual"},  # started below
         model_source=StoreModelSource(trained_home.home.models),
         model_start_seconds=0.5,  # time compressed (local up: 3 s),
     )

@@ -611,6 +611,12 @@ class Authorizer:
             pipe_arn = f"arn:aws:pipes:{self.region}:{self.account}:pipe/{name}"
             role_arn = str(pipe.properties.get("RoleArn", ""))
             self.assumed_by.setdefault(role_arn, []).append(("pipes.amazonaws.com", pipe_arn))
+        for schedule in by_type.get("AWS::Scheduler::Schedule", []):  # Scheduler, for one schedule
+            group = schedule.properties.get("GroupName") or "default"
+            name = schedule.properties.get("Name") or schedule.logical_id
+            schedule_arn = f"arn:aws:scheduler:{self.region}:{self.account}:schedule/{group}/{name}"
+            role_arn = str(schedule.properties.get("Target", {}).get("RoleArn", ""))
+            self.assumed_by.setdefault(role_arn, []).append(("scheduler.amazonaws.com", schedule_arn))
         # resource-based policies
         for resource in by_type.get("AWS::SQS::QueuePolicy", []):
             for url in resource.properties.get("Queues", []):

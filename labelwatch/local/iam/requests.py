@@ -323,6 +323,12 @@ def _lambda(call: ApiCall, account: str, _kms: Any) -> list[Access]:
     ]
 
 
+def _pipes(call: ApiCall, account: str, _kms: Any) -> list[Access]:
+    name = call.params.get("Name")
+    resource = f"arn:aws:pipes:{call.region}:{account}:pipe/{name}" if name else "*"
+    return [Access(f"pipes:{call.operation}", resource)]
+
+
 def function_arn(name: str, qualifier: str | None, region: str, account: str) -> str:
     """FunctionName in any of its forms (name, name:qualifier, partial or full ARN) -> ARN."""
     name = unquote(name)
@@ -353,6 +359,7 @@ _RESOLVERS: dict[str, Callable[[ApiCall, str, Any], list[Access]]] = {
     "monitoring": _cloudwatch,
     "events": _events,
     "lambda": _lambda,
+    "pipes": _pipes,
 }
 
 
