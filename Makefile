@@ -10,7 +10,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 # test module's asserts again (~4 s per worker). Caches go to the gitignored __pycache__ folders.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: setup constraints test unit demo bench soak synth lint asl deploy clean
+.PHONY: setup constraints test unit demo bench bench-autopilot soak synth lint asl deploy clean
 
 ## setup: Python virtualenv with the project and its dev tools, and the pinned CDK CLI
 setup: $(VENV)/.installed node_modules/.installed
@@ -47,6 +47,10 @@ demo: setup
 ## bench: images/s end to end at several batch sizes, the detector alone, time per state
 bench: setup
 	$(PY) -m labelwatch.bench
+
+## bench-autopilot: a day with two bursts of 200 photos, the model autopilot on, time compressed (a report)
+bench-autopilot: setup
+	$(PY) -m labelwatch.bench_autopilot
 
 ## soak: 1,000 uploads of every input kind under injected faults, then the invariants (prints a report)
 soak: setup

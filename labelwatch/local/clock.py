@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 @dataclass
 class TwinClock:
     scale: float = 1.0  # twin seconds per real second
+    start: float | None = None  # the twin's epoch seconds now (default: the real time)
     _origin_real: float = field(default_factory=time.monotonic, repr=False)
     _origin: float = field(default_factory=time.time, repr=False)
     _skipped: float = field(default=0.0, repr=False)
@@ -28,6 +29,8 @@ class TwinClock:
     def __post_init__(self) -> None:
         if not self.scale > 0:
             raise ValueError(f"time scale {self.scale!r} must be above 0")
+        if self.start is not None:
+            self._origin = self.start
 
     def now(self) -> float:
         """Twin epoch seconds."""

@@ -57,6 +57,7 @@ class LocalStack:
     template: dict[str, Any] | None = None  # a synthesized template to run instead of synthesizing one
     # The model autopilot's clock (TwinClock): twin seconds per real second; 60 makes its minute a second
     time_scale: float = 1.0
+    time_start: float | None = None  # the twin clock's epoch seconds at the start (default: now)
     run_autopilot: bool = True  # run the template's schedules (the autopilot) on the clock
 
     emulator: Emulator | None = None
@@ -89,7 +90,7 @@ class LocalStack:
         from labelwatch.local.clock import TwinClock
         from labelwatch.local.emulator import Emulator
 
-        self.clock = TwinClock(self.time_scale)
+        self.clock = TwinClock(self.time_scale, start=self.time_start)
         emulator = Emulator(
             region=self.region, host=self.host, port=self.port, strict=self.strict, log_dir=self.home.logs
         )
