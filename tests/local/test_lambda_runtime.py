@@ -53,15 +53,21 @@ def gone(pid: int) -> bool:
 
 
 @pytest.fixture
-def runtimes(tmp_path):
+def runtimes(request, tmp_path):
+    """Environments forked from the zygote (the default), or with ``indirect`` False each a fresh
+    interpreter (the fallback when no zygote can run): the tests marked BOTH_WAYS run on both."""
     runtimes = FunctionRuntimes(
         {"AWS_ENDPOINT_URL": "http://127.0.0.1:1"},
         tmp_path / "logs",
         credentials_for=lambda role: (f"AKIA{role.rsplit('/', 1)[-1].upper()}", "secret", "token"),
         max_unreserved=2,
+        fork_server=getattr(request, "param", True),
     )
     yield runtimes
     runtimes.close()
+
+
+BOTH_WAYS = pytest.mark.parametrize("runtimes", [True, False], indirect=True, ids=["forked", "fresh"])
 
 
 def invoke(runtimes: FunctionRuntimes, config: FunctionConfig, event=None):
@@ -69,6 +75,7 @@ def invoke(runtimes: FunctionRuntimes, config: FunctionConfig, event=None):
     return result, json.loads(result.payload)
 
 
+@BOTH_WAYS
 def test_each_function_sees_its_own_environment_and_none_of_the_parents(runtimes, monkeypatch):
     monkeypatch.setenv("LABELWATCH_PARENT_ONLY", "parent")
     monkeypatch.setenv("COLOUR", "parent")
@@ -186,6 +193,7 @@ def test_prewarm_starts_idle_environments_within_the_concurrency(runtimes):
     assert runtimes.stats()["warm"].cold_starts == 2
 
 
+@BOTH_WAYS
 def test_a_timeout_kills_the_environment_and_the_next_call_gets_a_fresh_one(runtimes):
     config = toy("slow", "sleep", timeout_s=1)
     _, first = invoke(runtimes, config, {"seconds": 0})
@@ -219,6 +227,7 @@ def test_memory_above_the_memory_size_is_out_of_memory(runtimes):
     assert runtimes.stats()["hungry"].out_of_memory == 1
 
 
+@BOTH_WAYS
 def test_a_worker_that_exits_is_an_exit_error(runtimes):
     result, body = invoke(runtimes, toy("crashing", "crash"), {"code": 3})
     assert body == {
@@ -277,6 +286,7 @@ def test_the_function_log_has_output_and_start_end_report_lines(runtimes, tmp_pa
         assert int(report["billed"]) == result.billed_duration_ms >= float(report["duration"]) + init
 
 
+@BOTH_WAYS
 def test_close_leaves_no_worker_process(runtimes, tmp_path):
     started, release = tmp_path / "started", tmp_path / "release"
     started.mkdir()

@@ -37,6 +37,7 @@ from typing import Any
 
 from moto.core.exceptions import JsonRESTError
 
+from . import forkserver
 from .config import FunctionConfig
 from .worker import read_frame, sentinel_for, write_frame
 
@@ -124,7 +125,7 @@ class _Counters:
 class _Worker:
     """One worker process (one execution environment) and the parent's ends of its pipes."""
 
-    def __init__(self, config: FunctionConfig, env: dict[str, str]) -> None:
+    def __init__(self, config: FunctionConfig, env: dict[str, str], *, fork_server: bool = True) -> None:
         self.config = config
         token = secrets.token_hex(8)
         self.sentinel = sentinel_for(token)
@@ -145,17 +146,22 @@ class _Worker:
             child_fds = [request_r, response_w, lifeline_r, output_w]
             parent_fds = [self.request_w, self.response_r, self.lifeline_w, self.output_r]
             self.started = time.perf_counter()
-            command = [sys.executable, str(WORKER_SCRIPT), str(request_r), str(response_w), str(lifeline_r)]
-            self.process = subprocess.Popen(
-                [*command, token],
-                env=env,
-                cwd=config.code_dir,
-                stdin=subprocess.DEVNULL,
-                stdout=output_w,
-                stderr=output_w,
-                pass_fds=(request_r, response_w, lifeline_r),
-                start_new_session=True,  # its own process group: a kill takes the handler's children too
-            )
+            server = forkserver.shared() if fork_server else None
+            handle = server.spawn(env, str(config.code_dir), [token], child_fds) if server else None
+            if handle is not None:
+                self.process: subprocess.Popen | forkserver.ProcessHandle = handle
+            else:
+                fds = (request_r, response_w, lifeline_r)
+                self.process = subprocess.Popen(
+                    [sys.executable, str(WORKER_SCRIPT), *map(str, fds), token],
+                    env=env,
+                    cwd=config.code_dir,
+                    stdin=subprocess.DEVNULL,
+                    stdout=output_w,
+                    stderr=output_w,
+                    pass_fds=fds,
+                    start_new_session=True,  # its own process group: a kill takes the handler's children too
+                )
         except BaseException:
             for fd in child_fds + parent_fds:
                 os.close(fd)
@@ -315,8 +321,12 @@ class FunctionRuntimes:
         credentials_for: Callable[[str], tuple[str, ...]] | None = None,
         max_unreserved: int = 4,
         queue_timeout_s: float = 60.0,
+        fork_server: bool = True,
     ) -> None:
         self.base_env = {str(k): str(v) for k, v in base_env.items()}
+        # environments forked from a process with botocore and Pillow imported (forkserver.py); False:
+        # each one a fresh interpreter, its Init Duration and first invocation as long as on Lambda
+        self.fork_server = fork_server
         self.credentials_for = credentials_for
         self.max_unreserved = max_unreserved
         self.queue_timeout_s = queue_timeout_s
@@ -525,7 +535,7 @@ class FunctionRuntimes:
         return env
 
     def _start(self, config: FunctionConfig) -> _Worker:
-        worker = _Worker(config, self._environment(config))
+        worker = _Worker(config, self._environment(config), fork_server=self.fork_server)
         with self._lock:
             self._workers.add(worker)
             closed = self._closed
