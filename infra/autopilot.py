@@ -32,6 +32,7 @@ from infra.handlers import AUTOPILOT_HANDLER
 from infra.log_groups import protected_log_group
 from infra.monitoring import METRICS_NAMESPACE, METRICS_SERVICE
 from infra.nag import acknowledge
+from infra.service_roles import role_for_one_resource
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 SCHEDULE = "rate(1 minute)"
@@ -137,16 +138,11 @@ class ModelAutopilot(Construct):
         schedule_arn = (
             f"arn:{stack.partition}:scheduler:{stack.region}:{stack.account}:schedule/default/{schedule_name}"
         )
-        schedule_role = iam.Role(
+        schedule_role = role_for_one_resource(
             self,
             "ScheduleRole",
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com",
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnEquals": {"aws:SourceArn": schedule_arn},
-                },
-            ),
+            service="scheduler.amazonaws.com",
+            source_arn=schedule_arn,
             description="labelwatch autopilot schedule: invoke the autopilot function",
         )
         schedule_role.add_to_policy(

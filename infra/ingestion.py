@@ -20,6 +20,7 @@ from infra.config import LabelwatchConfig
 from infra.log_groups import protected_log_group
 from infra.nag import acknowledge
 from infra.queues import DLQ_RETENTION, secure_queue
+from infra.service_roles import role_for_one_resource
 
 MAX_PIPE_NAME = 64  # Pipes: 1-64 of [.-_A-Za-z0-9]; a stack name has up to 128 letters, digits and '-'
 
@@ -117,16 +118,11 @@ class Ingestion(Construct):
         stack = Stack.of(self)
         name = self.pipe_name = pipe_name(stack.stack_name)
         pipe_arn = self.pipe_arn = f"arn:{stack.partition}:pipes:{stack.region}:{stack.account}:pipe/{name}"
-        role = iam.Role(
+        role = role_for_one_resource(
             self,
             "PipeRole",
-            assumed_by=iam.ServicePrincipal(
-                "pipes.amazonaws.com",
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnEquals": {"aws:SourceArn": pipe_arn},
-                },
-            ),
+            service="pipes.amazonaws.com",
+            source_arn=pipe_arn,
             description="labelwatch pipe: read the ingest queue, start the workflow",
         )
         self.ingest_queue.grant_consume_messages(role)

@@ -5,25 +5,12 @@ the model starts only when images wait, `model autopilot` and `model status` say
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
-from labelwatch.local.home import Home
-
-from .test_cli_local_lifecycle import STARTUP_SECONDS, labelwatch, launch_local_up, trained_copy
+from .test_cli_local_lifecycle import labelwatch, launch_local_up, trained_copy, wait_for_stack_file
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local-up")]
-
-
-def wait_for_stack_file(process, home: Home) -> dict:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while (info := home.read_stack()) is None or info.get("pid") != process.pid:
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("local up did not start:\n" + (home.root / "local-up.out").read_text())
-        time.sleep(0.2)
-    return info
 
 
 def test_on_demand_local_up_starts_the_model_for_uploads_and_meters_it(trained_home, tmp_path_factory):

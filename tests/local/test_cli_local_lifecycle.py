@@ -57,14 +57,20 @@ def launch_local_up(home: Home, *options: str) -> subprocess.Popen:
     )
 
 
-def wait_until_ready(process: subprocess.Popen, home: Home) -> dict:
-    """The stack file of ``process`` once its model is RUNNING (what a user waits for)."""
+def wait_for_stack_file(process: subprocess.Popen, home: Home) -> dict:
+    """The stack file of ``process`` once it has written it (the stack is up)."""
     deadline = time.monotonic() + STARTUP_SECONDS
     while (info := home.read_stack()) is None or info.get("pid") != process.pid:
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             pytest.fail("local up did not start:\n" + (home.root / "local-up.out").read_text())
         time.sleep(0.2)
+    return info
+
+
+def wait_until_ready(process: subprocess.Popen, home: Home) -> dict:
+    """The stack file of ``process`` once its model is RUNNING (what a user waits for)."""
+    info = wait_for_stack_file(process, home)
     # local up starts the model after announcing itself; like a user, wait until it is RUNNING
     # (an image sent while it is STARTING waits on the queue for the visibility timeout, 6 min)
     from labelwatch.cli.model_cmd import wait_for_status
