@@ -134,4 +134,7 @@ def test_one_message_goes_to_one_of_two_concurrent_receivers(monkeypatch):
 
 @pytest.mark.xdist_group("local-stack")
 def test_without_the_fix_moto_hands_one_message_to_both(monkeypatch):
-    assert sorted(_receivers_racing(monkeypatch, fixed=False)) == [1, 2], "moto's receive is not atomic"
+    # Both got the one message (each answer reads the shared count after marking, so the first may
+    # already see 2: [1, 2] or [2, 2] depending on the threads' timing; one receiver is the fix's).
+    counts = _receivers_racing(monkeypatch, fixed=False)
+    assert len(counts) == 2 and max(counts) == 2, f"moto's receive is not atomic: {counts}"
