@@ -8,6 +8,8 @@ import json
 
 import pytest
 
+from labelwatch.local.model_source import StoreModelSource
+
 from .test_cli_local_lifecycle import labelwatch, launch_local_up, trained_copy, wait_for_stack_file
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local-up")]
@@ -15,6 +17,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local-up")]
 
 def test_on_demand_local_up_starts_the_model_for_uploads_and_meters_it(trained_home, tmp_path_factory):
     home = trained_copy(trained_home, tmp_path_factory)
+    # the copied model store keeps the status another test's stack left (a model's state outlives a
+    # stack): this one starts stopped
+    StoreModelSource(home.models).set_status(trained_home.arn, "STOPPED")
     process = launch_local_up(home, "--minute-seconds", "0.25")
     try:
         info = wait_for_stack_file(process, home)
