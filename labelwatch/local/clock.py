@@ -51,10 +51,6 @@ class TwinClock:
         with self._lock:
             self._skipped += twin_seconds
 
-    @property
-    def skipped(self) -> float:
-        return self._skipped
-
     def describe(self) -> str:
         if self.scale == 1:
             return "real time"

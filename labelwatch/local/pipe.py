@@ -69,32 +69,21 @@ class LocalPipe:
     stopping: threading.Event = field(default_factory=threading.Event)  # set: no further receives
     batches: list[BatchOutcome] = field(default_factory=list)
     _names: itertools.count = field(default_factory=itertools.count)
-    _active: list[int] = field(default_factory=lambda: [0])  # batches taken and not yet finished
+    _active: int = 0  # batches taken and not yet finished
     _state_lock: threading.Lock = field(default_factory=threading.Lock)
 
     # --- the Pipe's state (DescribePipe's CurrentState) ------------------------------------------
-    def _moto_pipe(self) -> Any:
-        from moto.pipes.models import pipes_backends
-
-        return pipes_backends[ACCOUNT_ID][self.region].pipes.get(self.spec.name)
-
     def receiving(self) -> bool:
         """Whether the Pipe may receive now (its desired state RUNNING); moves its current state."""
-        pipe = self._moto_pipe()
+        pipe = moto_pipe(self.spec, self.region)
         if pipe is None:  # a Pipe the twin did not create (a hand-made spec): it always runs
             return True
         with self._state_lock:
             if pipe.desired_state == "RUNNING":
                 pipe.status = "RUNNING"
                 return True
-            pipe.status = "STOPPING" if self._active[0] else "STOPPED"
+            pipe.status = "STOPPING" if self._active else "STOPPED"
             return False
-
-    def state(self) -> str:
-        """The Pipe's current state, as DescribePipe answers it."""
-        self.receiving()  # a state change due since the last poll
-        pipe = self._moto_pipe()
-        return "RUNNING" if pipe is None else pipe.status
 
     @cached_property
     def queue_url(self) -> str:
@@ -151,15 +140,15 @@ class LocalPipe:
         ]
 
     def run_once(self, *, wait: bool = True, timeout: float = 330.0) -> BatchOutcome | None:
-        """Take one batch through the workflow. None when the queue had nothing (or the Pipe is stopped)."""
+        """One batch through the workflow, whatever the Pipe's state; None when the queue had nothing."""
         with self._state_lock:
-            self._active[0] += 1
+            self._active += 1
         try:
             messages = self.receive_batch(wait=wait)
             return self._run(messages, timeout) if messages else None
         finally:
             with self._state_lock:
-                self._active[0] -= 1
+                self._active -= 1
 
     def _run(self, messages: list[dict[str, Any]], timeout: float) -> BatchOutcome:
         refused = self.start_refused()
@@ -246,11 +235,16 @@ class LocalPipe:
         return description
 
 
-def settle(spec: PipeSpec, region: str) -> None:
-    """A Pipe just created is in its desired state (CloudFormation waits for it)."""
+def moto_pipe(spec: PipeSpec, region: str) -> Any:
+    """The Pipe as moto keeps it (what DescribePipe answers from), or None."""
     from moto.pipes.models import pipes_backends
 
-    pipe = pipes_backends[ACCOUNT_ID][region].pipes.get(spec.name)
+    return pipes_backends[ACCOUNT_ID][region].pipes.get(spec.name)
+
+
+def settle(spec: PipeSpec, region: str) -> None:
+    """A Pipe just created is in its desired state (CloudFormation waits for it)."""
+    pipe = moto_pipe(spec, region)
     if pipe is not None:
         pipe.status = "RUNNING" if pipe.desired_state == "RUNNING" else "STOPPED"
 
