@@ -371,16 +371,21 @@ def version_rows(ctx: typer.Context, store: Any, versions: list) -> list[dict[st
     return rows
 
 
+def write_csv(rows: list[dict[str, Any]]) -> None:
+    """Rows as CSV on stdout, the first row's keys as the header (``arn`` alone when there is none)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["arn"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    sys.stdout.write(out.getvalue())
+
+
 def print_version_rows(rows: list[dict[str, Any]], *, fmt: str, title: str) -> None:
     if fmt == "json":
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
     if fmt == "csv":
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["arn"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({**row, "labels": "; ".join(row["labels"])} for row in rows)
-        sys.stdout.write(out.getvalue())
+        write_csv([{**row, "labels": "; ".join(row["labels"])} for row in rows])
         return
     table = Table(title=title, title_justify="left")
     for column in ("Version", "Status", "Created", "F1", "Labels", "Use"):
@@ -605,11 +610,7 @@ def register(app: typer.Typer) -> None:
             )
             return
         if fmt == "csv":
-            out = io.StringIO()
-            writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else ["arn"], lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
-            sys.stdout.write(out.getvalue())
+            write_csv(rows)
             return
         state = "running" if usage.get("running") else "stopped"
         table = Table(
@@ -630,7 +631,7 @@ def register(app: typer.Typer) -> None:
         for row in rows:
             print_arn(row["arn"], style="")
 
-    def _print_stack_model(ctx: typer.Context, *, quiet: bool, as_json: bool = False) -> dict | None:
+    def _print_stack_model(ctx: typer.Context, *, quiet: bool, as_json: bool = False) -> None:
         """The stack's model view; with ``quiet`` nothing when no stack is reachable."""
         from labelwatch.cli.autopilot_view import stack_model_view
 
@@ -638,7 +639,7 @@ def register(app: typer.Typer) -> None:
             target = ctx.obj.target()
         except CliError:
             if quiet:
-                return None
+                return
             raise
         info = ctx.obj.home.read_stack() if target.kind == "local" else None
         view = _call(
@@ -649,7 +650,7 @@ def register(app: typer.Typer) -> None:
         )
         if as_json:
             sys.stdout.write(json.dumps(view, indent=2) + "\n")
-            return view
+            return
         table = Table(
             title=f"the stack's model ({target.description})", title_justify="left", show_header=False
         )
@@ -664,4 +665,3 @@ def register(app: typer.Typer) -> None:
         if view.get("model"):
             console.print("model:", highlight=False)
             print_arn(view["model"], style="")
-        return view
