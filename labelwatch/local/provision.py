@@ -37,7 +37,6 @@ class PipeSpec:
     invocation_type: str
     role_arn: str = ""
     name: str = ""
-    desired_state: str = "RUNNING"  # the template's DesiredState: STOPPED when an autopilot starts it
 
 
 @dataclass
@@ -355,7 +354,6 @@ class Provisioner:
                 invocation_type=target.get("InvocationType", "FIRE_AND_FORGET"),
                 role_arn=props.get("RoleArn", ""),
                 name=name,
-                desired_state=desired,
             )
         )
         self._register(state, lid, name, Arn=arn)

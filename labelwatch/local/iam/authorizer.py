@@ -606,17 +606,13 @@ class Authorizer:
                         policy_type == "AWS::IAM::ManagedPolicy" and _already(role, resource.logical_id)
                     ):
                         role.policies.append(compiled)
-        for pipe in by_type.get("AWS::Pipes::Pipe", []):  # Pipes assumes its role for one pipe
-            name = pipe.properties.get("Name") or pipe.logical_id
-            pipe_arn = f"arn:aws:pipes:{self.region}:{self.account}:pipe/{name}"
+        # Pipes and Scheduler assume their role for one pipe or schedule: its ARN as provisioned
+        for pipe in by_type.get("AWS::Pipes::Pipe", []):
             role_arn = str(pipe.properties.get("RoleArn", ""))
-            self.assumed_by.setdefault(role_arn, []).append(("pipes.amazonaws.com", pipe_arn))
-        for schedule in by_type.get("AWS::Scheduler::Schedule", []):  # Scheduler, for one schedule
-            group = schedule.properties.get("GroupName") or "default"
-            name = schedule.properties.get("Name") or schedule.logical_id
-            schedule_arn = f"arn:aws:scheduler:{self.region}:{self.account}:schedule/{group}/{name}"
+            self.assumed_by.setdefault(role_arn, []).append(("pipes.amazonaws.com", str(pipe.arn)))
+        for schedule in by_type.get("AWS::Scheduler::Schedule", []):
             role_arn = str(schedule.properties.get("Target", {}).get("RoleArn", ""))
-            self.assumed_by.setdefault(role_arn, []).append(("scheduler.amazonaws.com", schedule_arn))
+            self.assumed_by.setdefault(role_arn, []).append(("scheduler.amazonaws.com", str(schedule.arn)))
         # resource-based policies
         for resource in by_type.get("AWS::SQS::QueuePolicy", []):
             for url in resource.properties.get("Queues", []):
