@@ -52,6 +52,7 @@ class ProcessHandle:
 
 class ForkServer:
     def __init__(self) -> None:
+        self.owner = os.getpid()  # the process whose zygote this is
         self._lock = threading.Lock()  # one spawn at a time: its answer is the next "spawned"
         self._answer: list[int] = []
         self._answered = threading.Condition()
@@ -180,15 +181,6 @@ def shared() -> ForkServer:
     """This process's fork server (started on first spawn; a forked child gets a fresh one)."""
     global _shared
     with _shared_lock:
-        if _shared is None or _shared_pid != os.getpid():
-            _set(ForkServer())
-        assert _shared is not None
+        if _shared is None or _shared.owner != os.getpid():
+            _shared = ForkServer()
         return _shared
-
-
-_shared_pid = -1
-
-
-def _set(server: ForkServer) -> None:
-    global _shared, _shared_pid
-    _shared, _shared_pid = server, os.getpid()
