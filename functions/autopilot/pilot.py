@@ -212,18 +212,21 @@ def to_item(value: Any) -> dict[str, Any]:
     raise TypeError(f"cannot store {type(value).__name__} in the autopilot's state")
 
 
-def from_item(item: dict[str, Any]) -> Any:
-    """The inverse of ``to_item`` for a whole item (a map of attribute values) or one value."""
-    if not (len(item) == 1 and next(iter(item)) in ("NULL", "BOOL", "N", "S", "L", "M")):
-        return {key: from_item(value) for key, value in item.items()}
-    kind, value = next(iter(item.items()))
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of ``to_item`` for a whole item (a map of attribute values)."""
+    return {key: from_value(value) for key, value in item.items()}
+
+
+def from_value(value: dict[str, Any]) -> Any:
+    """One attribute value (``{"S": …}``, ``{"M": …}``…) as a plain value."""
+    ((kind, data),) = value.items()
     if kind == "NULL":
         return None
     if kind == "N":
-        number = float(value)
-        return int(number) if number.is_integer() and "." not in value and "e" not in value else number
+        number = float(data)
+        return int(number) if number.is_integer() and "." not in data and "e" not in data else number
     if kind == "L":
-        return [from_item(entry) for entry in value]
+        return [from_value(entry) for entry in data]
     if kind == "M":
-        return {key: from_item(entry) for key, entry in value.items()}
-    return value
+        return from_item(data)
+    return data  # S, BOOL
