@@ -64,7 +64,8 @@ class LocalScheduler:
     invoke: Callable[[ScheduleSpec, str], tuple[str, str | None]]
     # why the schedule's role may not invoke the target (trust or identity policy), or None
     refused: Callable[[ScheduleSpec], str | None] = lambda spec: None
-    runs: deque[ScheduleRun] = field(default_factory=lambda: deque(maxlen=1000))
+    runs: deque[ScheduleRun] = field(default_factory=lambda: deque(maxlen=1000))  # the latest
+    fired: int = 0  # runs since the start (``runs`` keeps the latest 1,000)
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
     _changed: threading.Condition = field(default_factory=threading.Condition)
@@ -101,13 +102,14 @@ class LocalScheduler:
                 run.error = f"{type(error).__name__}: {error}"
         with self._changed:
             self.runs.append(run)
+            self.fired += 1
             self._changed.notify_all()
         return run
 
     def wait_for_runs(self, count: int, timeout: float) -> bool:
-        """Block until at least ``count`` runs were recorded since the start (True), or ``timeout``."""
+        """Block until at least ``count`` runs were fired since the start (True), or ``timeout``."""
         with self._changed:
-            return self._changed.wait_for(lambda: len(self.runs) >= count, timeout)
+            return self._changed.wait_for(lambda: self.fired >= count, timeout)
 
     def _loop(self, spec: ScheduleSpec, period: int) -> None:
         # the first run a period after the start, then every period, on the twin's clock (a run

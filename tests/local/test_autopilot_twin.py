@@ -71,7 +71,7 @@ def metered(stack) -> float:
 
 def test_a_stopped_model_is_started_for_a_burst_and_stopped_after_the_idle_time(autopiloted, trained_home):
     stack = autopiloted
-    runs_before = len(stack.scheduler.runs)
+    runs_before = stack.scheduler.fired
     assert stack.scheduler.wait_for_runs(runs_before + 3, timeout=BOUND)
     assert model_status(stack) == "STOPPED" and pipe_state(stack) == "STOPPED"  # nothing waits: nothing runs
     assert metered(stack) == 0
@@ -117,7 +117,7 @@ def test_a_failed_start_is_retried_and_the_images_wait(autopiloted, trained_home
 
 def test_the_autopilot_remembers_its_last_decision_for_model_status(autopiloted, trained_home):
     stack = autopiloted
-    assert stack.scheduler.wait_for_runs(len(stack.scheduler.runs) + 2, timeout=BOUND)
+    assert stack.scheduler.wait_for_runs(stack.scheduler.fired + 2, timeout=BOUND)
     item = stack.client("dynamodb").get_item(
         TableName=stack.outputs["AutopilotStateTableName"],
         Key={"model": {"S": stack.stack.detect_environment()["MODEL_ARN"]}},
