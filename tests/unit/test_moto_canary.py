@@ -79,3 +79,23 @@ def test_an_attribute_the_twin_adds_is_removed_again():
     assert Moto().added() == "twin" and patch.applied
     patch.restore()
     assert not hasattr(Moto, "added") and not patch.applied
+
+
+def test_the_twin_imports_without_moto_ec2_and_batch_still_answers():
+    """moto.batch is deferred (``moto_imports``): a twin never pays for moto.ec2's import unless it
+    serves Batch, and moto's backend lookup and ``from moto.batch import models`` work as before."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, labelwatch.local.emulator, labelwatch.local.server\n"
+        "assert 'moto.ec2' not in sys.modules, 'moto.ec2 imported with the twin'\n"
+        "from moto.batch.utils import JobStatus\n"
+        "from moto.backends import get_backend\n"
+        "from moto.batch import models\n"
+        "assert get_backend('batch') is models.batch_backends\n"
+        "assert type(models.batch_backends['123456789012']['us-east-1']).__name__ == 'BatchBackend'\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
