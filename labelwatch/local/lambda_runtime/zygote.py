@@ -7,7 +7,8 @@ import was ~0.15-0.3 s of processor per environment (about a hundred per test ru
 Pillow read no environment variable at import (a botocore session reads them, made later, in the
 environment), so the forked environment behaves as a fresh interpreter would; what it does not
 pay is their import time, so its Init Duration and first invocation are shorter than Lambda's by
-that (docs/twin.md).
+that (docs/twin.md). botocore's data files are parsed here too (``_warm_botocore``), so an
+environment's first client does not parse them again.
 
 Protocol on CONTROL_FD, a SOCK_SEQPACKET socket (one message per packet):
 - in: ``{"env": {...}, "cwd": "...", "argv": [...]}`` with four file descriptors (the worker's
@@ -47,6 +48,39 @@ def _preload() -> None:
         # a handler that needs a module this machine lacks imports it itself (and gets the error)
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+
+
+# the services the template's functions call (detect: s3, rekognition; the autopilot: the rest)
+WARM_SERVICES = ("s3", "rekognition", "sqs", "pipes", "dynamodb")
+
+
+def _warm_botocore() -> None:
+    """Parse botocore's data files (service models, endpoint rules, partitions) once, here.
+
+    Each environment's first client otherwise parses them again: ~0.2 s of processor per
+    environment, the largest part of its first invocation. Every botocore session of a forked
+    environment reads them through this one loader (as ``labelwatch.clients.boto3_session`` shares
+    one in the twin's own process); a session given another data path gets its own loader. The
+    models are read-only data: what a client does is unchanged, only when the files are parsed.
+    """
+    try:
+        import botocore.loaders
+        import botocore.session
+    except ImportError:
+        return
+    loader = botocore.loaders.create_loader()
+    original = botocore.session.create_loader
+
+    def create_loader(search_path_string: str | None = None) -> botocore.loaders.Loader:
+        return loader if search_path_string is None else original(search_path_string)
+
+    botocore.session.create_loader = create_loader
+    session = botocore.session.get_session()
+    for service in WARM_SERVICES:
+        with contextlib.suppress(Exception):  # a service this botocore lacks: the handler finds out
+            session.create_client(
+                service, region_name="us-east-1", aws_access_key_id="warm", aws_secret_access_key="warm"
+            )
 
 
 def _send(control: socket.socket, message: dict) -> None:
@@ -109,6 +143,7 @@ def main(argv: list[str]) -> None:
     control_fd, lifeline = int(argv[1]), int(argv[2])
     control = socket.socket(fileno=control_fd)
     _preload()
+    _warm_botocore()
     import worker  # noqa: F401  (this file's folder is sys.path[0]: the environments' runtime)
 
     wake_r, wake_w = os.pipe()
