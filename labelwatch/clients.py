@@ -3,45 +3,66 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 _shared_loader: Any = None
-_loader_lock = threading.Lock()
+_sessions: OrderedDict[tuple[tuple[str, Any], ...], Any] = OrderedDict()
+_KEPT_SESSIONS = 32  # sessions by their arguments: the twin's administrator, its roles' sessions
+_lock = threading.RLock()  # a boto3 session is not safe for concurrent client creation: one at a time
 
 
 def boto3_session(**kwargs: Any) -> Any:
-    """A boto3 session that reads botocore's service models through one loader per process.
+    """A boto3 session for these arguments, reading botocore's models through one loader per process.
 
-    Each new session otherwise loads and parses the JSON models again (about 50 ms per client); the
-    twin makes sessions per start and per role, so the tests paid it for every stack. The models
-    are read-only data, so sharing the loader's cache changes nothing else.
+    Each new session otherwise loads and parses the JSON models again (about 50 ms per client), and
+    registers botocore's built-in handlers (about 30 ms); the twin makes sessions per start and
+    per role, so the tests paid it for every stack. The models are read-only data, and a session
+    with the same credentials and region is the same session, so sharing them changes nothing else.
+    Clients are created under one lock (``client_factory``), as a shared session requires.
     """
     import boto3
     import botocore.loaders
 
     global _shared_loader
-    with _loader_lock:
+    key = tuple(sorted(kwargs.items()))
+    with _lock:
+        if key in _sessions:
+            _sessions.move_to_end(key)
+            return _sessions[key]
         if _shared_loader is None:
             _shared_loader = botocore.loaders.create_loader()
-    session = boto3.session.Session(**kwargs)
-    session._session.register_component("data_loader", _shared_loader)
-    return session
+        session = boto3.session.Session(**kwargs)
+        session._session.register_component("data_loader", _shared_loader)
+        _sessions[key] = session
+        while len(_sessions) > _KEPT_SESSIONS:
+            _sessions.popitem(last=False)
+        return session
 
 
 def client_factory(
     session: Any, *, prepare: Callable[[Any], Any] | None = None, **client_kwargs: Any
 ) -> Callable[[str], Any]:
-    """``client("s3")`` etc. from ``session``, each service's client made once (boto3's session is
-    not safe for concurrent client creation, hence the lock); ``prepare(client)`` on each new one."""
+    """``client("s3")`` etc. from ``session``, each service's client made once (under the module's
+    lock: sessions are shared and not safe for concurrent client creation); ``prepare(client)`` on
+    each new one."""
     clients: dict[str, Any] = {}
-    lock = threading.Lock()
 
     def client(service: str) -> Any:
-        with lock:
+        made = clients.get(service)
+        if made is not None:
+            return made
+        with _lock:
             if service not in clients:
-                made = session.client(service, **client_kwargs)
+                made = new_client(session, service, **client_kwargs)
                 clients[service] = prepare(made) if prepare is not None else made
             return clients[service]
 
     return client
+
+
+def new_client(session: Any, service: str, **client_kwargs: Any) -> Any:
+    """``session.client(service, ...)`` under the module's lock (sessions here are shared)."""
+    with _lock:
+        return session.client(service, **client_kwargs)

@@ -48,6 +48,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from labelwatch.clients import boto3_session, new_client
 from labelwatch.local.patching import Patch
 
 # str(inspect.signature(boto_client_for)) in moto 5.2.5
@@ -151,12 +152,11 @@ class TaskClients:
 
     def _create(self, region: str, service: str, endpoint: str | None, credentials: Credentials) -> Any:
         if self._session is None:
-            from labelwatch.clients import boto3_session
-
             self._session = boto3_session()
             self._config = _moto_config()
-        client = self._session.client(
-            service_name=service,
+        client = new_client(
+            self._session,
+            service,
             region_name=region,
             endpoint_url=endpoint,
             aws_access_key_id=credentials.access_key,
