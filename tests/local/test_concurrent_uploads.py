@@ -29,6 +29,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("local-stack-load")]
 
 IMAGES = 200
 SIZE = 96  # small: the test is about concurrency, not the model
+PHOTOS = 20  # distinct photos, each uploaded under ten keys (drawing 200 cost ~8 s of processor)
 
 
 def _photo(index: int) -> bytes:
@@ -50,7 +51,8 @@ def test_200_concurrent_uploads_each_get_an_outcome_and_their_own_log_line(train
     ).start()
     try:
         assert start_stack_model(stack), "the model starts (and is RUNNING before the uploads)"
-        bodies = [_photo(index) for index in range(IMAGES)]
+        photos = [_photo(index) for index in range(PHOTOS)]
+        bodies = [photos[index % PHOTOS] for index in range(IMAGES)]
         keys = [f"concurrent/{index:03d}-leaf.jpg" for index in range(IMAGES)]
         s3 = stack.client("s3")
         bucket = stack.outputs["InputBucketName"]
