@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -48,3 +52,33 @@ def tuned_template() -> dict:
     from labelwatch.local.template import synth_template
 
     return synth_template(TUNED)
+
+
+# The templates most tests use. On a fresh clone the first of a run synthesizes them, in one
+# background process (the CDK's runtime starts once: ~6 s, then ~1 s a template) instead of each
+# worker and `local up` subprocess starting its own; whoever asks for one meanwhile waits for it.
+WARMED_CONTEXTS = [None, {"modelControl": "manual"}, TUNED]
+_UNIT_TESTS = Path(__file__).parent / "unit"
+
+
+def _needs_templates(config: pytest.Config) -> bool:
+    paths = [Path(argument.split("::")[0]).resolve() for argument in config.args]
+    return not paths or any(not path.is_relative_to(_UNIT_TESTS) for path in paths)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    config = session.config
+    if hasattr(config, "workerinput") or not _needs_templates(config):
+        return  # an xdist worker (the controller warmed the cache), or the unit tests alone
+    config._template_warmer = subprocess.Popen(  # type: ignore[attr-defined]
+        [sys.executable, "-m", "labelwatch.local.template", *map(json.dumps, WARMED_CONTEXTS)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,  # a failure here is the tests' own synthesis failure, shown there
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    warmer = getattr(session.config, "_template_warmer", None)
+    if warmer is not None and warmer.poll() is None:
+        warmer.kill()
+        warmer.wait()

@@ -70,16 +70,68 @@ def synth_template(
     A valid ``modelArn`` is put in place of ``MODEL_ARN_PLACEHOLDER`` in the template synthesized
     for the placeholder (``by_placeholder=False``: synthesized with the ARN itself).
     """
-    from infra.config import MODEL_ARN_PATTERN
-
     full_context = cdk_context(context)
     arn = full_context.get("modelArn")
-    if by_placeholder and isinstance(arn, str) and MODEL_ARN_PATTERN.match(arn):
-        text = _template_text({**full_context, "modelArn": MODEL_ARN_PLACEHOLDER}, use_cache)
+    synthesized = _synthesized_context(full_context, by_placeholder)
+    text = _template_text(synthesized, use_cache)
+    if synthesized is not full_context:
         # the whole ARN, then its project's part (the autopilot's DescribeProjectVersions grant)
         text = text.replace(MODEL_ARN_PLACEHOLDER, arn)
         return json.loads(text.replace(_project_of(MODEL_ARN_PLACEHOLDER), _project_of(arn)))
-    return json.loads(_template_text(full_context, use_cache))
+    return json.loads(text)
+
+
+def _synthesized_context(full_context: dict[str, Any], by_placeholder: bool = True) -> dict[str, Any]:
+    """The context the template is synthesized with: a valid ``modelArn`` becomes the placeholder."""
+    from infra.config import MODEL_ARN_PATTERN
+
+    arn = full_context.get("modelArn")
+    if by_placeholder and isinstance(arn, str) and MODEL_ARN_PATTERN.match(arn):
+        return {**full_context, "modelArn": MODEL_ARN_PLACEHOLDER}
+    return full_context
+
+
+def warm_cache(contexts: list[Mapping[str, Any] | None]) -> list[str]:
+    """Synthesize every context not yet cached, in this one process; the digests it wrote.
+
+    The first synthesis in a process costs ~6 s (the CDK's JavaScript runtime starts and loads the
+    library), each further one about 1 s, so one process that makes them all costs less than each
+    process making its own (test workers, ``local up`` subprocesses). The lock of every missing
+    template is taken first, so a process that asks for one meanwhile waits for it and reads it.
+    """
+    import fcntl
+
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    held = []
+    for context in contexts:
+        full = _synthesized_context(cdk_context(context))
+        cache_file = CACHE_DIR / f"{_sources_digest(full)}.json"
+        if cache_file.exists():
+            continue
+        lock = cache_file.with_suffix(".lock").open("a")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # another process is making it
+            lock.close()
+            continue
+        held.append((full, cache_file, lock))
+    written = []
+    for full, cache_file, lock in held:
+        try:
+            if not cache_file.exists():
+                _synthesized_text(full, cache_file)
+                written.append(cache_file.stem)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            lock.close()
+    return written
+
+
+if __name__ == "__main__":  # python -m labelwatch.local.template CONTEXT_JSON...: warm the cache
+    import sys
+
+    for digest in warm_cache([json.loads(argument) for argument in sys.argv[1:]]):
+        print(digest)
 
 
 def _template_text(full_context: dict[str, Any], use_cache: bool) -> str:
