@@ -3,11 +3,14 @@
 One small model is trained per session and shared: its ARN configures the stack, as a user's
 trained version would. The tests run in a few xdist groups (``local-stack``: in this process;
 ``local-up``: `labelwatch local up` in a child process; ``local-stack-load``: the long runs), each
-on one worker, so a worker trains the model and synthesizes the template for its ARN once.
+on one worker. The model is trained once per run and each worker copies it into a home of its own.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,13 +30,39 @@ class TrainedHome:
 
 
 @pytest.fixture(scope="session")
-def trained_home(tmp_path_factory) -> TrainedHome:
+def trained_home(tmp_path_factory, worker_id) -> TrainedHome:
+    """A home of this worker's own with the run's trained model (trained once per run: the first
+    worker to ask trains it, under a lock, and the others copy it; ~6 s of processor each)."""
+    shared = _trained_once(tmp_path_factory, worker_id)
+    home = Home.resolve(tmp_path_factory.mktemp("labelwatch-home") / "home")
+    shutil.copytree(shared["models"], home.models, dirs_exist_ok=True)
+    incoming = [(Path(path), label) for path, label in shared["incoming"]]  # read only: shared
+    return TrainedHome(home=home, arn=shared["arn"], incoming=incoming)
+
+
+def _trained_once(tmp_path_factory, worker_id) -> dict:
     from labelwatch.model import ModelStore, train
 
-    root = tmp_path_factory.mktemp("labelwatch-home")
-    dataset = root / "dataset"
-    generate_dataset(dataset, 10, 3, "JPEG", size=160)
-    home = Home.resolve(root / "home")
-    result = train(dataset, ModelStore(home.models), project=PROJECT, seed=0)
-    incoming = incoming_batch(root / "incoming", 6, 11, size=160)
-    return TrainedHome(home=home, arn=result.arn, incoming=incoming)
+    base = tmp_path_factory.getbasetemp()
+    run_root = base.parent if worker_id != "master" else base  # xdist: the run's folder, all workers
+    root = run_root / "trained-model"
+    made = root / "made.json"
+    root.mkdir(exist_ok=True)
+    with (run_root / "trained-model.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not made.exists():
+            dataset = root / "dataset"
+            generate_dataset(dataset, 10, 3, "JPEG", size=160)
+            home = Home.resolve(root / "home")
+            result = train(dataset, ModelStore(home.models), project=PROJECT, seed=0)
+            incoming = incoming_batch(root / "incoming", 6, 11, size=160)
+            made.write_text(
+                json.dumps(
+                    {
+                        "models": str(home.models),
+                        "arn": result.arn,
+                        "incoming": [[str(path), label] for path, label in incoming],
+                    }
+                )
+            )
+    return json.loads(made.read_text())
