@@ -33,8 +33,10 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 ## test: the whole suite on 2 cores (unit, template, cdk-nag, cfn-lint, executed workflow)
+# Three workers on two cores: the twin's tests wait on compressed time (a model's start, the
+# autopilot's minutes) and on child processes, and a third worker fills those waits (5-20 s less).
 test: setup
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 3 --dist loadgroup
 
 ## unit: the fast unit tests (no synth, no workflow, no model training), in under 30 s
 unit: setup
