@@ -70,15 +70,29 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if hasattr(config, "workerinput") or not _needs_templates(config):
         return  # an xdist worker (the controller warmed the cache), or the unit tests alone
+    log = (Path(__file__).parents[1] / ".cache").resolve()
+    log.mkdir(exist_ok=True)
     config._template_warmer = subprocess.Popen(  # type: ignore[attr-defined]
         [sys.executable, "-m", "labelwatch.local.template", *map(json.dumps, WARMED_CONTEXTS)],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,  # a failure here is the tests' own synthesis failure, shown there
+        stderr=(log / "template-warm.log").open("w"),
     )
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     warmer = getattr(session.config, "_template_warmer", None)
     if warmer is not None and warmer.poll() is None:
-        warmer.kill()
+        warmer.kill()  # the run ended first (a failure with -x, Ctrl-C): nothing to report
         warmer.wait()
+        session.config._template_warmer = None  # type: ignore[attr-defined]
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    """A warm-up that failed is said (the tests then synthesized their templates themselves)."""
+    warmer = getattr(config, "_template_warmer", None)
+    if warmer is not None and warmer.returncode not in (None, 0):
+        log = Path(__file__).parents[1] / ".cache" / "template-warm.log"
+        tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
+        terminalreporter.write_line(
+            f"warning: warming the template cache failed (exit {warmer.returncode}): {' '.join(tail)}"
+        )

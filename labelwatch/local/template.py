@@ -127,13 +127,6 @@ def warm_cache(contexts: list[Mapping[str, Any] | None]) -> list[str]:
     return written
 
 
-if __name__ == "__main__":  # python -m labelwatch.local.template CONTEXT_JSON...: warm the cache
-    import sys
-
-    for digest in warm_cache([json.loads(argument) for argument in sys.argv[1:]]):
-        print(digest)
-
-
 def _template_text(full_context: dict[str, Any], use_cache: bool) -> str:
     cache_file = CACHE_DIR / f"{_sources_digest(full_context)}.json"
     if not use_cache:
@@ -166,3 +159,11 @@ def _synthesized_text(full_context: dict[str, Any], cache_file: Path) -> str:
     partial.write_text(text)
     partial.replace(cache_file)
     return text
+
+
+# last: run as a script, the module is whole only here
+if __name__ == "__main__":  # python -m labelwatch.local.template CONTEXT_JSON...: warm the cache
+    import sys
+
+    for digest in warm_cache([json.loads(argument) for argument in sys.argv[1:]]):
+        print(digest)
