@@ -36,5 +36,15 @@ RESULT_COLUMNS: tuple[tuple[str, str, str], ...] = (
         "string",
         "what was done so the model could read the image (e.g. 'webp→jpeg, rotated 90°'); null if sent as is",
     ),
+    (
+        "version_id",
+        "string",
+        "the uploaded object's version id (what an image link serves); null if unversioned",
+    ),
+    (
+        "image_format",
+        "string",
+        "the upload's format as read from its bytes (jpeg, png, webp, ...); null if refused first",
+    ),
 )
 PARTITION_KEY = "dt"  # results/dt=YYYY-MM-DD/: UTC day of the upload (a redelivery rewrites the same object)

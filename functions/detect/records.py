@@ -16,6 +16,8 @@ def build_records(
     *,
     bucket: str,
     key: str,
+    version_id: str | None,
+    image_format: str | None,
     labels: list[Label],
     is_alert: Callable[[Label], bool],
     status: str,
@@ -28,12 +30,17 @@ def build_records(
     height: int | None,
     normalised: str | None,
 ) -> list[dict[str, Any]]:
-    """One record per label; an image without labels (or a rejected one) gets one with label null."""
+    """One record per label; an image without labels (or a rejected one) gets one with label null.
+
+    ``version_id`` and ``image_format`` (as sniffed from the bytes; empty or None when the image was
+    refused before) name the exact upload and its media type: what an image link serves.
+    """
     common = {
         "image": s3_uri(bucket, key),
         "bucket": bucket,
         "key": key,
     }
+    identity = {"version_id": version_id, "image_format": image_format or None}
     tail = {
         "status": status,
         "reason": reason,
@@ -48,6 +55,7 @@ def build_records(
         return [
             {**common, "label": None, "confidence": None, "alert": False, **tail, "geometry": None}
             | {"normalised": normalised}
+            | identity
         ]
     return [
         {
@@ -58,6 +66,7 @@ def build_records(
             **tail,
             "geometry": label.geometry,
             "normalised": normalised,
+            **identity,
         }
         for label in labels
     ]

@@ -118,6 +118,8 @@ def process_image(
     records = build_records(
         bucket=upload.bucket,
         key=upload.key,
+        version_id=upload.version_id,
+        image_format=image_format,
         labels=labels,
         is_alert=rules.is_match,
         status=status,

@@ -248,8 +248,10 @@ def test_glue_table_matches_the_result_record(built):
         ("height", "int"),
         ("geometry", "struct<width:double,height:double,left:double,top:double>"),
         ("normalised", "string"),
+        ("version_id", "string"),
+        ("image_format", "string"),
     ]
-    assert len(RESULT_COLUMNS) == 16
+    assert len(RESULT_COLUMNS) == 18
     assert storage["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
     assert [(k["Name"], k["Type"]) for k in table_input["PartitionKeys"]] == [("dt", "string")]
 

@@ -77,6 +77,8 @@ def make_result_objects(uploads: int = 60, seed: int = 7) -> list[ResultObject]:
         records = build_records(
             bucket=BUCKET,
             key=key,
+            version_id=None,
+            image_format=None if status == "rejected" else "jpeg",
             labels=labels,
             is_alert=lambda label: label.name in RULES and label.confidence >= RULES[label.name],
             status=status,

@@ -18,10 +18,14 @@ RULES = parse_label_rules('{"leaf-smut": 80}')
 BOX = {"Width": 0.5, "Height": 0.25, "Left": 0.1, "Top": 0.3}
 
 
-def lines(labels, *, status="ok", reason=None, width=100, height=80, normalised=None):
+def lines(
+    labels, *, status="ok", reason=None, width=100, height=80, normalised=None, version_id="v-3", fmt="jpeg"
+):
     records = build_records(
         bucket=BUCKET,
         key="leaves/my photoé.jpg",
+        version_id=version_id,
+        image_format=fmt,
         labels=labels,
         is_alert=RULES.is_match,
         status=status,
@@ -60,6 +64,8 @@ def test_one_line_per_label_with_every_field():
         "height": 80,
         "geometry": BOX,
         "normalised": None,
+        "version_id": "v-3",
+        "image_format": "jpeg",
     }
     assert (second["label"], second["confidence"], second["alert"], second["geometry"]) == (
         "healthy",
@@ -74,6 +80,20 @@ def test_what_was_done_to_the_image_is_in_every_line():
     rows = lines([Label("leaf-smut", 93.1), Label("healthy", 2.0)], normalised="webp→jpeg, rotated 90°")
     assert [row["normalised"] for row in rows] == ["webp→jpeg, rotated 90°"] * 2
     assert lines([])[0]["normalised"] is None
+
+
+def test_every_line_names_the_exact_upload_and_its_format():
+    """An image link serves this version of the object as this media type (docs/links.md)."""
+    rows = lines(
+        [Label("leaf-smut", 93.1), Label("healthy", 2.0)], version_id="3HL4kqtJvjVBH40Nrjfkd", fmt="png"
+    )
+    assert [(row["version_id"], row["image_format"]) for row in rows] == [
+        ("3HL4kqtJvjVBH40Nrjfkd", "png")
+    ] * 2
+    (unversioned,) = lines([], version_id=None, fmt="webp")
+    assert (unversioned["version_id"], unversioned["image_format"]) == (None, "webp")
+    (refused,) = lines([], status="rejected", reason="empty", width=None, height=None, fmt="")
+    assert refused["image_format"] is None, "refused before it was read: no format, not an empty string"
 
 
 def test_types_match_the_table():

@@ -7,8 +7,10 @@ import json
 from labelwatch.local.embedded import EmbeddedStack
 
 
-def upload(stack: EmbeddedStack, key: str, body: bytes) -> None:
-    stack.client("s3").put_object(Bucket=stack.outputs["InputBucketName"], Key=key, Body=body)
+def upload(stack: EmbeddedStack, key: str, body: bytes) -> str | None:
+    """Put the object into the input bucket; its version id (the bucket is versioned)."""
+    put = stack.client("s3").put_object(Bucket=stack.outputs["InputBucketName"], Key=key, Body=body)
+    return put.get("VersionId")
 
 
 def result_records(stack: EmbeddedStack) -> list[dict]:

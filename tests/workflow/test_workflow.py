@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_alert_path_emails_subscribers_and_records_the_result(stack, model, inbox):
-    upload(stack, "field-7/leaf 001.jpg", leaf_image("leaf-smut"))
+    version = upload(stack, "field-7/leaf 001.jpg", leaf_image("leaf-smut"))
 
     outcome = stack.pipe().run_once(wait=False)
 
@@ -42,6 +42,7 @@ def test_alert_path_emails_subscribers_and_records_the_result(stack, model, inbo
     assert len(smut) == 1 and smut[0]["alert"] is True and smut[0]["status"] == "ok"
     assert smut[0]["key"] == "field-7/leaf 001.jpg"
     assert smut[0]["execution"] == outcome.execution_arn
+    assert version and {(r["version_id"], r["image_format"]) for r in records} == {(version, "jpeg")}
     assert queue_depth(stack, "IngestQueueUrl") == (0, 0)
     assert drain_queue(stack, "FailureDlqUrl") == []
 
