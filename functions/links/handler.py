@@ -1,0 +1,77 @@
+"""Lambda entry point ``links.handler.lambda_handler``: the stack's function URL for image links.
+
+A thin shell over ``service.answer``: the request's raw path in, the answer out (a 302 or a plain
+403). The keys come from the link secret (Powertools' parameters, cached for ``KEYS_MAX_AGE``
+seconds, so a rotation reaches every environment within minutes). The event is not logged (its path
+is the token); one ``LinkRefused`` metric per refusal, with the reason as its dimension.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.logging import Logger
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+
+from .keys import parse_link_secret
+from .service import Answer, answer
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+logger = Logger()
+KEYS_MAX_AGE = 300
+_clients: dict[str, Any] = {}
+
+
+def _client(name: str) -> Any:
+    if name not in _clients:
+        from botocore.config import Config
+        from botocore.session import get_session
+
+        service, config = {"s3": ("s3", None), "s3-presign": ("s3", Config(signature_version="s3v4"))}[name]
+        _clients[name] = get_session().create_client(service, config=config)
+    return _clients[name]
+
+
+def _keys() -> dict[int, bytes]:
+    from aws_lambda_powertools.utilities.parameters import get_secret
+
+    return parse_link_secret(get_secret(os.environ["LINK_SECRET_ARN"], max_age=KEYS_MAX_AGE)).keys
+
+
+def handle(
+    event: dict[str, Any], *, keys: Any = None, client: Any = None, now: datetime | None = None
+) -> Answer:
+    """The answer to one function URL request (payload format 2.0); ``keys()`` and ``client(name)``
+    default to the link secret's keys and botocore clients."""
+    keys, client = keys or _keys, client or _client
+    method = event.get("requestContext", {}).get("http", {}).get("method", "GET")
+    if method not in ("GET", "HEAD"):
+        return Answer(405, {"Allow": "GET, HEAD", "Content-Type": "text/plain; charset=utf-8"}, "", "method")
+    return answer(
+        str(event.get("rawPath", "")),
+        secrets=keys(),
+        s3=client("s3"),
+        presign_s3=client("s3-presign"),
+        results_bucket=os.environ["RESULTS_BUCKET"],
+        results_prefix=os.environ.get("RESULTS_PREFIX", "results/"),
+        now=now or datetime.now(UTC),
+    )
+
+
+@logger.inject_lambda_context(clear_state=True, log_event=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    metrics = AmazonCloudWatchEMFProvider()
+    try:
+        reply = handle(event)
+        if reply.status != 302:
+            metrics.add_dimension(name="Reason", value=reply.reason)
+            metrics.add_metric(name="LinkRefused", unit=MetricUnit.Count, value=1)
+            logger.info("link refused", extra={"reason": reply.reason})  # never the path: it is the token
+        return {"statusCode": reply.status, "headers": reply.headers, "body": reply.body}
+    finally:
+        metrics.flush_metrics()

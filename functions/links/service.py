@@ -1,0 +1,114 @@
+"""The link service's answer to one request: a fresh presigned redirect to the image, or a plain 403.
+
+``answer(path, ...)`` is everything the handler does, with the clients and secrets given to it:
+
+1. ``/i/<token>`` is checked (``token.verify``: signature in constant time, key id, expiry);
+2. the token's image id and upload day name the result object ``<prefix>dt=<day>/<id>.json``, whose
+   first record says which bucket, key, version and format the link opens;
+3. the answer is a 302 to a GET of that exact version presigned for minutes, with the media type of
+   the format the detect function read from the bytes (never the uploader's Content-Type).
+
+Whatever goes wrong (malformed, tampered, expired, revoked, no such result, not an image) the answer
+is the same plain 403 with no detail; ``Answer.reason`` says why, for a metric, and the token is in
+no answer and no log line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from detect.links import MEDIA_TYPES, presign_image
+
+from .token import Refused, verify
+
+LINK_PATH = "/i/"
+# The redirect's target lives this long: enough to follow it, too short to be worth forwarding.
+REDIRECT_SECONDS = 300
+_NO_CACHE = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = ""
+    reason: str = "ok"  # why it was refused (for metrics); never sent
+
+
+def forbidden(reason: str) -> Answer:
+    return Answer(403, {**_NO_CACHE, "Content-Type": "text/plain; charset=utf-8"}, "Forbidden\n", reason)
+
+
+@dataclass(frozen=True)
+class Image:
+    """What a link opens, as the result record names it."""
+
+    bucket: str
+    key: str
+    version_id: str | None
+    image_format: str
+
+
+def result_object_key(prefix: str, upload_day: str, image_id: str) -> str:
+    return f"{prefix}dt={upload_day}/{image_id}.json"
+
+
+def read_image(s3: Any, *, results_bucket: str, result_key: str) -> Image | None:
+    """The image a result object records, or None when there is no such object (or no record)."""
+    try:
+        body = s3.get_object(Bucket=results_bucket, Key=result_key)["Body"].read()
+    except s3.exceptions.NoSuchKey:
+        return None
+    first = body.split(b"\n", 1)[0]
+    if not first.strip():
+        return None
+    record = json.loads(first)
+    return Image(
+        bucket=record["bucket"],
+        key=record["key"],
+        version_id=record.get("version_id"),
+        image_format=record.get("image_format") or "",
+    )
+
+
+def answer(
+    path: str,
+    *,
+    secrets: Mapping[int, bytes],
+    s3: Any,
+    presign_s3: Any,
+    results_bucket: str,
+    results_prefix: str,
+    now: datetime,
+) -> Answer:
+    """The answer to a GET of ``path`` (the function URL's raw path)."""
+    if not path.startswith(LINK_PATH):
+        return forbidden("path")
+    try:
+        claims = verify(path[len(LINK_PATH) :], secrets, int(now.timestamp()))
+    except Refused as refused:
+        return forbidden(refused.reason)
+    result_key = result_object_key(results_prefix, claims.upload_day.isoformat(), claims.image_id)
+    image = read_image(s3, results_bucket=results_bucket, result_key=result_key)
+    if image is None:
+        return forbidden("no-result")
+    if image.image_format not in MEDIA_TYPES:
+        return forbidden("not-an-image")  # only images are served, and only as image/*
+    link = presign_image(
+        presign_s3,
+        bucket=image.bucket,
+        key=image.key,
+        version_id=image.version_id,
+        expiry_seconds=REDIRECT_SECONDS,
+        now=now,
+        image_format=image.image_format,
+    )
+    return Answer(302, {**_NO_CACHE, "Location": link.url})
