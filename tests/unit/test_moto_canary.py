@@ -99,3 +99,17 @@ def test_the_twin_imports_without_moto_ec2_and_batch_still_answers():
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_the_cli_starts_without_moto():
+    """A command against a running stack (``status``, ``dlq``, ``upload``…) imports boto3, not moto:
+    deferring moto.batch must not import moto itself (it did once, adding 0.3 s to every command)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, labelwatch.local.home, labelwatch.cli.app\n"
+        "print(sorted(m for m in sys.modules if m == 'moto' or m.startswith('moto.')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "[]", done.stdout + done.stderr
