@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import MetricUnit
@@ -43,6 +44,15 @@ def _keys() -> dict[int, bytes]:
     return parse_link_secret(get_secret(os.environ["LINK_SECRET_ARN"], max_age=KEYS_MAX_AGE)).keys
 
 
+def execution_link(arn: str | None) -> str | None:
+    """Where an execution is shown: ``EXECUTION_LINK_TEMPLATE`` with ``{arn}`` (the console's page on
+    AWS, the local trace page on the twin), or None without one."""
+    template = os.environ.get("EXECUTION_LINK_TEMPLATE")
+    if not template or not arn:
+        return None
+    return template.replace("{arn}", quote(arn, safe=":"))
+
+
 def handle(
     event: dict[str, Any], *, keys: Any = None, client: Any = None, now: datetime | None = None
 ) -> Answer:
@@ -60,6 +70,8 @@ def handle(
         results_bucket=os.environ["RESULTS_BUCKET"],
         results_prefix=os.environ.get("RESULTS_PREFIX", "results/"),
         now=now or datetime.now(UTC),
+        query=str(event.get("rawQueryString", "")),
+        execution_link=execution_link,
     )
 
 

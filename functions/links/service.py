@@ -6,7 +6,8 @@
 2. the token's image id and upload day name the result object ``<prefix>dt=<day>/<id>.json``, whose
    first record says which bucket, key, version and format the link opens;
 3. the answer is a 302 to a GET of that exact version presigned for minutes, with the media type of
-   the format the detect function read from the bytes (never the uploader's Content-Type).
+   the format the detect function read from the bytes (never the uploader's Content-Type); with the
+   query ``view``, the image's page instead (``view.render_view``).
 
 Whatever goes wrong (malformed, tampered, expired, revoked, no such result, not an image) the answer
 is the same plain 403 with no detail; ``Answer.reason`` says why, for a metric, and the token is in
@@ -16,7 +17,7 @@ no answer and no log line.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,8 +25,11 @@ from typing import Any
 from detect.links import MEDIA_TYPES, presign_image
 
 from .token import Refused, verify
+from .view import CONTENT_SECURITY_POLICY, render_view
 
 LINK_PATH = "/i/"
+VIEW_QUERY = "view"
+VIEW_MAX_BYTES = 15 * 1024 * 1024  # what DetectCustomLabels reads from S3: larger uploads were refused
 # The redirect's target lives this long: enough to follow it, too short to be worth forwarding.
 REDIRECT_SECONDS = 300
 _NO_CACHE = {
@@ -57,20 +61,36 @@ class Image:
     image_format: str
 
 
+def read_photo(s3: Any, image: Image) -> bytes | None:
+    """The uploaded version's bytes for the page, or None over ``VIEW_MAX_BYTES`` or when gone."""
+    version = {"VersionId": image.version_id} if image.version_id else {}
+    try:
+        head = s3.head_object(Bucket=image.bucket, Key=image.key, **version)
+        if int(head["ContentLength"]) > VIEW_MAX_BYTES:
+            return None
+        return s3.get_object(Bucket=image.bucket, Key=image.key, **version)["Body"].read()
+    except s3.exceptions.ClientError:
+        return None
+
+
 def result_object_key(prefix: str, upload_day: str, image_id: str) -> str:
     return f"{prefix}dt={upload_day}/{image_id}.json"
 
 
-def read_image(s3: Any, *, results_bucket: str, result_key: str) -> Image | None:
-    """The image a result object records, or None when there is no such object (or no record)."""
+def read_records(s3: Any, *, results_bucket: str, result_key: str) -> list[dict[str, Any]]:
+    """The result records of one image (NDJSON), or [] when there is no such object."""
     try:
         body = s3.get_object(Bucket=results_bucket, Key=result_key)["Body"].read()
     except s3.exceptions.NoSuchKey:
+        return []
+    return [json.loads(line) for line in body.splitlines() if line.strip()]
+
+
+def image_of(records: list[dict[str, Any]]) -> Image | None:
+    """The image the records name (every record of one image names the same), or None."""
+    if not records:
         return None
-    first = body.split(b"\n", 1)[0]
-    if not first.strip():
-        return None
-    record = json.loads(first)
+    record = records[0]
     return Image(
         bucket=record["bucket"],
         key=record["key"],
@@ -88,8 +108,11 @@ def answer(
     results_bucket: str,
     results_prefix: str,
     now: datetime,
+    query: str = "",
+    execution_link: Callable[[str | None], str | None] | None = None,
 ) -> Answer:
-    """The answer to a GET of ``path`` (the function URL's raw path)."""
+    """The answer to a GET of ``path`` with ``query`` (the function URL's raw path and query):
+    ``view`` gives the image's page (``execution_link(arn)``: where its execution is shown)."""
     if not path.startswith(LINK_PATH):
         return forbidden("path")
     try:
@@ -97,11 +120,21 @@ def answer(
     except Refused as refused:
         return forbidden(refused.reason)
     result_key = result_object_key(results_prefix, claims.upload_day.isoformat(), claims.image_id)
-    image = read_image(s3, results_bucket=results_bucket, result_key=result_key)
+    records = read_records(s3, results_bucket=results_bucket, result_key=result_key)
+    image = image_of(records)
     if image is None:
         return forbidden("no-result")
     if image.image_format not in MEDIA_TYPES:
         return forbidden("not-an-image")  # only images are served, and only as image/*
+    if query == VIEW_QUERY:
+        page = render_view(
+            records=records,
+            photo=read_photo(s3, image),
+            execution_link=execution_link(records[0].get("execution")) if execution_link else None,
+            upload_day=claims.upload_day.isoformat(),
+        )
+        headers = {**_NO_CACHE, "Content-Type": "text/html; charset=utf-8"}
+        return Answer(200, {**headers, "Content-Security-Policy": CONTENT_SECURITY_POLICY}, page)
     link = presign_image(
         presign_s3,
         bucket=image.bucket,
