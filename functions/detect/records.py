@@ -20,6 +20,7 @@ def build_records(
     image_format: str | None,
     labels: list[Label],
     is_alert: Callable[[Label], bool],
+    threshold_for: Callable[[Label], float | None],
     status: str,
     reason: str | None,
     model: str,
@@ -53,7 +54,8 @@ def build_records(
     }
     if not labels:
         return [
-            {**common, "label": None, "confidence": None, "alert": False, **tail, "geometry": None}
+            {**common, "label": None, "confidence": None, "alert": False, "rule_threshold": None, **tail}
+            | {"geometry": None}
             | {"normalised": normalised}
             | identity
         ]
@@ -63,6 +65,7 @@ def build_records(
             "label": label.name,
             "confidence": label.confidence,
             "alert": is_alert(label),
+            "rule_threshold": threshold_for(label),
             **tail,
             "geometry": label.geometry,
             "normalised": normalised,

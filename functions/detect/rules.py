@@ -39,6 +39,11 @@ class LabelRules:
     def rule_for(self, label_name: str) -> tuple[str, float] | None:
         return self.thresholds.get(normalise_name(label_name))
 
+    def threshold_for(self, label: Label) -> float | None:
+        """The threshold of the rule for this label's name, or None when no rule names it."""
+        rule = self.rule_for(label.name)
+        return rule[1] if rule is not None else None
+
     def is_match(self, label: Label) -> bool:
         rule = self.rule_for(label.name)
         return rule is not None and label.confidence >= rule[1]

@@ -122,6 +122,7 @@ def process_image(
         image_format=image_format,
         labels=labels,
         is_alert=rules.is_match,
+        threshold_for=rules.threshold_for,
         status=status,
         reason=reason,
         model=settings.model_arn,

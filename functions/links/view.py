@@ -53,6 +53,14 @@ def _pct(value: Any) -> str:
     return f"{float(value):.1f}%" if isinstance(value, int | float) else "—"
 
 
+def _verdict(record: Mapping[str, Any]) -> str:
+    """Why it alerted or did not: the rule's threshold (``rule_threshold``) beside the confidence."""
+    threshold = record.get("rule_threshold")
+    if record.get("alert"):
+        return f"alerted: rule at {_pct(threshold)}" if threshold is not None else "alerted"
+    return f"below the rule's {_pct(threshold)}" if threshold is not None else "no rule"
+
+
 def _boxes(records: Sequence[Mapping[str, Any]]) -> list[tuple[str, Mapping[str, float], str]]:
     boxes = []
     for record in records:
@@ -96,7 +104,7 @@ def render_view(
 
     rows = "".join(
         f"<tr{' class=alert' if r.get('alert') else ''}><td>{esc(str(r['label']))}</td>"
-        f"<td>{_pct(r.get('confidence'))}</td><td>{'alerted' if r.get('alert') else ''}</td></tr>"
+        f"<td>{_pct(r.get('confidence'))}</td><td>{_verdict(r)}</td></tr>"
         for r in labelled
     )
     if not rows:

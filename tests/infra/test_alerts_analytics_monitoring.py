@@ -238,6 +238,7 @@ def test_glue_table_matches_the_result_record(built):
         ("label", "string"),
         ("confidence", "double"),
         ("alert", "boolean"),
+        ("rule_threshold", "double"),
         ("status", "string"),
         ("reason", "string"),
         ("model", "string"),
@@ -251,7 +252,7 @@ def test_glue_table_matches_the_result_record(built):
         ("version_id", "string"),
         ("image_format", "string"),
     ]
-    assert len(RESULT_COLUMNS) == 18
+    assert len(RESULT_COLUMNS) == 19
     assert storage["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
     assert [(k["Name"], k["Type"]) for k in table_input["PartitionKeys"]] == [("dt", "string")]
 

@@ -81,6 +81,7 @@ def make_result_objects(uploads: int = 60, seed: int = 7) -> list[ResultObject]:
             image_format=None if status == "rejected" else "jpeg",
             labels=labels,
             is_alert=lambda label: label.name in RULES and label.confidence >= RULES[label.name],
+            threshold_for=lambda label: RULES.get(label.name),
             status=status,
             reason=reason,
             model=MODEL,

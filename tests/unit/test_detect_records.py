@@ -28,6 +28,7 @@ def lines(
         image_format=fmt,
         labels=labels,
         is_alert=RULES.is_match,
+        threshold_for=RULES.threshold_for,
         status=status,
         reason=reason,
         model=MODEL_ARN,
@@ -54,6 +55,7 @@ def test_one_line_per_label_with_every_field():
         "label": "leaf-smut",
         "confidence": 93.1,
         "alert": True,
+        "rule_threshold": 80.0,
         "status": "ok",
         "reason": None,
         "model": MODEL_ARN,
@@ -94,6 +96,13 @@ def test_every_line_names_the_exact_upload_and_its_format():
     assert (unversioned["version_id"], unversioned["image_format"]) == (None, "webp")
     (refused,) = lines([], status="rejected", reason="empty", width=None, height=None, fmt="")
     assert refused["image_format"] is None, "refused before it was read: no format, not an empty string"
+
+
+def test_every_line_says_the_threshold_its_label_was_judged_by():
+    """Why it alerted (or did not): the rule's threshold beside the confidence; null without a rule."""
+    rows = lines([Label("leaf-smut", 93.1), Label("leaf-smut", 70.0), Label("healthy", 99.0)])
+    assert [(r["alert"], r["rule_threshold"]) for r in rows] == [(True, 80.0), (False, 80.0), (False, None)]
+    assert lines([])[0]["rule_threshold"] is None
 
 
 def test_types_match_the_table():

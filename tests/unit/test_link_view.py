@@ -43,16 +43,13 @@ def _records(key=HOSTILE_KEY) -> list[dict]:
         "image_format": "jpeg",
     }
     box = {"Width": 0.25, "Height": 0.5, "Left": 0.1, "Top": 0.2}
+    smut = {**common, "label": HOSTILE_LABEL, "alert": True, "rule_threshold": 80.0}
+    healthy = {**common, "label": "healthy", "alert": False, "rule_threshold": None}
     return [
-        {**common, "label": "healthy", "confidence": 12.5, "alert": False, "geometry": None},
-        {**common, "label": HOSTILE_LABEL, "confidence": 91.0, "alert": True, "geometry": box},
-        {
-            **common,
-            "label": HOSTILE_LABEL,
-            "confidence": 84.0,
-            "alert": True,
-            "geometry": {**box, "Left": 0.6},
-        },
+        {**healthy, "confidence": 12.5, "geometry": None},
+        {**smut, "confidence": 91.0, "geometry": box},
+        {**smut, "confidence": 84.0, "geometry": {**box, "Left": 0.6}},
+        {**smut, "confidence": 70.0, "alert": False, "geometry": None},
     ]
 
 
@@ -91,7 +88,9 @@ def test_the_page_shows_the_photo_downscaled_every_label_and_the_boxes():
     ], "one box per detected object, in the image's proportions"
     text = " ".join(parsed.text)
     assert text.index("91.0%") < text.index("84.0%") < text.index("12.5%"), "by confidence"
-    assert "alerted" in text and "2026-11-30T23:59:00Z" in text and "2026-11-30T23:59:03Z" in text
+    assert text.count("alerted: rule at 80.0%") == 2, "which rule matched and at what threshold"
+    assert "below the rule's 80.0%" in text and "no rule" in text
+    assert "2026-11-30T23:59:00Z" in text and "2026-11-30T23:59:03Z" in text
     assert "dt = '2026-11-30'" in text and "key = 'field-7/leaf.jpg'" in text
 
 
