@@ -53,7 +53,8 @@ def token(image_id_: str, *, key_id: int = 2, expires: datetime = NOW + timedelt
     return issue(claims, KEYS[key_id])
 
 
-def ask(s3, path: str, *, secrets=KEYS, presign_s3=None, now: datetime = NOW):
+def ask(s3, path: str, *, secrets=KEYS, presign_s3=None, now: datetime = NOW, **options):
+    """The service's answer to ``path`` (``options``: its ``query`` and ``execution_link``)."""
     return answer(
         path,
         secrets=secrets,
@@ -62,6 +63,7 @@ def ask(s3, path: str, *, secrets=KEYS, presign_s3=None, now: datetime = NOW):
         results_bucket=RESULTS,
         results_prefix="results/",
         now=now,
+        **options,
     )
 
 

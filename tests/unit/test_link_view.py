@@ -11,12 +11,11 @@ from datetime import timedelta
 from html.parser import HTMLParser
 
 from detect.keys import image_id, result_key
-from links.service import answer
 from links.view import CONTENT_SECURITY_POLICY, VIEW_MAX_SIDE, image_query, render_view
 from PIL import Image
 
 from tests.unit.factories import BUCKET
-from tests.unit.test_link_service import KEYS, NOW, RESULTS, UPLOADED, token
+from tests.unit.test_link_service import NOW, RESULTS, UPLOADED, ask, token
 
 HOSTILE_KEY = 'field-7/"><script>alert(1)</script><img src=x onerror=alert(2)>.jpg'
 HOSTILE_LABEL = "<b onmouseover=alert(3)>smut</b>"
@@ -142,15 +141,10 @@ def test_a_view_link_answers_the_page_with_a_policy_that_allows_no_request(s3):
     body = "".join(json.dumps(record) + "\n" for record in records)
     s3.put_object(Bucket=RESULTS, Key=result_key("results/", UPLOADED, id_), Body=body)
 
-    reply = answer(
+    reply = ask(
+        s3,
         "/i/" + token(id_),
         query="view",
-        secrets=KEYS,
-        s3=s3,
-        presign_s3=s3,
-        results_bucket=RESULTS,
-        results_prefix="results/",
-        now=NOW,
         execution_link=lambda arn: f"https://console.example/executions/{arn}",
     )
     assert reply.status == 200 and reply.headers["Content-Type"] == "text/html; charset=utf-8"
@@ -159,14 +153,5 @@ def test_a_view_link_answers_the_page_with_a_policy_that_allows_no_request(s3):
     (link,) = [attrs["href"] for tag, attrs in _parsed(reply.body).tags if tag == "a"]
     assert link == f"https://console.example/executions/{EXECUTION}"
     assert re.search(r'src="data:image/jpeg;base64,', reply.body), "the photo is in the page"
-    expired = answer(
-        "/i/" + token(id_, expires=NOW - timedelta(seconds=1)),
-        query="view",
-        secrets=KEYS,
-        s3=s3,
-        presign_s3=s3,
-        results_bucket=RESULTS,
-        results_prefix="results/",
-        now=NOW,
-    )
+    expired = ask(s3, "/i/" + token(id_, expires=NOW - timedelta(seconds=1)), query="view")
     assert (expired.status, expired.body) == (403, "Forbidden\n"), "the page is behind the same token"
