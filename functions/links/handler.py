@@ -80,7 +80,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics = AmazonCloudWatchEMFProvider()
     try:
         reply = handle(event)
-        if reply.status != 302:
+        if reply.status >= 400:  # a redirect or a view page is an answer, not a refusal
             metrics.add_dimension(name="Reason", value=reply.reason)
             metrics.add_metric(name="LinkRefused", unit=MetricUnit.Count, value=1)
             logger.info("link refused", extra={"reason": reply.reason})  # never the path: it is the token

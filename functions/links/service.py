@@ -9,7 +9,8 @@
    the format the detect function read from the bytes (never the uploader's Content-Type); with the
    query ``view``, the image's page instead (``view.render_view``).
 
-Whatever goes wrong (malformed, tampered, expired, revoked, no such result, not an image) the answer
+Whatever goes wrong (malformed, tampered, expired, revoked, no such result or one that cannot be read,
+not an image) the answer
 is the same plain 403 with no detail; ``Answer.reason`` says why, for a metric, and the token is in
 no answer and no log line.
 """
@@ -120,8 +121,11 @@ def answer(
     except Refused as refused:
         return forbidden(refused.reason)
     result_key = result_object_key(results_prefix, claims.upload_day.isoformat(), claims.image_id)
-    records = read_records(s3, results_bucket=results_bucket, result_key=result_key)
-    image = image_of(records)
+    try:
+        records = read_records(s3, results_bucket=results_bucket, result_key=result_key)
+        image = image_of(records)
+    except (s3.exceptions.ClientError, ValueError, KeyError, TypeError):
+        return forbidden("unreadable-result")
     if image is None:
         return forbidden("no-result")
     if image.image_format not in MEDIA_TYPES:

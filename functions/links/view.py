@@ -16,6 +16,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 VIEW_MAX_SIDE = 640  # px: enough to judge a leaf, small enough for a phone's mail client
+# Larger photos are not drawn (a JPEG is decoded at a fraction of its size; others are not): the
+# link function is small, and DetectCustomLabels itself reads at most 4096 px a side.
+VIEW_MAX_PIXELS = 4096 * 4096
 CONTENT_SECURITY_POLICY = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'"
 _BOX_COLOURS = ("#e4572e", "#29335c", "#f3a712", "#669bbc", "#a8c686")
 
@@ -40,6 +43,9 @@ def downscaled_jpeg(photo: bytes, max_side: int = VIEW_MAX_SIDE) -> tuple[bytes,
 
     try:
         with Image.open(io.BytesIO(photo)) as opened:
+            if opened.width * opened.height > VIEW_MAX_PIXELS:
+                return None  # not decoded whole on a small function: the page goes without it
+            opened.draft("RGB", (2 * max_side, 2 * max_side))  # JPEG: decoded at 1/2-1/8 scale
             image = ImageOps.exif_transpose(opened).convert("RGB")
     except Exception:  # noqa: BLE001  (any undecodable upload: the page says so instead)
         return None

@@ -3,8 +3,10 @@ any log line."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
+from datetime import datetime
 
 import pytest
 from links import handler
@@ -64,11 +66,32 @@ def test_a_refusal_is_counted_and_logged_without_the_token(monkeypatch, capsys, 
     monkeypatch.setattr(handler, "_keys", lambda: KEYS)
     monkeypatch.setattr(handler, "_client", lambda _name: None)  # a refused token reads nothing
     forged = issue(LinkClaims("0" * 32, NOW.date(), int(NOW.timestamp()) + 60, 2), b"x" * 32)
+    log = io.StringIO()  # Powertools' logger writes to the stdout it saw at import: give it this one
+    monkeypatch.setattr(handler.logger.registered_handler, "stream", log)
     reply = handler.lambda_handler(_event("/i/" + forged), lambda_context)
     assert (reply["statusCode"], reply["body"]) == (403, "Forbidden\n")
-    out = capsys.readouterr().out
-    assert forged not in out, "the token is in no log line"
-    lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    (metric,) = [line for line in lines if "LinkRefused" in line]
+    (logged,) = [json.loads(line) for line in log.getvalue().splitlines()]
+    assert (logged["message"], logged["reason"]) == ("link refused", "signature")
+    assert forged not in log.getvalue(), "the token is in no log line"
+    out = capsys.readouterr().out  # the metric (EMF) goes to stdout
+    (metric,) = [json.loads(line) for line in out.splitlines() if "LinkRefused" in line]
+    assert forged not in out
     assert metric["Reason"] == "signature", "the reason is the metric's dimension"
     assert metric["LinkRefused"] in (1, 1.0, [1], [1.0])
+
+
+def test_a_view_page_is_an_answer_not_a_refusal(s3, uploaded, monkeypatch, capsys, lambda_context):  # noqa: F811
+    monkeypatch.setenv("RESULTS_BUCKET", RESULTS)
+    monkeypatch.setattr(handler, "_keys", lambda: KEYS)
+    monkeypatch.setattr(handler, "_client", lambda _name: s3)
+    monkeypatch.setattr(handler, "datetime", _Frozen)
+    event = {**_event("/i/" + token(uploaded["image_id"])), "rawQueryString": "view"}
+    reply = handler.lambda_handler(event, lambda_context)
+    assert reply["statusCode"] == 200 and reply["headers"]["Content-Type"].startswith("text/html")
+    assert "LinkRefused" not in capsys.readouterr().out
+
+
+class _Frozen(datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return NOW

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 import pytest
 import requests
+from botocore.exceptions import ClientError
 from detect.keys import image_id, result_key
 from links.service import REDIRECT_SECONDS, answer
 from links.token import LinkClaims, issue
@@ -114,6 +115,19 @@ def test_tampered_expired_and_revoked_links_get_the_same_plain_403(s3, uploaded,
     assert (reply.status, reply.body, reply.reason) == (403, "Forbidden\n", reason)
     assert reply.headers["Content-Type"] == "text/plain; charset=utf-8" and "Location" not in reply.headers
     assert path[3:] not in reply.body + json.dumps(reply.headers), "the token is never echoed"
+
+
+def test_a_result_that_cannot_be_read_is_the_same_plain_403(s3, uploaded):
+    s3.put_object(Bucket=RESULTS, Key=result_key("results/", UPLOADED, "d" * 32), Body=b"{not json")
+    reply = ask(s3, "/i/" + token("d" * 32))
+    assert (reply.status, reply.body, reply.reason) == (403, "Forbidden\n", "unreadable-result")
+
+    def refused(**_kwargs):  # the role's read refused (a missing grant, a KMS key policy)
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "GetObject")
+
+    s3.get_object = refused
+    denied = ask(s3, "/i/" + token(uploaded["image_id"]))
+    assert (denied.status, denied.body, denied.reason) == (403, "Forbidden\n", "unreadable-result")
 
 
 def test_a_good_token_without_a_result_or_for_a_non_image_is_refused(s3, uploaded):

@@ -155,3 +155,13 @@ def test_a_view_link_answers_the_page_with_a_policy_that_allows_no_request(s3):
     assert re.search(r'src="data:image/jpeg;base64,', reply.body), "the photo is in the page"
     expired = ask(s3, "/i/" + token(id_, expires=NOW - timedelta(seconds=1)), query="view")
     assert (expired.status, expired.body) == (403, "Forbidden\n"), "the page is behind the same token"
+
+
+def test_a_photo_too_large_to_decode_on_the_function_is_left_out_not_decoded():
+    big = io.BytesIO()
+    Image.new("L", (5000, 4000)).save(big, format="PNG")  # 20 megapixels, not a JPEG: no draft decode
+    page = render_view(
+        records=_records("big.png"), photo=big.getvalue(), execution_link=None, upload_day="2026-11-30"
+    )
+    assert "<img" not in page and "The photo could not be shown." in page
+    assert "91.0%" in page, "the labels are still shown"
