@@ -19,25 +19,29 @@ def boto3_session(**kwargs: Any) -> Any:
     Each new session otherwise loads and parses the JSON models again (about 50 ms per client), and
     registers botocore's built-in handlers (about 30 ms); the twin makes sessions per start and
     per role, so the tests paid it for every stack. The models are read-only data, and a session
-    with the same credentials and region is the same session, so sharing them changes nothing else.
-    Clients are created under one lock (``client_factory``), as a shared session requires.
+    given the same credentials and region is the same session, so sharing them changes nothing
+    else. A shared session is not safe for concurrent client creation: create its clients with
+    ``client_factory`` or ``new_client``, which hold this module's lock.
     """
     import boto3
     import botocore.loaders
 
     global _shared_loader
-    key = tuple(sorted(kwargs.items()))
+    # Only a session given its credentials is shared: one without reads them from the environment
+    # (or a profile) when first used, and a later caller may have another environment.
+    key = tuple(sorted(kwargs.items())) if kwargs.get("aws_access_key_id") else None
     with _lock:
-        if key in _sessions:
+        if key is not None and key in _sessions:
             _sessions.move_to_end(key)
             return _sessions[key]
         if _shared_loader is None:
             _shared_loader = botocore.loaders.create_loader()
         session = boto3.session.Session(**kwargs)
         session._session.register_component("data_loader", _shared_loader)
-        _sessions[key] = session
-        while len(_sessions) > _KEPT_SESSIONS:
-            _sessions.popitem(last=False)
+        if key is not None:
+            _sessions[key] = session
+            while len(_sessions) > _KEPT_SESSIONS:
+                _sessions.popitem(last=False)
         return session
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -70,19 +72,23 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     config = session.config
     if hasattr(config, "workerinput") or not _needs_templates(config):
         return  # an xdist worker (the controller warmed the cache), or the unit tests alone
-    log = (Path(__file__).parents[1] / ".cache").resolve()
-    log.mkdir(exist_ok=True)
-    config._template_warmer = subprocess.Popen(  # type: ignore[attr-defined]
-        [sys.executable, "-m", "labelwatch.local.template", *map(json.dumps, WARMED_CONTEXTS)],
-        stdout=subprocess.DEVNULL,
-        stderr=(log / "template-warm.log").open("w"),
-    )
+    root = Path(__file__).resolve().parents[1]
+    (root / ".cache").mkdir(exist_ok=True)
+    with (root / ".cache" / "template-warm.log").open("w") as log:
+        config._template_warmer = subprocess.Popen(  # type: ignore[attr-defined]
+            [sys.executable, "-m", "labelwatch.local.template", *map(json.dumps, WARMED_CONTEXTS)],
+            cwd=root,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            start_new_session=True,  # its own process group: a stop takes the CDK's node with it
+        )
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     warmer = getattr(session.config, "_template_warmer", None)
     if warmer is not None and warmer.poll() is None:
-        warmer.kill()  # the run ended first (a failure with -x, Ctrl-C): nothing to report
+        with contextlib.suppress(ProcessLookupError):  # the run ended first (-x, Ctrl-C)
+            os.killpg(warmer.pid, signal.SIGKILL)
         warmer.wait()
         session.config._template_warmer = None  # type: ignore[attr-defined]
 

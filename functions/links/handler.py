@@ -77,13 +77,11 @@ def handle(
 
 @logger.inject_lambda_context(clear_state=True, log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    metrics = AmazonCloudWatchEMFProvider()
-    try:
-        reply = handle(event)
-        if reply.status >= 400:  # a redirect or a view page is an answer, not a refusal
-            metrics.add_dimension(name="Reason", value=reply.reason)
-            metrics.add_metric(name="LinkRefused", unit=MetricUnit.Count, value=1)
-            logger.info("link refused", extra={"reason": reply.reason})  # never the path: it is the token
-        return {"statusCode": reply.status, "headers": reply.headers, "body": reply.body}
-    finally:
+    reply = handle(event)
+    if reply.status >= 400:  # a redirect or a view page is an answer, not a refusal
+        metrics = AmazonCloudWatchEMFProvider()
+        metrics.add_dimension(name="Reason", value=reply.reason)
+        metrics.add_metric(name="LinkRefused", unit=MetricUnit.Count, value=1)
         metrics.flush_metrics()
+        logger.info("link refused", extra={"reason": reply.reason})  # never the path: it is the token
+    return {"statusCode": reply.status, "headers": reply.headers, "body": reply.body}

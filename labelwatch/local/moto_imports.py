@@ -39,6 +39,7 @@ class _DeferredBatchPackage(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         spec = importlib.util.spec_from_loader(name, self, origin=real.origin, is_package=True)
         assert spec is not None
         spec.submodule_search_locations = list(real.submodule_search_locations)
+        spec.has_location = True  # __file__ is set, as for the real package
         return spec
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> None:
@@ -51,7 +52,9 @@ class _DeferredBatchPackage(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             if name != "batch_backends":  # a submodule (``from moto.batch import models``)
                 try:
                     return importlib.import_module(f"{_PACKAGE}.{name}")
-                except ModuleNotFoundError:
+                except ModuleNotFoundError as missing:
+                    if missing.name != f"{_PACKAGE}.{name}":
+                        raise  # a dependency of that submodule is missing: say so
                     raise AttributeError(f"module {_PACKAGE!r} has no attribute {name!r}") from None
             models = importlib.import_module(f"{_PACKAGE}.models")  # the real models (and moto.ec2)
             module.batch_backends = models.batch_backends  # what __init__ defines

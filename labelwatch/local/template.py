@@ -116,13 +116,14 @@ def warm_cache(contexts: list[Mapping[str, Any] | None]) -> list[str]:
             continue
         held.append((full, cache_file, lock))
     written = []
-    for full, cache_file, lock in held:
-        try:
+    try:
+        for full, cache_file, lock in held:
             if not cache_file.exists():
                 _synthesized_text(full, cache_file)
                 written.append(cache_file.stem)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            fcntl.flock(lock, fcntl.LOCK_UN)  # its readers may go on
+    finally:
+        for _full, _cache_file, lock in held:  # a failed synthesis releases the rest too
             lock.close()
     return written
 

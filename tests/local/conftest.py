@@ -51,6 +51,8 @@ def _trained_once(tmp_path_factory, worker_id) -> dict:
     with (run_root / "trained-model.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not made.exists():
+            shutil.rmtree(root)  # what a worker that failed here left
+            root.mkdir()
             dataset = root / "dataset"
             generate_dataset(dataset, 10, 3, "JPEG", size=160)
             home = Home.resolve(root / "home")
