@@ -52,25 +52,27 @@ def build_records(
         "width": width,
         "height": height,
     }
-    if not labels:
-        return [
-            {**common, "label": None, "confidence": None, "alert": False, "rule_threshold": None, **tail}
-            | {"geometry": None}
-            | {"normalised": normalised}
-            | identity
-        ]
-    return [
-        {
+
+    def record(
+        label: str | None, confidence: float | None, alert: bool, threshold: float | None, geometry: Any
+    ) -> dict[str, Any]:
+        """One line, its fields in the Glue table's order (infra/results_schema.py)."""
+        return {
             **common,
-            "label": label.name,
-            "confidence": label.confidence,
-            "alert": is_alert(label),
-            "rule_threshold": threshold_for(label),
+            "label": label,
+            "confidence": confidence,
+            "alert": alert,
+            "rule_threshold": threshold,
             **tail,
-            "geometry": label.geometry,
+            "geometry": geometry,
             "normalised": normalised,
             **identity,
         }
+
+    if not labels:
+        return [record(None, None, False, None, None)]
+    return [
+        record(label.name, label.confidence, is_alert(label), threshold_for(label), label.geometry)
         for label in labels
     ]
 
