@@ -16,6 +16,7 @@ from urllib.parse import quote
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+from detect import clients
 
 from .keys import parse_link_secret
 from .service import Answer, answer
@@ -25,17 +26,7 @@ if TYPE_CHECKING:
 
 logger = Logger()
 KEYS_MAX_AGE = 300
-_clients: dict[str, Any] = {}
-
-
-def _client(name: str) -> Any:
-    if name not in _clients:
-        from botocore.config import Config
-        from botocore.session import get_session
-
-        service, config = {"s3": ("s3", None), "s3-presign": ("s3", Config(signature_version="s3v4"))}[name]
-        _clients[name] = get_session().create_client(service, config=config)
-    return _clients[name]
+_client = clients.get  # "s3", and "s3-presign" (SigV4), created on first use, as the detect function's
 
 
 def _keys() -> dict[int, bytes]:

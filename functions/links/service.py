@@ -10,19 +10,20 @@
    query ``view``, the image's page instead (``view.render_view``).
 
 Whatever goes wrong (malformed, tampered, expired, revoked, no such result or one that cannot be read,
-not an image) the answer
-is the same plain 403 with no detail; ``Answer.reason`` says why, for a metric, and the token is in
-no answer and no log line.
+not an image) the answer is the same plain 403 with no detail; ``Answer.reason`` says why, for a
+metric, and the token is in no answer and no log line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, time
 from typing import Any
 
+from detect.keys import result_key
 from detect.links import MEDIA_TYPES, presign_image
 
 from .token import Refused, verify
@@ -66,16 +67,11 @@ def read_photo(s3: Any, image: Image) -> bytes | None:
     """The uploaded version's bytes for the page, or None over ``VIEW_MAX_BYTES`` or when gone."""
     version = {"VersionId": image.version_id} if image.version_id else {}
     try:
-        head = s3.head_object(Bucket=image.bucket, Key=image.key, **version)
-        if int(head["ContentLength"]) > VIEW_MAX_BYTES:
-            return None
-        return s3.get_object(Bucket=image.bucket, Key=image.key, **version)["Body"].read()
+        response = s3.get_object(Bucket=image.bucket, Key=image.key, **version)
     except s3.exceptions.ClientError:
         return None
-
-
-def result_object_key(prefix: str, upload_day: str, image_id: str) -> str:
-    return f"{prefix}dt={upload_day}/{image_id}.json"
+    with contextlib.closing(response["Body"]) as body:
+        return body.read() if int(response["ContentLength"]) <= VIEW_MAX_BYTES else None
 
 
 def read_records(s3: Any, *, results_bucket: str, result_key: str) -> list[dict[str, Any]]:
@@ -120,9 +116,13 @@ def answer(
         claims = verify(path[len(LINK_PATH) :], secrets, int(now.timestamp()))
     except Refused as refused:
         return forbidden(refused.reason)
-    result_key = result_object_key(results_prefix, claims.upload_day.isoformat(), claims.image_id)
+    uploaded = datetime.combine(claims.upload_day, time(), UTC)  # the day is what names the object
     try:
-        records = read_records(s3, results_bucket=results_bucket, result_key=result_key)
+        records = read_records(
+            s3,
+            results_bucket=results_bucket,
+            result_key=result_key(results_prefix, uploaded, claims.image_id),
+        )
         image = image_of(records)
     except (s3.exceptions.ClientError, ValueError, KeyError, TypeError):
         return forbidden("unreadable-result")
