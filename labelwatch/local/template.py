@@ -105,7 +105,7 @@ def warm_cache(contexts: list[Mapping[str, Any] | None]) -> list[str]:
     held = []
     for context in contexts:
         full = _synthesized_context(cdk_context(context))
-        cache_file = CACHE_DIR / f"{_sources_digest(full)}.json"
+        cache_file = _cache_file(full)
         if cache_file.exists():
             continue
         lock = cache_file.with_suffix(".lock").open("a")
@@ -123,13 +123,17 @@ def warm_cache(contexts: list[Mapping[str, Any] | None]) -> list[str]:
                 written.append(cache_file.stem)
             fcntl.flock(lock, fcntl.LOCK_UN)  # its readers may go on
     finally:
-        for _full, _cache_file, lock in held:  # a failed synthesis releases the rest too
+        for *_made, lock in held:  # a failed synthesis releases the rest too
             lock.close()
     return written
 
 
+def _cache_file(full_context: Mapping[str, Any]) -> Path:
+    return CACHE_DIR / f"{_sources_digest(full_context)}.json"
+
+
 def _template_text(full_context: dict[str, Any], use_cache: bool) -> str:
-    cache_file = CACHE_DIR / f"{_sources_digest(full_context)}.json"
+    cache_file = _cache_file(full_context)
     if not use_cache:
         return _synthesized_text(full_context, cache_file)
     if cache_file.exists():
