@@ -24,9 +24,7 @@ def boto3_session(**kwargs: Any) -> Any:
     ``client_factory`` or ``new_client``, which hold this module's lock.
     """
     import boto3
-    import botocore.loaders
 
-    global _shared_loader
     # Only a session given its credentials is shared: one without reads them from the environment
     # (or a profile) when first used, and a later caller may have another environment.
     key = tuple(sorted(kwargs.items())) if kwargs.get("aws_access_key_id") else None
@@ -34,15 +32,24 @@ def boto3_session(**kwargs: Any) -> Any:
         if key is not None and key in _sessions:
             _sessions.move_to_end(key)
             return _sessions[key]
-        if _shared_loader is None:
-            _shared_loader = botocore.loaders.create_loader()
         session = boto3.session.Session(**kwargs)
-        session._session.register_component("data_loader", _shared_loader)
+        session._session.register_component("data_loader", shared_loader())
         if key is not None:
             _sessions[key] = session
             while len(_sessions) > _KEPT_SESSIONS:
                 _sessions.popitem(last=False)
         return session
+
+
+def shared_loader() -> Any:
+    """The process's one botocore data loader (it caches every model file it has parsed)."""
+    import botocore.loaders
+
+    global _shared_loader
+    with _lock:
+        if _shared_loader is None:
+            _shared_loader = botocore.loaders.create_loader()
+        return _shared_loader
 
 
 def client_factory(

@@ -10,7 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import boto3
 import pytest
+
+from labelwatch.clients import shared_loader
 
 # Never reach a real account: fake credentials and a fixed region for every test.
 for _name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
@@ -63,6 +66,22 @@ WARMED_CONTEXTS = [None, {"modelControl": "manual"}, TUNED]
 _UNIT_TESTS = Path(__file__).parent / "unit"
 
 
+def _default_sessions_on_the_shared_loader() -> None:
+    """``boto3.client(...)`` in a test: moto drops boto3's default session whenever a mock starts, and
+    each new default session parsed botocore's models again (0.1-0.2 s a client, ~40 tests). The
+    new one reads them through the process's loader instead, as the twin's sessions do."""
+    setup = boto3.setup_default_session
+
+    def setup_on_the_shared_loader(**kwargs) -> None:
+        setup(**kwargs)
+        boto3.DEFAULT_SESSION._session.register_component("data_loader", shared_loader())
+
+    boto3.setup_default_session = setup_on_the_shared_loader
+
+
+_default_sessions_on_the_shared_loader()
+
+
 def _needs_templates(config: pytest.Config) -> bool:
     paths = [Path(argument.split("::")[0]).resolve() for argument in config.args]
     return not paths or any(not path.is_relative_to(_UNIT_TESTS) for path in paths)
@@ -102,3 +121,13 @@ def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
         terminalreporter.write_line(
             f"warning: warming the template cache failed (exit {warmer.returncode}): {' '.join(tail)}"
         )
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's, which reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each model-training module runs on one xdist worker (``--dist loadgroup``), so its module-scoped
+    dataset and model are made once per run, not once per worker that gets one of its tests (the
+    training modules' set-up was 15 s of processor spread over three workers)."""
+    for item in items:
+        if item.get_closest_marker("training") and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(f"training-{item.module.__name__}"))

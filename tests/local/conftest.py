@@ -47,11 +47,12 @@ def _trained_once(tmp_path_factory, worker_id) -> dict:
     run_root = base.parent if worker_id != "master" else base  # xdist: the run's folder, all workers
     root = run_root / "trained-model"
     made = root / "made.json"
-    root.mkdir(exist_ok=True)
+    # Everything under the lock: a worker making the folder while another clears a failed attempt
+    # raced (FileExistsError on the second mkdir).
     with (run_root / "trained-model.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not made.exists():
-            shutil.rmtree(root)  # what a worker that failed here left
+            shutil.rmtree(root, ignore_errors=True)  # what a worker that failed here left
             root.mkdir()
             dataset = root / "dataset"
             generate_dataset(dataset, 10, 3, "JPEG", size=160)

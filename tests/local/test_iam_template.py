@@ -7,7 +7,6 @@ import json
 import urllib.request
 from dataclasses import replace
 
-import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -15,6 +14,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
+from labelwatch.clients import boto3_session, new_client
 from labelwatch.local.iam import Authorizer, AuthorizingApp
 from labelwatch.local.provision import ACCOUNT_ID, Provisioner
 from labelwatch.local.template import synth_template
@@ -52,20 +52,26 @@ class Stack:
         self.provisioned = provisioned
         self.template = template
         self.authorizer: Authorizer = app.authorizer
+        self._clients: dict[tuple[str, str | None, bool], object] = {}
 
     def client(self, service: str, role: str | None = None, *, host_prefix: bool = True):
+        """A client signed as ``role`` (None: the administrator), made once per service and role on
+        the process-wide botocore loader (a new default session re-read the models: ~8 s a run)."""
+        made = self._clients.get((service, role, host_prefix))
+        if made is not None:
+            return made
         if role is None:
             key, secret = "testing", "testing"
         else:
             key, secret = self.authorizer.credentials_for(self.authorizer.role_arn(role))
-        return boto3.client(
+        made = new_client(
+            boto3_session(region_name=REGION, aws_access_key_id=key, aws_secret_access_key=secret),
             service,
             endpoint_url=self.endpoint,
-            region_name=REGION,
-            aws_access_key_id=key,
-            aws_secret_access_key=secret,
             config=Config(retries={"max_attempts": 1}, inject_host_prefix=host_prefix),
         )
+        self._clients[(service, role, host_prefix)] = made
+        return made
 
     def resource(self, type_: str, prefix: str):
         (match,) = [

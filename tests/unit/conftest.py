@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from types import SimpleNamespace
 
-import boto3
 import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
@@ -60,7 +59,7 @@ def s3():
 @pytest.fixture
 def rekognition():
     """A real botocore Rekognition client with a Stubber: requests are validated against the API model."""
-    client = boto3.client("rekognition", region_name="us-east-1")
+    client = boto3_session(region_name="us-east-1").client("rekognition")  # the shared loader, as s3
     with Stubber(client) as stubber:
         yield SimpleNamespace(client=client, stubber=stubber)
         stubber.assert_no_pending_responses()
