@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -43,11 +44,23 @@ def plan_uploads(paths: Iterable[Path], prefix: str = "") -> list[Upload]:
             add(path, prefix + path.name)
             continue
         base = path.resolve()
-        for file in sorted(base.rglob("*")):
-            relative = file.relative_to(base)
-            if file.is_file() and not any(part.startswith(".") for part in relative.parts):
-                add(file, f"{prefix}{base.name}/{relative.as_posix()}")
+        for file in _visible_files(base):
+            add(file, f"{prefix}{base.name}/{file.relative_to(base).as_posix()}")
     return uploads
+
+
+def missing_paths(paths: Iterable[Path]) -> list[Path]:
+    return [Path(raw) for raw in paths if not Path(raw).exists()]
+
+
+def _visible_files(base: Path) -> list[Path]:
+    """The files under ``base``, sorted, without descending into hidden folders (a ``.git`` or
+    ``.venv`` of thousands of files is never walked, only skipped)."""
+    files: list[Path] = []
+    for folder, dirnames, filenames in os.walk(base):
+        dirnames[:] = [name for name in dirnames if not name.startswith(".")]
+        files.extend(Path(folder, name) for name in filenames if not name.startswith("."))
+    return sorted(p for p in files if p.is_file())
 
 
 def normalised_prefix(prefix: str) -> str:

@@ -10,7 +10,7 @@ import typer
 
 from labelwatch.cli.console import console, progress
 from labelwatch.cli.errors import BAD_INPUT, INCOMPLETE, CliError
-from labelwatch.uploads import normalised_prefix, plan_uploads, upload_all
+from labelwatch.uploads import missing_paths, normalised_prefix, plan_uploads, upload_all
 
 
 def outcome_counts(client, outputs) -> Counter[str]:
@@ -55,13 +55,16 @@ def register(app: typer.Typer) -> None:
 
         Folders are uploaded recursively, keyed by the folder's name; hidden files are skipped and a
         file given twice is uploaded once."""
+        missing = missing_paths(paths)
+        if missing:
+            raise CliError(f"{missing[0]}: no such file or folder", BAD_INPUT)
+        target = ctx.obj.target()  # before walking the folders: with no stack, say so at once
         try:
             uploads = plan_uploads(paths, prefix)
-        except FileNotFoundError as error:
+        except FileNotFoundError as error:  # removed while walking
             raise CliError(str(error), BAD_INPUT) from None
         if not uploads:
             raise CliError("nothing to upload: the folders hold no files", BAD_INPUT)
-        target = ctx.obj.target()
         bucket = target.output("InputBucketName")
         before = outcome_counts(target.client, target.outputs) if wait else Counter()
         with progress() as bar:

@@ -234,6 +234,17 @@ def test_the_same_file_given_twice_is_uploaded_once(tmp_path):
     assert sorted(u.key for u in uploads) == ["field-7/a.jpg", "field-7/photos/a.jpg"]
 
 
+
+def test_a_folder_is_uploaded_recursively_without_its_hidden_files_and_folders(tmp_path):
+    from labelwatch.uploads import plan_uploads
+
+    folder = tmp_path / "field 7"
+    for name in ["b.jpg", "a.jpg", "row 2/c.png", ".DS_Store", ".git/objects/x.jpg", "row 2/.cache/d.jpg"]:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"x")
+    uploads = plan_uploads([folder])
+    assert [u.key for u in uploads] == ["field 7/a.jpg", "field 7/b.jpg", "field 7/row 2/c.png"]
+
 def test_a_batch_that_succeeded_with_a_failed_image_is_not_printed_as_succeeded():
     from labelwatch.cli.local_cmd import batch_line
     from labelwatch.local.pipe import BatchOutcome
