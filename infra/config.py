@@ -81,12 +81,21 @@ class _IntRule:
 
 # camelCase context key -> (dataclass field, bounds, default, why the bound exists)
 _INT_RULES: dict[str, _IntRule] = {
-    "imageLinkExpiryMinutes": _IntRule(
-        "image_link_expiry_minutes",
+    "imageLinkDays": _IntRule(
+        "image_link_days",
         1,
-        720,
-        60,
-        "a link signed with the Lambda role's temporary credentials dies when they expire",
+        30,
+        7,
+        "an alert's image link is a signed token the link function checks (docs/links.md); a key "
+        "rotation keeps the old key this long",
+    ),
+    "linkConcurrency": _IntRule(
+        "link_concurrency",
+        0,
+        100,
+        5,
+        "it is the link function's reserved concurrency, which throttles a flood of clicks (0 leaves "
+        "it unreserved, for accounts whose concurrency quota is still 10)",
     ),
     "batchSize": _IntRule(
         "batch_size", 1, 50, 10, "the Pipe hands Step Functions at most 262,144 characters per batch"
@@ -199,7 +208,7 @@ PARAMETER_HELP: dict[str, str] = {
     "minConfidence": "default threshold, 0-100 [70]",
     "inputBucketName": "input bucket name [generated]",
     "resultsBucketName": "results bucket name [generated]",
-    "imageLinks": "a link to the image in alerts: true/false [true]",
+    "imageLinks": "image links in alerts: true/false [true]",
     "keyPrefix": "only keys under this prefix are processed",
     **{key: f"a whole number, {rule.low}-{rule.high} [{rule.default}]" for key, rule in _INT_RULES.items()},
     "modelControl": f"{', '.join(MODEL_CONTROLS)} [{DEFAULT_MODEL_CONTROL}]",
@@ -239,7 +248,8 @@ class LabelwatchConfig:
     input_bucket_name: str | None = None
     results_bucket_name: str | None = None
     image_links: bool = True
-    image_link_expiry_minutes: int = 60
+    image_link_days: int = 7
+    link_concurrency: int = 5
     key_prefix: str = ""
     batch_size: int = 10
     batch_window_seconds: int = 2
@@ -258,10 +268,6 @@ class LabelwatchConfig:
     execution_log_level: str = DEFAULT_EXECUTION_LOG_LEVEL
     ops_email: str | None = None
     analytics_database: str = DEFAULT_DATABASE
-
-    @property
-    def image_link_expiry_seconds(self) -> int:
-        return self.image_link_expiry_minutes * 60
 
     @property
     def model_partition(self) -> str:
@@ -317,7 +323,16 @@ def closest_parameter(key: str) -> str | None:
     return _KEY_BY_NORMALISED[close[0]] if close else None
 
 
+# Parameters of earlier releases, and what took their place.
+RETIRED_KEYS = {
+    "imageLinkExpiryMinutes": "it was replaced by imageLinkDays (1-30): alert links no longer expire "
+    "with the signing role's credentials",
+}
+
+
 def _unknown_key_hint(key: str) -> str:
+    if key in RETIRED_KEYS:
+        return RETIRED_KEYS[key]
     meant = closest_parameter(key)
     return f"did you mean {meant!r}?" if meant else f"the parameters are {', '.join(CONTEXT_KEYS)}"
 

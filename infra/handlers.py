@@ -2,3 +2,4 @@
 
 DETECT_HANDLER = "detect.handler.lambda_handler"
 AUTOPILOT_HANDLER = "autopilot.handler.lambda_handler"
+LINKS_HANDLER = "links.handler.lambda_handler"

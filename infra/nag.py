@@ -20,3 +20,10 @@ def add_checks(app: App) -> None:
 def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
     """Accept a finding on ``scope`` (and its children) with a one-line reason."""
     Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+
+
+def logical_id(construct: IConstruct) -> str:
+    """The CloudFormation logical id of ``construct``'s resource (how cdk-nag's findings name it)."""
+    from aws_cdk import Stack
+
+    return Stack.of(construct).get_logical_id(construct.node.default_child)

@@ -15,9 +15,11 @@ from infra.buckets import secure_bucket
 from infra.config import LabelwatchConfig
 from infra.ingestion import Ingestion
 from infra.keys import alerts_key, logs_key
+from infra.links import LinkService
 from infra.monitoring import Monitoring
 from infra.nag import acknowledge
 from infra.workflow import Workflow
+from statemachine.definition import RESULTS_PREFIX
 
 # The console's host in each partition that has a public console ({region}: the stack's region).
 CONSOLE_HOSTS = {
@@ -55,6 +57,18 @@ class LabelwatchStack(Stack):
             access_logs=access_logs,
         )
         self.alerts = Alerts(self, "Alerts", subscribers=config.subscribers, key=key)
+        self.links = None
+        if config.image_links:
+            self.links = LinkService(
+                self,
+                "Links",
+                config=config,
+                input_bucket=self.ingestion.input_bucket,
+                results_bucket=self.analytics.results_bucket,
+                results_prefix=RESULTS_PREFIX,
+                logs_key=self.logs_key,
+                execution_link_template=self._execution_link_template(),
+            )
         self.workflow = Workflow(
             self,
             "Workflow",
@@ -63,6 +77,7 @@ class LabelwatchStack(Stack):
             results_bucket=self.analytics.results_bucket,
             alerts_topic=self.alerts.topic,
             logs_key=self.logs_key,
+            links=self.links,
         )
         self.ingestion.connect(self.workflow.state_machine)
         self.autopilot = None
@@ -153,11 +168,25 @@ class LabelwatchStack(Stack):
         if self.autopilot is not None:
             outputs["AutopilotStateTableName"] = self.autopilot.state_table.table_name
             outputs["AutopilotFunctionName"] = self.autopilot.function.function_name
+        if self.links is not None:
+            # where alert links point (the function URL); `labelwatch` opens a link's view with it
+            outputs["LinkServiceUrl"] = self.links.url.url
         console_url = self._executions_console_url()
         if console_url:
             outputs["ExecutionsConsoleUrl"] = console_url
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
+
+    def _execution_link_template(self) -> str | None:
+        """The console's page of one Express execution (``{arn}``), for the image view page; None in a
+        partition without a public console."""
+        host = CONSOLE_HOSTS.get(self.config.model_partition)
+        if host is None:
+            return None
+        return (
+            f"https://{host.format(region=self.region)}/states/home?region={self.region}"
+            "#/express-executions/details/{arn}"
+        )
 
     def _executions_console_url(self) -> str | None:
         """The state machine's executions in the console of the model's partition (the stack's, by the

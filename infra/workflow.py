@@ -19,9 +19,10 @@ from infra.batch_budget import DETECT_TIMEOUT_SECONDS, check_batch_fits
 from infra.bundling import python_function_code
 from infra.config import LabelwatchConfig
 from infra.handlers import DETECT_HANDLER
+from infra.links import LinkService
 from infra.log_groups import protected_log_group
 from infra.monitoring import METRICS_NAMESPACE, METRICS_SERVICE
-from infra.nag import acknowledge
+from infra.nag import acknowledge, logical_id
 from infra.queues import DLQ_RETENTION, secure_queue
 from statemachine.definition import RESULTS_PREFIX, WorkflowResources, build_definition, task_permissions
 from statemachine.export import definition_of
@@ -43,6 +44,7 @@ class Workflow(Construct):
         results_bucket: s3.IBucket,
         alerts_topic: sns.ITopic,
         logs_key: kms.IKey,
+        links: LinkService | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._logical_id_of_input_bucket = self._logical_id(input_bucket)
@@ -63,7 +65,7 @@ class Workflow(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
 
-        self.detect_function = self._detect_function(config, input_bucket, logs_key)
+        self.detect_function = self._detect_function(config, input_bucket, logs_key, links)
 
         resources = WorkflowResources(
             detect_function=self.detect_function,
@@ -107,7 +109,11 @@ class Workflow(Construct):
         return definition_of(Stack.of(self).resolve(self.state_machine.node.default_child.definition_string))
 
     def _detect_function(
-        self, config: LabelwatchConfig, input_bucket: s3.IBucket, logs_key: kms.IKey
+        self,
+        config: LabelwatchConfig,
+        input_bucket: s3.IBucket,
+        logs_key: kms.IKey,
+        links: LinkService | None,
     ) -> lambda_.Function:
         runtime = lambda_.Runtime.PYTHON_3_13
         architecture = lambda_.Architecture.ARM_64
@@ -142,8 +148,16 @@ class Workflow(Construct):
             environment={
                 "MODEL_ARN": config.model_arn,
                 "LABEL_RULES": json.dumps(config.label_rules, sort_keys=True),
-                "IMAGE_LINKS": "true" if config.image_links else "false",
-                "IMAGE_LINK_EXPIRY_SECONDS": str(config.image_link_expiry_seconds),
+                "IMAGE_LINKS": "true" if links is not None else "false",
+                **(
+                    {
+                        "LINK_BASE_URL": links.url.url,
+                        "LINK_SECRET_ARN": links.secret.secret_arn,
+                        "IMAGE_LINK_DAYS": str(config.image_link_days),
+                    }
+                    if links is not None
+                    else {}
+                ),
                 "RESULTS_PREFIX": RESULTS_PREFIX,
                 "CLAIM_RETENTION_DAYS": str(config.claim_retention_days),
                 "MAX_LABELS": str(config.max_labels_per_image),
@@ -152,8 +166,10 @@ class Workflow(Construct):
                 "POWERTOOLS_LOG_LEVEL": "INFO",
             },
         )
-        # Least privilege: its own log group, the input images, the one model version.
+        # Least privilege: its own log group, the input images, the one model version, the link keys.
         log_group.grant_write(role)
+        if links is not None:
+            links.grant_signing(role)
         role.add_to_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject", "s3:GetObjectVersion"],
@@ -222,7 +238,4 @@ class Workflow(Construct):
 
     @staticmethod
     def _logical_id(construct) -> str:
-        from aws_cdk import Stack
-
-        child = construct.node.default_child
-        return Stack.of(construct).get_logical_id(child)
+        return logical_id(construct)

@@ -48,6 +48,8 @@ TUNED = {
     "noncurrentVersionDays": "90",
     "modelControl": "manual",  # no autopilot: the Pipe starts running, as before issue 11
     "executionLogLevel": "ERROR",
+    "imageLinkDays": 30,
+    "linkConcurrency": 0,  # the link function unreserved
 }
 
 

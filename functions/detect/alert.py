@@ -122,10 +122,7 @@ def build_message(
 
     if link is not None:
         expiry = link.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        lines += [
-            "",
-            f"View the image (link valid until {expiry}, or until the signing credentials expire if sooner):",
-            link.url,
-        ]
+        lines += ["", f"The photo (links valid until {expiry}):", link.url]
+        lines += ["Its labels, boxes and the rule that matched:", link.view_url]
     lines += ["", f"Model:     {model_arn}", f"Execution: {execution or '-'}"]
     return "\n".join(lines) + "\n"

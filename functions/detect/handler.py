@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+from links.keys import load_link_keys
 
 from . import clients, tracing
 from .errors import DetectorThrottled, ModelNotReady
@@ -76,7 +77,7 @@ def _handle(event: dict[str, Any], metrics: AmazonCloudWatchEMFProvider, deadlin
             event,
             s3=clients.get("s3"),
             rekognition=clients.get("rekognition"),
-            presign_s3=clients.get("s3-presign") if settings.image_links else None,
+            link_keys=lambda: load_link_keys(settings.link_secret_arn),
             settings=settings,
             now=datetime.now(UTC),
             decode_deadline=deadline,

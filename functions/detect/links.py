@@ -1,10 +1,14 @@
-"""Presigned GET links to the image for alert e-mails."""
+"""Image links: the short signed link an alert carries, and the presigned GET the link function
+answers it with (docs/links.md)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from links.keys import LinkKeys
+from links.token import LINK_PATH, VIEW_QUERY, LinkClaims, issue
 
 # The detected format (``CheckedImage.format``) → the media type the link serves the image as.
 MEDIA_TYPES = {
@@ -25,6 +29,27 @@ UNKNOWN_MEDIA_TYPE = "application/octet-stream"  # downloaded, never rendered as
 class ImageLink:
     url: str
     expires_at: datetime
+
+    @property
+    def view_url(self) -> str:
+        """The image's page: its labels, boxes, rule and execution (``?view``)."""
+        return f"{self.url}?{VIEW_QUERY}"
+
+
+def signed_link(
+    base_url: str, keys: LinkKeys, *, image_id: str, uploaded_at: datetime, now: datetime, days: int
+) -> ImageLink:
+    """``<base_url>/i/<token>``: valid ``days`` from ``now`` whatever any credentials do, naming the
+    image by its id and upload day (which name its result object), signed with the current key."""
+    expires_at = now + timedelta(days=days)
+    claims = LinkClaims(
+        image_id=image_id,
+        upload_day=uploaded_at.astimezone(UTC).date(),
+        expires=int(expires_at.timestamp()),
+        key_id=keys.current,
+    )
+    token = issue(claims, keys.signing_key)
+    return ImageLink(url=f"{base_url.rstrip('/')}{LINK_PATH}{token}", expires_at=expires_at)
 
 
 def media_type(image_format: str) -> str:

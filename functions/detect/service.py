@@ -5,8 +5,11 @@ Pure orchestration over injected clients, so it runs the same under Lambda, moto
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+
+from links.keys import LinkKeys
 
 from .alert import alert_labels, build_message, build_subject
 from .detector import detect_labels
@@ -15,7 +18,7 @@ from .event import parse_event
 from .image_check import CheckedImage, check_image, normalise_object
 from .keys import result_key
 from .labels import Label
-from .links import presign_image
+from .links import signed_link
 from .records import build_records, to_ndjson
 from .result import Detection, LabelSeen, MatchSeen, fit_to_budget
 from .settings import Settings
@@ -28,14 +31,15 @@ def process_image(
     rekognition: Any,
     settings: Settings,
     now: datetime,
-    presign_s3: Any = None,
+    link_keys: Callable[[], LinkKeys] | None = None,
     decode_deadline: float | None = None,
 ) -> Detection:
     """The DetectLabels output (docs/contracts.md; ``Detection.payload()``) for one upload event.
 
     ``ImageRejected`` becomes ``status: rejected``; ModelNotReady, DetectorThrottled,
     DetectorMisconfigured and unexpected errors propagate to the workflow.
-    ``presign_s3`` (an s3v4 client) signs image links; defaults to ``s3``. ``decode_deadline``
+    ``link_keys()`` gives the keys that sign an alert's image link (read only when an image alerts,
+    and required then with ``settings.image_links``). ``decode_deadline``
     (``time.monotonic()`` seconds): an image still decoding then is rejected as ``decode-timeout``.
     """
     upload = parse_event(event)
@@ -93,14 +97,15 @@ def process_image(
     if alert:
         link = None
         if settings.image_links:
-            link = presign_image(
-                presign_s3 or s3,
-                bucket=upload.bucket,
-                key=upload.key,
-                version_id=upload.version_id,
-                expiry_seconds=settings.image_link_expiry_seconds,
+            if link_keys is None:
+                raise ValueError("image links are on but no link keys were given")
+            link = signed_link(
+                settings.link_base_url,
+                link_keys(),
+                image_id=upload.image_id,
+                uploaded_at=upload.uploaded_at,
                 now=now,
-                image_format=image_format,
+                days=settings.image_link_days,
             )
         subject = build_subject(matches, upload.key)
         message = build_message(

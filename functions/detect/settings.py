@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from .errors import SettingsError
 from .rules import LabelRules, parse_label_rules
 
-# SigV4 presigned URLs live at most 7 days (and never longer than the signing credentials).
-MAX_LINK_EXPIRY_SECONDS = 7 * 24 * 3600
+MAX_IMAGE_LINK_DAYS = 30  # infra/config.py imageLinkDays
 MAX_LABELS_LIMIT = 100  # labels per image; the detection output stays within its budget (result.py)
 
 
@@ -19,7 +18,9 @@ class Settings:
     model_arn: str
     label_rules: LabelRules
     image_links: bool = False
-    image_link_expiry_seconds: int = 3600
+    link_base_url: str = ""  # the link function's URL (required with image_links)
+    link_secret_arn: str = ""  # the secret of the keys that sign links (required with image_links)
+    image_link_days: int = 7
     results_prefix: str = "results/"
     claim_retention_days: int = 14  # as long as the DLQs keep messages (infra/config.py)
     max_labels: int = 50  # per image: DetectCustomLabels' MaxResults (an object-detection model: one per box)
@@ -55,6 +56,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if links_raw not in ("true", "false"):
         raise SettingsError(f"IMAGE_LINKS must be 'true' or 'false', got {env.get('IMAGE_LINKS')!r}")
 
+    image_links = links_raw == "true"
+    link_base_url = env.get("LINK_BASE_URL", "").strip()
+    link_secret_arn = env.get("LINK_SECRET_ARN", "").strip()
+    if image_links and not link_base_url.startswith(("https://", "http://")):
+        raise SettingsError(
+            f"LINK_BASE_URL must be the link function's URL with IMAGE_LINKS, got {link_base_url!r}"
+        )
+    if image_links and not link_secret_arn.startswith("arn:"):
+        raise SettingsError(
+            f"LINK_SECRET_ARN must be the link secret's ARN with IMAGE_LINKS, got {link_secret_arn!r}"
+        )
+
     prefix = env.get("RESULTS_PREFIX", "results/").strip().lstrip("/")
     if prefix and not prefix.endswith("/"):
         prefix += "/"
@@ -62,8 +75,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         model_arn=model_arn,
         label_rules=label_rules,
-        image_links=links_raw == "true",
-        image_link_expiry_seconds=_int(env, "IMAGE_LINK_EXPIRY_SECONDS", 3600, 1, MAX_LINK_EXPIRY_SECONDS),
+        image_links=image_links,
+        link_base_url=link_base_url,
+        link_secret_arn=link_secret_arn,
+        image_link_days=_int(env, "IMAGE_LINK_DAYS", 7, 1, MAX_IMAGE_LINK_DAYS),
         results_prefix=prefix,
         claim_retention_days=_int(env, "CLAIM_RETENTION_DAYS", 14, 1, 3650),
         max_labels=_int(env, "MAX_LABELS", 50, 1, MAX_LABELS_LIMIT),

@@ -18,21 +18,18 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 from detect import clients
 
-from .keys import parse_link_secret
+from .keys import load_link_keys
 from .service import Answer, answer
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
-KEYS_MAX_AGE = 300
 _client = clients.get  # "s3", and "s3-presign" (SigV4), created on first use, as the detect function's
 
 
 def _keys() -> dict[int, bytes]:
-    from aws_lambda_powertools.utilities.parameters import get_secret
-
-    return parse_link_secret(get_secret(os.environ["LINK_SECRET_ARN"], max_age=KEYS_MAX_AGE)).keys
+    return load_link_keys(os.environ["LINK_SECRET_ARN"]).keys
 
 
 def execution_link(arn: str | None) -> str | None:

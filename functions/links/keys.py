@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from .token import MIN_SECRET_BYTES
 
+KEYS_MAX_AGE = 300  # seconds a read of the secret is reused: a rotation reaches every environment
+
 
 class BadLinkSecret(ValueError):
     """The secret's value is not what the stack writes (names what is wrong, never the value)."""
@@ -52,3 +54,10 @@ def parse_link_secret(text: str) -> LinkKeys:
             f"the link secret's current must name one of its keys ({sorted(keys)}), got {current!r}"
         )
     return LinkKeys(current=int(current), keys=keys)
+
+
+def load_link_keys(secret_arn: str) -> LinkKeys:
+    """The link secret's keys, read through Powertools' cache (``KEYS_MAX_AGE``)."""
+    from aws_lambda_powertools.utilities.parameters import get_secret
+
+    return parse_link_secret(get_secret(secret_arn, max_age=KEYS_MAX_AGE))

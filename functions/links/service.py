@@ -26,11 +26,9 @@ from typing import Any
 from detect.keys import result_key
 from detect.links import MEDIA_TYPES, presign_image
 
-from .token import Refused, verify
+from .token import LINK_PATH, VIEW_QUERY, Refused, verify
 from .view import CONTENT_SECURITY_POLICY, render_view
 
-LINK_PATH = "/i/"
-VIEW_QUERY = "view"
 VIEW_MAX_BYTES = 15 * 1024 * 1024  # what DetectCustomLabels reads from S3: larger uploads were refused
 # The redirect's target lives this long: enough to follow it, too short to be worth forwarding.
 REDIRECT_SECONDS = 300

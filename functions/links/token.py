@@ -32,6 +32,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+LINK_PATH = "/i/"  # a link is <link function URL>/i/<token>
+VIEW_QUERY = "view"  # …?view: the image's page instead of the image
 VERSION = 1
 EPOCH = date(2020, 1, 1)
 _BODY = struct.Struct(">BB16sHI")

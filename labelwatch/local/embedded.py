@@ -24,7 +24,12 @@ class EmbeddedStack:
     def create(
         cls, template: dict[str, Any], emulator: Emulator, *, stack_name: str = "labelwatch"
     ) -> EmbeddedStack:
-        provisioner = Provisioner(emulator.internal_client, region=emulator.region, stack_name=stack_name)
+        provisioner = Provisioner(
+            emulator.internal_client,
+            region=emulator.region,
+            stack_name=stack_name,
+            endpoint=emulator.endpoint,
+        )
         provisioned = provisioner.provision(template)
         for spec in provisioned.pipes:
             settle(spec, emulator.region)

@@ -53,6 +53,7 @@ from labelwatch.local import (
 )
 from labelwatch.local.endpoint import ADMIN_CREDENTIALS, DEFAULT_REGION, endpoint_clients
 from labelwatch.local.faults import Faults
+from labelwatch.local.function_urls import FunctionUrls
 from labelwatch.local.iam.authorizer import Authorizer
 from labelwatch.local.iam.middleware import AuthorizingApp
 from labelwatch.local.in_process import InProcessTransport
@@ -103,6 +104,7 @@ class Emulator:
     _clients: Callable[[str], Any] | None = field(default=None, repr=False)
     _internal_clients: Callable[[str], Any] | None = field(default=None, repr=False)
     _requests: AuthorizingApp | None = field(default=None, repr=False)
+    _provisioned: Any = field(default=None, repr=False)  # the deployed stack's resources
     # moto's interpreter would build a boto3 client per task (25-55 ms each): shared ones instead
     task_clients: sfn_clients.TaskClients = field(init=False, repr=False)
     # the Retry policies' waits: recorded, and slept at ``retry_waits.scale`` × their length
@@ -210,6 +212,7 @@ class Emulator:
         self.models.cancel_pending()  # a start or stop still in its delay
         self.models.versions.clear()
         self.authorizer = None
+        self._provisioned = None
         self._requests = None
         self._restore_env()
         with _process_lock:
@@ -266,6 +269,7 @@ class Emulator:
             role = stack.provisioned.resources[logical_id].properties["RoleArn"]
             authorizer.alias(self.task_clients.credentials.access_key, role)
         self.authorizer = authorizer
+        self._provisioned = stack.provisioned
         if self._requests is not None:
             self._requests.authorizer = authorizer
         return stack
@@ -337,9 +341,28 @@ class Emulator:
         return self.functions
 
     def wsgi_app(self, app: Any) -> Any:
-        """moto's server application, behind the authorizer (which judges calls once deployed)."""
+        """moto's server application, behind the authorizer (which judges calls once deployed), and
+        the deployed stack's function URLs beside it."""
         self._requests = AuthorizingApp(server_fixes.with_raw_uri(app), self.authorizer)
-        return self._requests
+        return FunctionUrls(
+            self._requests,
+            urls=lambda: self._provisioned.function_urls if self._provisioned is not None else [],
+            permissions=lambda: self._provisioned.permissions if self._provisioned is not None else [],
+            invoke=self._invoke_by_url,
+        )
+
+    def _invoke_by_url(self, function_name: str, event: dict[str, Any]) -> Any:
+        """A function URL's invocation: the event in, the function's answer out (its error as an
+        ``errorMessage`` dict)."""
+        lambda_client = self.internal_client("lambda")
+        try:
+            answer = lambda_client.invoke(FunctionName=function_name, Payload=json.dumps(event))
+        except lambda_client.exceptions.TooManyRequestsException:
+            raise FunctionUrls.Throttled() from None
+        payload = json.loads(answer["Payload"].read() or b"null")
+        if answer.get("FunctionError"):
+            return {"errorMessage": str(payload)}
+        return payload
 
     def _post(self, path: str, body: dict[str, Any]) -> None:
         request = urllib.request.Request(

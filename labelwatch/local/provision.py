@@ -54,6 +54,28 @@ class ScheduleSpec:
 
 
 @dataclass
+class FunctionUrlSpec:
+    """An ``AWS::Lambda::Url``: served by the twin at ``url`` (``<endpoint>/lambda-url/<name>/``)."""
+
+    logical_id: str
+    function_arn: str
+    function_name: str
+    auth_type: str
+    url: str
+
+
+@dataclass
+class PermissionSpec:
+    """An ``AWS::Lambda::Permission``: one statement of a function's resource policy."""
+
+    function_arn: str
+    action: str
+    principal: str
+    function_url_auth_type: str | None = None
+    invoked_via_function_url: bool = False
+
+
+@dataclass
 class ResolvedResource:
     """One template resource with its intrinsic functions resolved (``created`` False when skipped)."""
 
@@ -73,6 +95,8 @@ class Provisioned:
     outputs: dict[str, str] = field(default_factory=dict)
     pipes: list[PipeSpec] = field(default_factory=list)
     schedules: list[ScheduleSpec] = field(default_factory=list)
+    function_urls: list[FunctionUrlSpec] = field(default_factory=list)
+    permissions: list[PermissionSpec] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     resources: dict[str, ResolvedResource] = field(default_factory=dict)  # every template resource
 
@@ -91,17 +115,46 @@ def _dummy_zip() -> bytes:
     return buffer.getvalue()
 
 
+def _generated_secret_string(spec: dict[str, Any]) -> str:
+    """What CloudFormation's ``GenerateSecretString`` makes: a random password, alone or under
+    ``GenerateStringKey`` in the ``SecretStringTemplate`` JSON object."""
+    import secrets
+    import string
+
+    alphabet = string.ascii_letters + string.digits
+    if not spec.get("ExcludePunctuation"):
+        alphabet += "!#$%&()*+,-.:;<=>?@[]^_{|}~"
+    alphabet = "".join(c for c in alphabet if c not in spec.get("ExcludeCharacters", ""))
+    password = "".join(secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32))))
+    if "GenerateStringKey" not in spec:
+        return password
+    value = json.loads(spec.get("SecretStringTemplate", "{}"))
+    value[spec["GenerateStringKey"]] = password
+    return json.dumps(value)
+
+
 def _physical_name(stack_name: str, logical_id: str, *, max_length: int, lower: bool = False) -> str:
     name = f"{stack_name}-{re.sub(r'[0-9A-F]{8}$', '', logical_id)}"
     name = name.lower() if lower else name
     return re.sub(r"[^A-Za-z0-9-]", "-", name)[:max_length].rstrip("-")
 
 
+FUNCTION_URL_PATH = "/lambda-url/"  # the twin serves <endpoint>/lambda-url/<function name>/...
+
+
 class Provisioner:
-    def __init__(self, client: Callable[[str], Any], *, region: str, stack_name: str) -> None:
+    def __init__(
+        self,
+        client: Callable[[str], Any],
+        *,
+        region: str,
+        stack_name: str,
+        endpoint: str = "http://127.0.0.1",
+    ) -> None:
         self.client = client
         self.region = region
         self.stack_name = stack_name
+        self.endpoint = endpoint  # where function URLs are served
 
     def provision(self, template: dict[str, Any]) -> Provisioned:
         resolver = Resolver(
@@ -301,6 +354,48 @@ class Provisioner:
                 FunctionName=name, ReservedConcurrentExecutions=int(props["ReservedConcurrentExecutions"])
             )
         self._register(state, lid, name, Arn=function["FunctionArn"])
+
+    def _AWS_Lambda_Url(self, lid: str, props: dict, state: Provisioned) -> None:
+        arn = props["TargetFunctionArn"]
+        name = arn.split(":function:", 1)[1].split(":", 1)[0] if ":function:" in arn else arn
+        url = f"{self.endpoint}{FUNCTION_URL_PATH}{name}/"
+        state.function_urls.append(
+            FunctionUrlSpec(
+                logical_id=lid,
+                function_arn=arn,
+                function_name=name,
+                auth_type=props.get("AuthType", "AWS_IAM"),
+                url=url,
+            )
+        )
+        self._register(state, lid, arn, FunctionArn=arn, FunctionUrl=url)
+
+    def _AWS_Lambda_Permission(self, lid: str, props: dict, state: Provisioned) -> None:
+        name = props["FunctionName"]
+        arn = name
+        if not name.startswith("arn:"):
+            arn = f"arn:aws:lambda:{self.region}:{ACCOUNT_ID}:function:{name}"
+        state.permissions.append(
+            PermissionSpec(
+                function_arn=arn,
+                action=props["Action"],
+                principal=props["Principal"],
+                function_url_auth_type=props.get("FunctionUrlAuthType"),
+                invoked_via_function_url=str(props.get("InvokedViaFunctionUrl", "")).lower() == "true",
+            )
+        )
+        self._register(state, lid, lid)
+
+    def _AWS_SecretsManager_Secret(self, lid: str, props: dict, state: Provisioned) -> None:
+        name = props.get("Name") or _physical_name(self.stack_name, lid, max_length=256)
+        value = props.get("SecretString")
+        if value is None:
+            value = _generated_secret_string(props.get("GenerateSecretString", {}))
+        kwargs = {"KmsKeyId": props["KmsKeyId"]} if props.get("KmsKeyId") else {}
+        arn = self.client("secretsmanager").create_secret(
+            Name=name, Description=props.get("Description", ""), SecretString=value, **kwargs
+        )["ARN"]
+        self._register(state, lid, arn, Id=arn)
 
     def _AWS_StepFunctions_StateMachine(self, lid: str, props: dict, state: Provisioned) -> None:
         name = props.get("StateMachineName") or _physical_name(self.stack_name, lid, max_length=80)

@@ -51,8 +51,7 @@ def test_minimal_parameters_take_the_defaults():
     assert config.label_rules == {"leaf-smut": 70.0, "bacterial-leaf-blight": 70.0}
     assert (config.input_bucket_name, config.results_bucket_name) == (None, None)
     assert config.image_links is True
-    assert config.image_link_expiry_minutes == 60
-    assert config.image_link_expiry_seconds == 3600
+    assert (config.image_link_days, config.link_concurrency) == (7, 5)
     assert config.key_prefix == ""
     assert (config.batch_size, config.batch_window_seconds) == (10, 2)
     assert (config.max_receive_count, config.visibility_timeout_seconds) == (12, 360)
@@ -74,7 +73,8 @@ def test_every_parameter_given_as_cli_strings():
         inputBucketName="my-input.bucket",
         resultsBucketName="my-results-bucket",
         imageLinks="no",
-        imageLinkExpiryMinutes="720",
+        imageLinkDays="30",
+        linkConcurrency="0",
         keyPrefix="leaves/",
         batchSize="50",
         batchWindowSeconds="0",
@@ -95,7 +95,7 @@ def test_every_parameter_given_as_cli_strings():
     assert config.input_bucket_name == "my-input.bucket"
     assert config.results_bucket_name == "my-results-bucket"
     assert config.image_links is False
-    assert config.image_link_expiry_seconds == 720 * 60
+    assert (config.image_link_days, config.link_concurrency) == (30, 0)
     assert config.key_prefix == "leaves/"
     assert (config.batch_size, config.batch_window_seconds, config.max_receive_count) == (50, 0, 1000)
     assert (config.visibility_timeout_seconds, config.map_concurrency) == (330, 40)
@@ -458,11 +458,8 @@ def test_buckets_must_differ():
             "(a message redriven from a DLQ (kept 14 days) must still find its claim)",
         ),
         ("maxLabelsPerImage", 101, "maxLabelsPerImage: 101 is out of range; must be between 1 and 100"),
-        (
-            "imageLinkExpiryMinutes",
-            721,
-            "imageLinkExpiryMinutes: 721 is out of range; must be between 1 and 720",
-        ),
+        ("imageLinkDays", 31, "imageLinkDays: 31 is out of range; must be between 1 and 30"),
+        ("linkConcurrency", 101, "linkConcurrency: 101 is out of range; must be between 0 and 100"),
         (
             "visibilityTimeoutSeconds",
             300,
@@ -479,7 +476,14 @@ def test_integer_ranges(parameter, value, expected):
 
 def test_range_messages_say_why():
     assert "Express workflow's 5-minute worst case" in only_problem(visibilityTimeoutSeconds=120)
-    assert "temporary credentials" in only_problem(imageLinkExpiryMinutes=1440)
+    assert "reserved concurrency" in only_problem(linkConcurrency=-1)
+
+
+def test_a_retired_parameter_says_what_replaced_it():
+    assert only_problem(imageLinkExpiryMinutes=60) == (
+        "imageLinkExpiryMinutes: 60 is not a parameter; it was replaced by imageLinkDays (1-30): alert "
+        "links no longer expire with the signing role's credentials"
+    )
 
 
 def test_bad_boolean():

@@ -207,13 +207,15 @@ def test_the_rules_key_encoding_is_the_one_of_s3s_events():
 
 def test_key_prefix_grants_read_on_the_decoded_prefix_only(prefixed_template):
     """IAM compares the decoded key: the grant keeps the prefix as written."""
+    input_bucket = logical_id(prefixed_template, "AWS::S3::Bucket", "InputBucket")
     grants = [
         statement
         for _lid, statement in statements(prefixed_template)
-        if "s3:GetObject" in as_list(statement["Action"])
+        if "s3:GetObject" in as_list(statement["Action"]) and input_bucket in json.dumps(statement)
     ]
-    (grant,) = grants
-    assert grant["Resource"]["Fn::Join"][1][-1] == f"/{PREFIX}*"
+    assert len(grants) == 2  # the detect function's and the link function's
+    for grant in grants:
+        assert grant["Resource"]["Fn::Join"][1][-1] == f"/{PREFIX}*"
 
 
 def test_ingest_queue_redrives_to_its_dlq_and_outlasts_the_workflow(template):
@@ -348,7 +350,8 @@ def test_the_state_machine_may_encrypt_alerts_with_the_topic_key_through_sns_onl
 
 def test_detect_reads_only_the_input_bucket(template):
     bucket = logical_id(template, "AWS::S3::Bucket", "InputBucket")
-    reads = [s for _, s in statements(template) if "s3:GetObject" in as_list(s["Action"])]
+    detect = logical_id(template, "AWS::IAM::Policy", "DetectRole")
+    reads = [s for lid, s in statements(template) if lid == detect and "s3:GetObject" in as_list(s["Action"])]
     assert reads
     for statement in reads:
         assert as_list(statement["Resource"]) == [{"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, "/*"]]}]
@@ -573,7 +576,7 @@ def test_log_groups_are_encrypted_with_a_key_only_cloudwatch_logs_may_use_for_th
     import fnmatch
 
     log_groups = resources(template, "AWS::Logs::LogGroup")
-    assert len(log_groups) == 4  # the executions, the detect function, the Pipe, the autopilot
+    assert len(log_groups) == 5  # the executions, the detect, link and autopilot functions, the Pipe
     for lid, log_group in log_groups.items():
         props = log_group["Properties"]
         (key_id, attribute) = props["KmsKeyId"]["Fn::GetAtt"]

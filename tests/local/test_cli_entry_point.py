@@ -234,7 +234,6 @@ def test_the_same_file_given_twice_is_uploaded_once(tmp_path):
     assert sorted(u.key for u in uploads) == ["field-7/a.jpg", "field-7/photos/a.jpg"]
 
 
-
 def test_a_folder_is_uploaded_recursively_without_its_hidden_files_and_folders(tmp_path):
     from labelwatch.uploads import plan_uploads
 
@@ -244,6 +243,7 @@ def test_a_folder_is_uploaded_recursively_without_its_hidden_files_and_folders(t
         (folder / name).write_bytes(b"x")
     uploads = plan_uploads([folder])
     assert [u.key for u in uploads] == ["field 7/a.jpg", "field 7/b.jpg", "field 7/row 2/c.png"]
+
 
 def test_a_batch_that_succeeded_with_a_failed_image_is_not_printed_as_succeeded():
     from labelwatch.cli.local_cmd import batch_line

@@ -90,11 +90,13 @@ def test_message_explains_matches_and_context():
     assert "http" not in text and "valid until" not in text
 
 
-def test_message_with_link_states_its_expiry():
-    link = ImageLink(url="https://example.test/leaf.jpg?X-Amz-Signature=abc", expires_at=NOW.replace(hour=11))
+def test_message_with_link_states_its_expiry_and_carries_the_photo_and_its_page():
+    link = ImageLink(url="https://abc.lambda-url.us-east-1.on.aws/i/TOKEN", expires_at=NOW.replace(hour=11))
     text = message(link)
-    assert link.url in text.splitlines()
-    assert "valid until 2026-11-25 11:00 UTC, or until the signing credentials expire if sooner" in text
+    lines = text.splitlines()
+    assert link.url in lines and f"{link.url}?view" in lines
+    assert "valid until 2026-11-25 11:00 UTC" in text
+    assert "credentials" not in text  # the link outlives them
 
 
 def presigned(key: str, *, version_id: str | None = None, image_format: str = "jpeg", expiry: int = 900):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -14,12 +15,16 @@ from detect import handler as handler_module
 from detect.errors import DetectorThrottled, ModelNotReady, SettingsError
 from detect.handler import lambda_handler
 from detect.result import PAYLOAD_KEYS
+from links.keys import LinkKeys
+from links.token import verify
 
 from tests.unit.factories import BUCKET, EXECUTION, MODEL_ARN, custom_label, image_bytes, make_event
 
 CONTRACT_KEYS = set(PAYLOAD_KEYS)  # the typed contract's names (detect/result.py)
 KEY = "leaves/my photoé.jpg"
 ENCODED_KEY = "leaves/my+photo%C3%A9.jpg"
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:LinksSecret-AbCdEf"
+LINK_KEYS = LinkKeys(current=2, keys={1: b"1" * 64, 2: b"2" * 64})
 
 
 class CurrentStdout:
@@ -194,21 +199,34 @@ def test_detector_errors_reach_the_workflow_typed(s3, wired, lambda_context, cap
     assert emitted(capsys)[1] == {"DetectionsDeferred": 1}
 
 
-def test_image_link_in_message_but_never_in_logs(s3, wired, lambda_context, capsys, monkeypatch):
+LINK_BASE = "https://abcdefghijklmnopqrstuvwxyz234567.lambda-url.ap-southeast-5.on.aws/"
+
+
+def test_image_link_is_short_signed_by_the_current_key_and_never_logged(
+    s3, wired, lambda_context, capsys, monkeypatch
+):
+    """The alert's link is the link function's URL and a token of at most 200 characters in all, whose
+    expiry is IMAGE_LINK_DAYS away and which the current key of the link secret verifies."""
     monkeypatch.setenv("IMAGE_LINKS", "true")
-    monkeypatch.setenv("IMAGE_LINK_EXPIRY_SECONDS", "600")
-    put = s3.put_object(Bucket=BUCKET, Key=KEY, Body=image_bytes("JPEG"))
+    monkeypatch.setenv("LINK_BASE_URL", LINK_BASE)
+    monkeypatch.setenv("LINK_SECRET_ARN", SECRET_ARN)
+    monkeypatch.setenv("IMAGE_LINK_DAYS", "30")
+    monkeypatch.setattr(handler_module, "load_link_keys", {SECRET_ARN: LINK_KEYS}.__getitem__)
+    s3.put_object(Bucket=BUCKET, Key=KEY, Body=image_bytes("JPEG"))
     expect_detection(wired, [custom_label("bacterial-leaf-blight", 88.0)])
 
     result = lambda_handler(make_event(ENCODED_KEY), lambda_context)
 
-    (url,) = [line for line in result["alertMessage"].splitlines() if line.startswith("http")]
-    assert "X-Amz-Signature=" in url and "X-Amz-Expires=600" in url
-    assert "valid until" in result["alertMessage"]
-    assert s3.get_object(Bucket=BUCKET, Key=KEY)["ETag"] == put["ETag"]
+    urls = [line for line in result["alertMessage"].splitlines() if line.startswith("http")]
+    assert len(urls) == 2 and urls[1] == urls[0] + "?view"
+    assert all(len(url) <= 200 for url in urls)
+    assert urls[0].startswith(LINK_BASE + "i/")
+    claims = verify(urls[0].rsplit("/", 1)[1], LINK_KEYS.keys, int(datetime.now(UTC).timestamp()))
+    assert claims.image_id == result["imageId"] and claims.key_id == 2
+    assert 29.9 * 86400 < claims.expires - datetime.now(UTC).timestamp() <= 30 * 86400
     printed = capsys.readouterr().out
     assert "image processed" in printed and f"s3://{BUCKET}/{KEY}" in printed
-    assert "X-Amz-Signature" not in printed
+    assert urls[0].rsplit("/", 1)[1] not in printed  # the token is in no log line
 
 
 def test_bad_configuration_names_the_variable(wired, lambda_context, monkeypatch, capsys):

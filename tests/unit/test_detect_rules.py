@@ -82,11 +82,7 @@ def test_settings_from_env_with_defaults():
     )
     assert settings.model_arn == MODEL_ARN
     assert settings.results_prefix == "out/"
-    assert (settings.image_links, settings.image_link_expiry_seconds, settings.claim_retention_days) == (
-        False,
-        3600,
-        14,
-    )
+    assert (settings.image_links, settings.image_link_days, settings.claim_retention_days) == (False, 7, 14)
     assert settings.max_labels == 50
 
 
@@ -96,9 +92,19 @@ def test_settings_from_env_with_defaults():
         ({"LABEL_RULES": '{"a": 1}'}, "MODEL_ARN"),
         ({"MODEL_ARN": MODEL_ARN}, "LABEL_RULES"),
         ({"MODEL_ARN": MODEL_ARN, "LABEL_RULES": '{"a": 1}', "IMAGE_LINKS": "yes"}, "IMAGE_LINKS"),
+        ({"MODEL_ARN": MODEL_ARN, "LABEL_RULES": '{"a": 1}', "IMAGE_LINK_DAYS": "31"}, "IMAGE_LINK_DAYS"),
         (
-            {"MODEL_ARN": MODEL_ARN, "LABEL_RULES": '{"a": 1}', "IMAGE_LINK_EXPIRY_SECONDS": "604801"},
-            "IMAGE_LINK_EXPIRY_SECONDS",
+            {"MODEL_ARN": MODEL_ARN, "LABEL_RULES": '{"a": 1}', "IMAGE_LINKS": "true"},
+            "LINK_BASE_URL",
+        ),
+        (
+            {
+                "MODEL_ARN": MODEL_ARN,
+                "LABEL_RULES": '{"a": 1}',
+                "IMAGE_LINKS": "true",
+                "LINK_BASE_URL": "https://abc.lambda-url.us-east-1.on.aws/",
+            },
+            "LINK_SECRET_ARN",
         ),
         (
             {"MODEL_ARN": MODEL_ARN, "LABEL_RULES": '{"a": 1}', "CLAIM_RETENTION_DAYS": "a week"},

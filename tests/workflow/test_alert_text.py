@@ -38,9 +38,16 @@ def test_a_hostile_key_and_a_polyglot_upload_give_a_plain_alert_and_an_inline_im
     assert not any(line.lstrip().startswith("URGENT") for line in lines), "the key wrote no line of its own"
     (image_line,) = [line for line in lines if line.startswith("Image:")]
     assert "/leaf.jpg\\n\\nURGENT: your account is locked" in image_line and image_line.endswith('"')
-    (url,) = re.findall(r"^https?://\S+$", alert["Message"], flags=re.MULTILINE)
-    with urllib.request.urlopen(url, timeout=30) as response:
+    # the link function's URL, served by the twin: a 302 to the exact version, presigned
+    photo, page = re.findall(r"^https?://\S+$", alert["Message"], flags=re.MULTILINE)
+    assert page == photo + "?view" and len(page) <= 200
+    with urllib.request.urlopen(photo, timeout=30) as response:
         served = response.read()
         assert response.headers["Content-Type"] == "image/jpeg", "never served as the page it also is"
         assert response.headers["Content-Disposition"] == "inline"
     assert served == body
+    with urllib.request.urlopen(page, timeout=30) as response:
+        html = response.read().decode()
+        assert response.headers["Content-Type"].startswith("text/html")
+    assert "leaf-smut" in html and "URGENT: your account is locked" in html
+    assert 'href="https://evil.example' not in html, "the key is text on the page, never a link"

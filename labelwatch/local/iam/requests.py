@@ -329,6 +329,21 @@ def _pipes(call: ApiCall, account: str, _kms: Any) -> list[Access]:
     return [Access(f"pipes:{call.operation}", resource)]
 
 
+def _secretsmanager(call: ApiCall, account: str, _kms: Any) -> list[Access]:
+    """The secret by its ARN as given (the stack's functions name it so: ``LINK_SECRET_ARN``). A bare
+    name is judged as the ARN without the six characters AWS appends, which an ARN-scoped policy does
+    not match: the twin refuses what AWS would resolve and allow (said in the README's table)."""
+    secret = call.params.get("SecretId") or call.params.get("Name")
+    if not secret:
+        return [Access(f"secretsmanager:{call.operation}", "*")]
+    arn = (
+        secret
+        if secret.startswith("arn:")
+        else f"arn:aws:secretsmanager:{call.region}:{account}:secret:{secret}"
+    )
+    return [Access(f"secretsmanager:{call.operation}", arn)]
+
+
 def function_arn(name: str, qualifier: str | None, region: str, account: str) -> str:
     """FunctionName in any of its forms (name, name:qualifier, partial or full ARN) -> ARN."""
     name = unquote(name)
@@ -355,6 +370,7 @@ _RESOLVERS: dict[str, Callable[[ApiCall, str, Any], list[Access]]] = {
     "kms": _kms,
     "logs": _logs,
     "rekognition": _rekognition,
+    "secretsmanager": _secretsmanager,
     "sts": _sts,
     "monitoring": _cloudwatch,
     "events": _events,
