@@ -10,6 +10,9 @@ The unmodified template processes the same image, so each refusal is caused by t
 from __future__ import annotations
 
 import copy
+import re
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 
 import pytest
@@ -143,3 +146,67 @@ def test_without_the_queue_policy_for_the_rule_the_event_never_reaches_the_queue
     assert "sqs:SendMessage" in refused.reason
     assert refused.dead_letter_arn is not None, "EventBridge sends it to the rule's DLQ instead"
     assert result_objects(stack) == [] and inbox.messages() == []
+
+
+def _alert_links(inbox) -> list[str]:
+    (alert,) = inbox.messages()
+    return re.findall(r"^https?://\S+$", alert["Message"], flags=re.MULTILINE)
+
+
+def _status_of(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_the_unmodified_templates_alert_links_open_the_photo_and_its_page(emulator, template):
+    stack, inbox, _ = deploy_and_upload(emulator, template)
+
+    photo, page = _alert_links(inbox)
+    assert (_status_of(photo), _status_of(page)) == (200, 200)
+    tampered = photo[:-1] + ("A" if photo[-1] != "A" else "B")
+    assert _status_of(tampered) == 403
+    assert emulator.authorizer.denials == []
+
+
+def test_without_the_detect_roles_read_of_the_link_secret_the_alert_fails_to_the_dlq(emulator, template):
+    changed = without(
+        template, "AWS::IAM::Policy", "DetectRole", lambda s: "secretsmanager:GetSecretValue" in actions(s)
+    )
+    stack, inbox, _ = deploy_and_upload(emulator, changed)
+
+    failure = the_failure(stack)
+    assert "AccessDeniedException" in failure["cause"]
+    assert "secretsmanager:GetSecretValue" in failure["cause"]
+    assert result_objects(stack) == [] and inbox.messages() == []
+
+
+def test_without_the_link_roles_read_of_image_versions_a_link_redirects_to_a_refusal(emulator, template):
+    changed = without(
+        template, "AWS::IAM::Policy", "LinksRole", lambda s: "s3:GetObjectVersion" in actions(s)
+    )
+    stack, inbox, _ = deploy_and_upload(emulator, changed)
+
+    photo, _page = _alert_links(inbox)
+    assert _status_of(photo) == 403, "S3 refuses the presigned GET the link function signed"
+    assert any("s3:GetObject" in denial for denial in map(str, emulator.authorizer.denials))
+
+
+@pytest.mark.parametrize("action", ["lambda:InvokeFunctionUrl", "lambda:InvokeFunction"])
+def test_without_either_public_permission_the_link_url_answers_forbidden(emulator, template, action):
+    changed = copy.deepcopy(template)
+    (permission,) = [
+        lid
+        for lid, resource in changed["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Permission"
+        and resource["Properties"]["Action"] == action
+        and resource["Properties"].get("Principal") == "*"
+    ]
+    del changed["Resources"][permission]
+    stack, inbox, _ = deploy_and_upload(emulator, changed)
+
+    photo, page = _alert_links(inbox)
+    assert (_status_of(photo), _status_of(page)) == (403, 403)
