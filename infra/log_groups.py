@@ -1,10 +1,11 @@
-"""The stack's log groups: encrypted with the stack's logs key, presigned-link signatures masked.
+"""The stack's log groups: encrypted with the stack's logs key, image-link secrets masked.
 
 The executions log group is written at level ALL with execution data (the console needs it for
-Express workflows), so it holds the detect function's output: the alert text with its presigned
-image link. A data protection policy masks the link's signature as the events are ingested, so
-``logs:GetLogEvents`` alone shows a link that no longer works; only ``logs:Unmask`` shows it whole.
-Every log group gets the same treatment, so none can leak a link another one hides.
+Express workflows), so it holds the detect function's output: the alert text with its image links
+(``/i/<token>``, valid ``imageLinkDays``). A data protection policy masks the token as the events are
+ingested, and the signature of any presigned S3 link, so ``logs:GetLogEvents`` alone shows links
+that do not open; only ``logs:Unmask`` shows them whole. Every log group gets the same treatment,
+so none can leak a link another one hides.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from constructs import Construct
 # SigV4's query signature: 64 hex digits after "X-Amz-Signature=" (or the "\u003d" a JSON writer may
 # put for '='). Only characters CloudWatch Logs allows in a custom data identifier (no parentheses).
 SIGNATURE_PATTERN = r"X-Amz-Signature[^0-9a-f]{1,8}[0-9a-f]{64}"
+# An image link's token (functions/links/token.py: 54 characters of base64url after /i/).
+TOKEN_PATTERN = r"/i/[A-Za-z0-9_-]{54}"
 
 
 def log_group_prefix(scope: Construct) -> str:
@@ -44,6 +47,9 @@ def protected_log_group(scope: Construct, construct_id: str, *, name: str, key: 
 def _link_signature_masking() -> logs.DataProtectionPolicy:
     return logs.DataProtectionPolicy(
         name="labelwatch-presigned-links",
-        description="Masks the signature of presigned S3 links (alert image links) in log events",
-        identifiers=[logs.CustomDataIdentifier("PresignedLinkSignature", SIGNATURE_PATTERN)],
+        description="Masks image-link tokens and presigned S3 link signatures in log events",
+        identifiers=[
+            logs.CustomDataIdentifier("ImageLinkToken", TOKEN_PATTERN),
+            logs.CustomDataIdentifier("PresignedLinkSignature", SIGNATURE_PATTERN),
+        ],
     )

@@ -110,12 +110,23 @@ def demo(
     timeout: Annotated[
         float, typer.Option(metavar="SECONDS", help="How long to wait for every image's outcome")
     ] = 600,
+    keep_up: Annotated[
+        bool, typer.Option(help="Keep the stack up at the end, so the alerts' links open (Ctrl-C stops)")
+    ] = False,
 ) -> None:
     """Generate leaf photos, train a model, run the stack, upload, and show what happened."""
     from labelwatch.cli.demo_cmd import run_demo
 
     settings: Settings = ctx.obj
-    run_demo(settings.home, images=images, per_label=per_label, size=size, seed=seed, timeout=timeout)
+    run_demo(
+        settings.home,
+        images=images,
+        per_label=per_label,
+        size=size,
+        seed=seed,
+        timeout=timeout,
+        keep_up=keep_up,
+    )
 
 
 def run(argv: list[str] | None = None) -> int:

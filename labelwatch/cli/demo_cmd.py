@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import shutil
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from rich.rule import Rule
@@ -39,7 +43,58 @@ def _step(text: str) -> None:
     console.print(Rule(f"[bold]{text}", align="left"))
 
 
-def run_demo(home: Home, *, images: int, per_label: int, size: int, seed: int, timeout: float) -> None:
+def alert_links(mail: Mail) -> list[str]:
+    """The links of an alert e-mail (the photo's, then its page's)."""
+    return re.findall(r"^https?://\S+$", mail.body, flags=re.MULTILINE)
+
+
+def opened(url: str) -> tuple[int, str, int]:
+    """(status, content type, bytes) of a GET of ``url``, its redirect followed."""
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.status, response.headers.get("Content-Type", ""), len(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers.get("Content-Type", ""), 0
+
+
+def show_one_alerts_links(mails: list[Mail]) -> bool:
+    """Open the first alert's links, as a reader would, and print them with what they gave; False
+    only when they did not open."""
+    links = alert_links(mails[0]) if mails else []
+    if len(links) < 2:
+        console.print("no alert with links to open", highlight=False)
+        return True
+    photo, page = links[:2]
+    photo_answer, page_answer = opened(photo), opened(page)
+    ok = photo_answer[0] == 200 and photo_answer[1].startswith("image/") and page_answer[0] == 200
+    verdict = (
+        f"checked: the photo opens as {photo_answer[1]} ({photo_answer[2]:,} bytes), its page as "
+        f"{page_answer[1].split(';')[0]}"
+        if ok
+        else f"[red]refused: {photo_answer[0]} and {page_answer[0]}[/]"
+    )
+    console.print(f"one alert's links ({verdict}):", highlight=False)
+    console.print(f"  photo: {photo}", soft_wrap=True, highlight=False)  # a link is never cut
+    console.print(f"  page:  {page}", soft_wrap=True, highlight=False)
+    return ok
+
+
+def wait_until_interrupted() -> None:
+    with contextlib.suppress(KeyboardInterrupt):
+        while True:
+            time.sleep(3600)
+
+
+def run_demo(
+    home: Home,
+    *,
+    images: int,
+    per_label: int,
+    size: int,
+    seed: int,
+    timeout: float,
+    keep_up: bool = False,
+) -> None:
     from labelwatch.analytics.named_queries import named_query
     from labelwatch.demo.leaves import generate_dataset, incoming_batch
     from labelwatch.demo.outcomes_wait import score, wait_for_outcomes
@@ -133,6 +188,7 @@ def run_demo(home: Home, *, images: int, per_label: int, size: int, seed: int, t
         print_table(
             table(["to", "subject"], rows, title=f"{len(mails)} alert e-mails sent (outbox: {home.outbox})")
         )
+        links_open = show_one_alerts_links(mails)
         label_counts = named_query("label_counts")
         answer = run_query(target, label_counts.sql)
         render_rows(answer.columns, answer.rows, title="label mix: labelwatch query --named label_counts")
@@ -152,17 +208,29 @@ def run_demo(home: Home, *, images: int, per_label: int, size: int, seed: int, t
 
         _step("6/6  Report")
         report = write_dashboard(target, home.reports / "demo-report.html")
+        if keep_up:
+            console.print(
+                f"The stack keeps serving at {stack.endpoint}: the alerts' links in {home.outbox} "
+                "open while it runs. Ctrl-C stops it.",
+                soft_wrap=True,
+                highlight=False,
+            )
+            wait_until_interrupted()
     finally:
         with console.status("stopping the embedded stack…"):
             stack.stop()
     console.print(
         f"HTML report: [bold]{report}[/]\noutbox:      [bold]{home.outbox}[/] (.eml files)\n"
         f"logs:        {home.logs}\n"
-        f"demo finished in {time.monotonic() - started:.0f} s; nothing is left running.\n"
+        f"demo finished in {time.monotonic() - started:.0f} s; nothing is left running"
+        + ("" if keep_up else " (`labelwatch demo --keep-up` keeps the stack up, so the alerts' links open)")
+        + ".\n"
         "The results stay readable offline: `labelwatch results`, `labelwatch query --named "
         "label_counts`, `labelwatch alerts`, `labelwatch report`.",
         highlight=False,
     )
+    if not links_open:
+        raise CliError("the alerts' links did not open the image and its page", INCOMPLETE)
     if missing:
         raise CliError(
             f"{len(missing)} image(s) had no outcome within {timeout:.0f} s: " + ", ".join(missing[:5]),

@@ -617,12 +617,17 @@ def _presigned_link() -> str:
     )
 
 
-def test_log_groups_mask_the_signature_of_presigned_links(template):
-    """Execution logs (level ALL with data) hold the alert text and its presigned link: masked, the link is
+def test_log_groups_mask_image_link_tokens_and_presigned_signatures(template):
+    """Execution logs (level ALL with data) hold the alert text and its links: masked, a link is
     useless to anyone with logs:GetLogEvents alone."""
+    from links.token import TOKEN_CHARS
+
+    token = "Ab-_9" * 10 + "xYz0"
+    assert len(token) == TOKEN_CHARS
+    short = f"https://abc.lambda-url.us-east-1.on.aws/i/{token}"
     link = _presigned_link()
     signature = link.rpartition("X-Amz-Signature=")[2]
-    as_written = json.dumps({"alertMessage": f"leaf-smut 93.1 %\nImage: {link}\n"})
+    as_written = json.dumps({"alertMessage": f"leaf-smut 93.1 %\nImage: {link}\n{short}\n{short}?view\n"})
     html_escaped = as_written.replace("=", "\\u003d").replace("&", "\\u0026")  # as some JSON writers do
     for lid, log_group in resources(template, "AWS::Logs::LogGroup").items():
         policy = log_group["Properties"]["DataProtectionPolicy"]
@@ -635,4 +640,5 @@ def test_log_groups_mask_the_signature_of_presigned_links(template):
             for regex in masking:
                 masked = re.sub(regex, "****", masked)
             assert signature[:32] not in masked and signature[-32:] not in masked, (lid, masked)
+            assert token[:20] not in masked and token[-20:] not in masked, (lid, masked)
             assert "X-Amz-Credential" in masked, "only the signature is masked"
