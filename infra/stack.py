@@ -151,6 +151,8 @@ class LabelwatchStack(Stack):
             # the alarms' topic: subscribe here when opsEmail is not set (synth warns)
             "OpsTopicArn": self.monitoring.ops_topic.topic_arn,
             "StateMachineArn": self.workflow.state_machine.state_machine_arn,
+            # where Step Functions logs each execution's events (`labelwatch trace` reads them)
+            "ExecutionLogGroupName": self.workflow.log_group.log_group_name,
             "IngestQueueUrl": self.ingestion.ingest_queue.queue_url,
             "IngestDlqUrl": self.ingestion.ingest_dlq.queue_url,
             "FailureDlqUrl": self.workflow.failure_dlq.queue_url,

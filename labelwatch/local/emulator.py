@@ -52,6 +52,7 @@ from labelwatch.local import (
     sqs_fixes,
 )
 from labelwatch.local.endpoint import ADMIN_CREDENTIALS, DEFAULT_REGION, endpoint_clients
+from labelwatch.local.execution_logs import ExecutionLogs
 from labelwatch.local.faults import Faults
 from labelwatch.local.function_urls import FunctionUrls
 from labelwatch.local.iam.authorizer import Authorizer
@@ -120,6 +121,9 @@ class Emulator:
         # the twin's calls to itself (the interpreter's tasks, the Pipe, provisioning) skip the socket
         self.transport = InProcessTransport(lambda: self._requests if self.running else None)
         self.task_clients = sfn_clients.TaskClients(host=self.host, prepare=self.transport.attach)
+        # each ended execution's events into its state machine's log group, as Step Functions writes them
+        self.execution_logs = ExecutionLogs(lambda service: self.internal_client(service))
+        self.execution_ends.listeners.append(self.execution_logs.write)
         self.patches.add(sfn_clients.patches(self.task_clients))
         self.patches.add(server_fixes.patches())
         self.patches.add(lambdas.patches(self._functions))
@@ -209,6 +213,7 @@ class Emulator:
         self.patches.restore()
         self.task_clients.clear()
         self.execution_ends.clear()
+        self.execution_logs.clear()
         self.models.cancel_pending()  # a start or stop still in its delay
         self.models.versions.clear()
         self.authorizer = None
@@ -264,10 +269,11 @@ class Emulator:
                 f"the template has {len(machines)} state machines; the twin attributes Step Functions "
                 "task calls to one state machine per stack"
             )
-        for logical_id in machines:
+        for logical_id, arn in machines.items():
+            properties = stack.provisioned.resources[logical_id].properties
             # moto's interpreter signs every task call with one key: the state machine's role
-            role = stack.provisioned.resources[logical_id].properties["RoleArn"]
-            authorizer.alias(self.task_clients.credentials.access_key, role)
+            authorizer.alias(self.task_clients.credentials.access_key, properties["RoleArn"])
+            self.execution_logs.configure(arn, properties.get("LoggingConfiguration") or {})
         self.authorizer = authorizer
         self._provisioned = stack.provisioned
         if self._requests is not None:

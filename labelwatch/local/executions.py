@@ -13,6 +13,7 @@ import inspect
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from moto.stepfunctions.parser.backend.execution import BaseExecutionWorkerCommunication
@@ -29,8 +30,11 @@ class ExecutionEnds:
     def __init__(self) -> None:
         self._ended: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._changed = threading.Condition()
+        self.listeners: list[Callable[[Any], None]] = []  # told of each ended moto execution first
 
     def record(self, execution: Any) -> None:
+        for listener in self.listeners:
+            listener(execution)
         described = execution.to_describe_output()  # what DescribeExecution would answer
         described["status"] = str(getattr(described["status"], "value", described["status"]))
         with self._changed:
