@@ -15,7 +15,16 @@ import typer
 import typer.core
 from rich.markup import escape
 
-from labelwatch.cli import analytics_cmd, check_cmd, cost_cmd, dlq_cmd, local_cmd, model_cmd, upload_cmd
+from labelwatch.cli import (
+    analytics_cmd,
+    check_cmd,
+    cost_cmd,
+    dlq_cmd,
+    local_cmd,
+    model_cmd,
+    trace_cmd,
+    upload_cmd,
+)
 from labelwatch.cli.console import err_console
 from labelwatch.cli.errors import USAGE, CliError, from_aws_error
 from labelwatch.cli.target import Target, resolve_target
@@ -94,6 +103,7 @@ analytics_cmd.register(app)
 dlq_cmd.register(app)
 check_cmd.register(app)
 cost_cmd.register(app)
+trace_cmd.register(app)
 
 
 @app.command(short_help="The whole system on this machine, end to end.")

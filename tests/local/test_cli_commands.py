@@ -26,6 +26,8 @@ COMMANDS = [
     ["dlq", "list"],
     ["dlq", "redrive"],
     ["demo"],
+    ["executions"],
+    ["trace"],
 ]
 
 
@@ -43,7 +45,16 @@ def test_every_command_has_help(command, capsys, home):
 
 @pytest.mark.parametrize(
     "command",
-    [["results"], ["upload", "."], ["report"], ["model", "stop"], ["dlq", "list"], ["local", "status"]],
+    [
+        ["results"],
+        ["upload", "."],
+        ["report"],
+        ["model", "stop"],
+        ["dlq", "list"],
+        ["local", "status"],
+        ["executions"],
+        ["trace", "leaf.jpg"],
+    ],
 )
 def test_commands_that_need_a_stack_say_how_to_start_one(command, capsys, home):
     code, out = invoke(capsys, *command)

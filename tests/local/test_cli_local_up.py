@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -111,6 +112,17 @@ def test_every_command_works_against_the_running_local_stack(
 
     code, out = cli(monkeypatch, capsys, home, "dlq", "list")
     assert code == 0 and "both dead-letter queues are empty" in out, out
+
+    # the execution log group, as on AWS: one image's path, and the executions that had it
+    key = rows[0]["key"]
+    code, out = cli(monkeypatch, capsys, home, "trace", key)
+    assert code == 0, out
+    assert f"image:     {key}" in out and "outcome:   Done" in out
+    assert re.search(r"^  DetectLabels +\d+ ms", out, flags=re.MULTILINE), out
+    listed = cli_json(monkeypatch, capsys, home, "executions", "--image", key)
+    assert len(listed) == 1 and listed[0]["status"] == "SUCCEEDED" and f"{key}: Done" in listed[0]["outcomes"]
+    code, out = cli(monkeypatch, capsys, home, "trace", listed[0]["execution"])
+    assert code == 0 and f"  {key}: Done" in out, out
 
     code, out = cli(monkeypatch, capsys, home, "model", "stop", "--wait")
     assert code == 0 and "STOPPING" in out and "STOPPED" in out, out  # as on AWS, a stop takes a while

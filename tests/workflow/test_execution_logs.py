@@ -5,12 +5,14 @@ execution's data only when the template includes it."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from labelwatch.local.emulator import Emulator
 from labelwatch.local.execution_logs import ERROR_EVENTS
 from labelwatch.local.faults import Faults
+from labelwatch.trace import fetch_events, render_image, trace_execution
 from tests.workflow.conftest import REGION, leaf_image, scripted_predictor
 from tests.workflow.helpers import upload
 
@@ -62,3 +64,28 @@ def test_at_level_error_only_failures_are_logged_and_without_data(tuned_template
         assert any("Throttled" in json.dumps(event["details"]) for event in events)
         assert not [event for event in events if set(event["details"]) & {"input", "output"}]
         assert emulator.execution_logs.written == len(events)
+
+
+def test_the_trace_of_a_throttled_image_shows_each_try_and_its_error(emulator, stack, model):
+    """`labelwatch trace`'s reading of the log: the second detection is throttled, retried and done."""
+    emulator.inject(Faults(throttle_every=2))
+    for name in ("a.jpg", "b.jpg"):
+        upload(stack, f"field-7/{name}", leaf_image("leaf-smut"))
+    (outcome,) = stack.pipe().drain()
+
+    events = fetch_events(stack.client("logs"), stack.outputs["ExecutionLogGroupName"], outcome.execution_arn)
+    trace = trace_execution(outcome.execution_arn, events)
+    assert trace.status == "SUCCEEDED" and sorted(image.key for image in trace.images) == [
+        "field-7/a.jpg",
+        "field-7/b.jpg",
+    ]
+    (throttled,) = [image for image in trace.images if any(v.failures for v in image.visits)]
+    text = "\n".join(render_image(trace, throttled))
+    assert f"image:     {throttled.key}" in text and "outcome:   Done" in text
+    assert re.search(r"^  DetectLabels +\d+ ms  1 retry$", text, flags=re.MULTILINE), text
+    assert re.search(
+        r"^      try 1 failed: DetectorThrottled: DetectCustomLabels ThrottlingException", text, flags=re.M
+    )
+    names = [visit.name for visit in throttled.visits]
+    assert names[:3] == ["ParseEvent", "ClaimImage", "DetectLabels"] and names[-1] == "Done"
+    assert "PublishAlert" in names

@@ -1,0 +1,248 @@
+"""The path one execution, and each image in it, took through the workflow, from its log events.
+
+An Express execution's history is only in the state machine's log group (Step Functions writes one
+JSON event per history event there; the twin does the same, ``labelwatch.local.execution_logs``).
+Each event names the one before it (``previous_event_id``), so an event belongs to the Map iteration
+its chain leads back to, which is how one image's states are told from its batch's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+FAILURE_EVENTS = ("Failed", "TimedOut", "StartFailed", "SubmitFailed", "ScheduleFailed")
+ITERATION_ENDS = frozenset({"MapIterationSucceeded", "MapIterationFailed", "MapIterationAborted"})
+ENDS = {
+    "ExecutionSucceeded": "SUCCEEDED",
+    "ExecutionFailed": "FAILED",
+    "ExecutionTimedOut": "TIMED_OUT",
+    "ExecutionAborted": "ABORTED",
+}
+
+
+@dataclass
+class Attempt:
+    """One failed try of a task state: the error and cause its task reported."""
+
+    error: str
+    cause: str
+
+
+@dataclass
+class StateVisit:
+    name: str
+    entered_ms: int
+    exited_ms: int | None = None
+    failures: list[Attempt] = field(default_factory=list)
+    input: str | None = None
+    output: str | None = None
+    caught: str | None = None  # the error a Catch took to the next state
+    last_try_failed: bool = False
+
+    @property
+    def duration_ms(self) -> int | None:
+        return None if self.exited_ms is None else self.exited_ms - self.entered_ms
+
+    @property
+    def retries(self) -> int:
+        """Tries after a failure (a failure the Catch took is not retried)."""
+        return len(self.failures) - (1 if self.caught else 0)
+
+
+@dataclass
+class ImageTrace:
+    """One Map iteration: one image of the batch."""
+
+    index: int
+    key: str | None = None  # from ParseEvent's output (None when the log has no execution data)
+    bucket: str | None = None
+    visits: list[StateVisit] = field(default_factory=list)
+    status: str = "RUNNING"  # the iteration's end: SUCCEEDED, FAILED, ABORTED
+
+    @property
+    def outcome(self) -> str:
+        """The last state the image reached (Done, Failed, RetryLater, SkipDuplicate)."""
+        return self.visits[-1].name if self.visits else "-"
+
+
+@dataclass
+class ExecutionTrace:
+    arn: str
+    started_ms: int | None = None
+    ended_ms: int | None = None
+    status: str = "RUNNING"
+    visits: list[StateVisit] = field(default_factory=list)  # the states outside the Map's iterations
+    images: list[ImageTrace] = field(default_factory=list)
+    has_data: bool = False
+
+    @property
+    def duration_ms(self) -> int | None:
+        if self.started_ms is None or self.ended_ms is None:
+            return None
+        return self.ended_ms - self.started_ms
+
+    def image(self, key: str) -> ImageTrace | None:
+        return next((image for image in self.images if image.key == key), None)
+
+
+def parse_events(messages: Iterable[str | dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Log events (their JSON text, or parsed) by execution ARN, each execution's in id order."""
+    by_execution: dict[str, list[dict[str, Any]]] = {}
+    for message in messages:
+        event = json.loads(message) if isinstance(message, str) else message
+        by_execution.setdefault(event["execution_arn"], []).append(event)
+    for events in by_execution.values():
+        events.sort(key=lambda event: int(event["id"]))
+    return by_execution
+
+
+def trace_execution(arn: str, events: list[dict[str, Any]]) -> ExecutionTrace:
+    """The trace of one execution from its log events (any level; what was not logged is missing)."""
+    trace = ExecutionTrace(arn=arn)
+    by_id = {int(event["id"]): event for event in events}
+    iteration_of: dict[int, int | None] = {}
+    images: dict[int, ImageTrace] = {}
+    open_visit: dict[int | None, StateVisit] = {}
+
+    def iteration(event_id: int) -> int | None:
+        """The Map iteration (index) an event belongs to, by its chain of previous events."""
+        chain = []
+        current: int | None = event_id
+        found: int | None = None
+        while current is not None and current in by_id:
+            event = by_id[current]
+            if current != event_id and event["type"] in ITERATION_ENDS:
+                found = None  # after an iteration's end: the Map state's own events (one Map level)
+                break
+            if current in iteration_of:
+                found = iteration_of[current]
+                break
+            chain.append(current)
+            if event["type"] == "MapIterationStarted":
+                found = int(event["details"].get("index", 0))
+                break
+            previous = int(event.get("previous_event_id") or 0)
+            current = previous if previous else None
+        for seen in chain:
+            iteration_of[seen] = found
+        return found
+
+    for event in events:
+        event_id, kind, details = int(event["id"]), event["type"], event.get("details") or {}
+        at = int(event["event_timestamp"])
+        where = iteration(event_id)
+        if kind == "ExecutionStarted":
+            trace.started_ms = at
+        elif kind in ENDS:
+            trace.ended_ms, trace.status = at, ENDS[kind]
+        if kind == "MapIterationStarted":
+            images.setdefault(int(details.get("index", 0)), ImageTrace(index=int(details.get("index", 0))))
+            continue
+        if kind.startswith("MapIteration") and where is not None:
+            ended = images.setdefault(where, ImageTrace(index=where))
+            ended.status = kind.removeprefix("MapIteration").upper()
+            continue
+        visits = trace.visits if where is None else images.setdefault(where, ImageTrace(index=where)).visits
+        if kind.endswith("StateEntered"):
+            visit = StateVisit(name=details.get("name", "?"), entered_ms=at, input=details.get("input"))
+            previous = open_visit.get(where)
+            if previous is not None and previous.exited_ms is None:
+                previous.exited_ms = at  # left without an exit event: a Catch
+            if previous is not None and previous.last_try_failed and previous.caught is None:
+                previous.caught = previous.failures[-1].error
+            visits.append(visit)
+            open_visit[where] = visit
+            trace.has_data = trace.has_data or "input" in details
+        elif kind.endswith("StateExited"):
+            visit = open_visit.get(where)
+            if visit is not None:
+                visit.exited_ms, visit.output = at, details.get("output")
+                if where is not None and visit.name == "ParseEvent" and visit.output:
+                    _name_the_image(images[where], visit.output)
+        elif kind.endswith(FAILURE_EVENTS) and not kind.startswith(("Map", "Execution")):
+            visit = open_visit.get(where)
+            if visit is not None:
+                visit.failures.append(Attempt(details.get("error", ""), details.get("cause", "")))
+                visit.last_try_failed = True
+        elif kind.endswith("Succeeded") and not kind.startswith(("Map", "Execution")):
+            visit = open_visit.get(where)
+            if visit is not None:
+                visit.last_try_failed = False
+    trace.images = [images[index] for index in sorted(images)]
+    return trace
+
+
+def _name_the_image(image: ImageTrace, output: str) -> None:
+    try:
+        parsed = json.loads(output)
+    except ValueError:
+        return
+    if isinstance(parsed, dict):
+        image.key, image.bucket = parsed.get("key"), parsed.get("bucket")
+
+
+def _ms(value: int | None) -> str:
+    return "-" if value is None else f"{value} ms" if value < 10_000 else f"{value / 1000:.1f} s"
+
+
+def _cause(cause: str, limit: int = 160) -> str:
+    """A failure's cause on one line: the handler's errorMessage when it is Lambda's JSON."""
+    try:
+        parsed = json.loads(cause)
+        if isinstance(parsed, dict) and parsed.get("errorMessage"):
+            cause = str(parsed["errorMessage"])
+    except ValueError:
+        pass
+    cause = " ".join(cause.split())
+    return cause if len(cause) <= limit else cause[: limit - 1] + "…"
+
+
+def render_image(trace: ExecutionTrace, image: ImageTrace) -> list[str]:
+    """The text of one image's path: each state, its duration, its failed tries, the Catch taken."""
+    lines = [
+        f"image:     {image.key if image.key is not None else f'#{image.index} (no execution data logged)'}",
+        f"execution: {trace.arn}",
+        f"           {trace.status}, {_ms(trace.duration_ms)}, {len(trace.images)} image(s) in the batch",
+        f"outcome:   {image.outcome} (iteration {image.status.lower()})",
+        "",
+    ]
+    for visit in image.visits:
+        note = ""
+        if visit.retries:
+            note = f"  {visit.retries} retr{'y' if visit.retries == 1 else 'ies'}"
+        if visit.caught:
+            note += f"  caught {visit.caught}"
+        lines.append(f"  {visit.name:<22} {_ms(visit.duration_ms):>9}{note}")
+        for number, attempt in enumerate(visit.failures, 1):
+            lines.append(f"      try {number} failed: {attempt.error}: {_cause(attempt.cause)}")
+    return lines
+
+
+def render_execution(trace: ExecutionTrace) -> list[str]:
+    lines = [
+        f"execution: {trace.arn}",
+        f"           {trace.status}, {_ms(trace.duration_ms)}, {len(trace.images)} image(s)",
+        "",
+    ]
+    for image in trace.images:
+        retried = sum(visit.retries for visit in image.visits)
+        key = image.key if image.key is not None else f"#{image.index}"
+        note = f" ({retried} retr{'y' if retried == 1 else 'ies'})" if retried else ""
+        lines.append(f"  {key}: {image.outcome}{note}")
+    return lines
+
+
+def fetch_events(logs: Any, group: str, execution_arn: str) -> list[dict[str, Any]]:
+    """One execution's log events from ``group`` (a quoted-term filter on its ARN), in order."""
+    messages: list[str] = []
+    kwargs: dict[str, Any] = {"logGroupName": group, "filterPattern": f'"{execution_arn}"'}
+    while True:
+        page = logs.filter_log_events(**kwargs)
+        messages += [event["message"] for event in page.get("events", [])]
+        if not page.get("nextToken"):
+            break
+        kwargs["nextToken"] = page["nextToken"]
+    return parse_events(messages).get(execution_arn, [])
