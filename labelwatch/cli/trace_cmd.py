@@ -6,7 +6,9 @@ writes an Express execution's events (the twin does too): on AWS no API gives th
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -114,6 +116,10 @@ def register(app: typer.Typer) -> None:
         which: Annotated[
             str, typer.Argument(metavar="KEY|EXECUTION", help="An image's key or an execution ARN")
         ],
+        html: Annotated[
+            Path | None,
+            typer.Option(metavar="FILE", help="Also write the path on the workflow's graph as a page"),
+        ] = None,
     ) -> None:
         """Each state an image entered, its duration, every failed try with its error, the Catch taken
         and the outcome (from the execution log group; an execution ARN shows its whole batch)."""
@@ -122,6 +128,8 @@ def register(app: typer.Typer) -> None:
         target = ctx.obj.target()
         group = _log_group(target)
         is_arn = which.startswith("arn:") and ":execution:" in which
+        if is_arn and html is not None:
+            raise CliError("--html draws one image's path: give its KEY", BAD_INPUT)
         arn = which if is_arn else _execution_of_key(target, which)
         events = fetch_events(target.client("logs"), group, arn)
         if not events:
@@ -138,3 +146,12 @@ def register(app: typer.Typer) -> None:
             lines = render_image(found, image)
         for line in lines:
             console.print(line, soft_wrap=True, highlight=False, markup=False)
+        if html is not None and not is_arn:
+            from labelwatch.trace_html import render_trace_page
+
+            machine = target.client("stepfunctions").describe_state_machine(
+                stateMachineArn=target.outputs["StateMachineArn"]
+            )
+            page = render_trace_page(json.loads(machine["definition"]), found, image)
+            html.write_text(page, encoding="utf-8")
+            console.print(f"page: {html}", soft_wrap=True, highlight=False)

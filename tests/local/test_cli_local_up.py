@@ -115,9 +115,11 @@ def test_every_command_works_against_the_running_local_stack(
 
     # the execution log group, as on AWS: one image's path, and the executions that had it
     key = rows[0]["key"]
-    code, out = cli(monkeypatch, capsys, home, "trace", key)
+    page = tmp_path / "trace.html"
+    code, out = cli(monkeypatch, capsys, home, "trace", key, "--html", str(page))
     assert code == 0, out
     assert f"image:     {key}" in out and "outcome:   Done" in out
+    assert 'id="state-DetectLabels"' in page.read_text() and "<svg" in page.read_text()
     assert re.search(r"^  DetectLabels +\d+ ms", out, flags=re.MULTILINE), out
     listed = cli_json(monkeypatch, capsys, home, "executions", "--image", key)
     assert len(listed) == 1 and listed[0]["status"] == "SUCCEEDED" and f"{key}: Done" in listed[0]["outcomes"]
