@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote_plus
 
 FAILURE_EVENTS = ("Failed", "TimedOut", "StartFailed", "SubmitFailed", "ScheduleFailed")
 ITERATION_ENDS = frozenset({"MapIterationSucceeded", "MapIterationFailed", "MapIterationAborted"})
@@ -181,7 +182,10 @@ def _name_the_image(image: ImageTrace, output: str) -> None:
     except ValueError:
         return
     if isinstance(parsed, dict):
-        image.key, image.bucket = parsed.get("key"), parsed.get("bucket")
+        key = parsed.get("key")
+        # S3's event carries the key URL-encoded ('+' a space): decoded as detect.keys.decode_key does
+        image.key = unquote_plus(key, encoding="utf-8", errors="replace") if isinstance(key, str) else None
+        image.bucket = parsed.get("bucket")
 
 
 def _ms(value: int | None) -> str:

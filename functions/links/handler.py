@@ -32,13 +32,13 @@ def _keys() -> dict[int, bytes]:
     return load_link_keys(os.environ["LINK_SECRET_ARN"]).keys
 
 
-def execution_link(arn: str | None) -> str | None:
-    """Where an execution is shown: ``EXECUTION_LINK_TEMPLATE`` with ``{arn}`` (the console's page on
-    AWS, the local trace page on the twin), or None without one."""
+def execution_link(arn: str | None, key: str | None = None) -> str | None:
+    """Where an execution is shown: ``EXECUTION_LINK_TEMPLATE`` with ``{arn}`` and ``{key}`` (the
+    console's page on AWS, the image's trace page on the twin), or None without one."""
     template = os.environ.get("EXECUTION_LINK_TEMPLATE")
     if not template or not arn:
         return None
-    return template.replace("{arn}", quote(arn, safe=":"))
+    return template.replace("{arn}", quote(arn, safe=":")).replace("{key}", quote(key or "", safe=""))
 
 
 def handle(

@@ -104,10 +104,10 @@ def answer(
     results_prefix: str,
     now: datetime,
     query: str = "",
-    execution_link: Callable[[str | None], str | None] | None = None,
+    execution_link: Callable[[str | None, str | None], str | None] | None = None,
 ) -> Answer:
     """The answer to a GET of ``path`` with ``query`` (the function URL's raw path and query):
-    ``view`` gives the image's page (``execution_link(arn)``: where its execution is shown)."""
+    ``view`` gives the image's page (``execution_link(arn, key)``: where its execution is shown)."""
     if not path.startswith(LINK_PATH):
         return forbidden("path")
     try:
@@ -132,7 +132,9 @@ def answer(
         page = render_view(
             records=records,
             photo=read_photo(s3, image),
-            execution_link=execution_link(records[0].get("execution")) if execution_link else None,
+            execution_link=(
+                execution_link(records[0].get("execution"), records[0].get("key")) if execution_link else None
+            ),
             upload_day=claims.upload_day.isoformat(),
         )
         headers = {**_NO_CACHE, "Content-Type": "text/html; charset=utf-8"}

@@ -63,6 +63,7 @@ from labelwatch.local.patching import PatchSet
 from labelwatch.local.provision import ACCOUNT_ID
 from labelwatch.local.queue_waits import QueueWaits
 from labelwatch.local.retry_waits import RetryWaits
+from labelwatch.local.trace_pages import TracePages
 
 log = logging.getLogger(__name__)
 
@@ -350,8 +351,13 @@ class Emulator:
         """moto's server application, behind the authorizer (which judges calls once deployed), and
         the deployed stack's function URLs beside it."""
         self._requests = AuthorizingApp(server_fixes.with_raw_uri(app), self.authorizer)
-        return FunctionUrls(
+        pages = TracePages(
             self._requests,
+            outputs=lambda: self._provisioned.outputs if self._provisioned is not None else {},
+            client=lambda service: self.internal_client(service),
+        )
+        return FunctionUrls(
+            pages,
             urls=lambda: self._provisioned.function_urls if self._provisioned is not None else [],
             permissions=lambda: self._provisioned.permissions if self._provisioned is not None else [],
             invoke=self._invoke_by_url,

@@ -338,6 +338,11 @@ class Provisioner:
 
     def _AWS_Lambda_Function(self, lid: str, props: dict, state: Provisioned) -> None:
         name = props.get("FunctionName") or _physical_name(self.stack_name, lid, max_length=64)
+        variables = dict(props.get("Environment", {}).get("Variables", {}))
+        if "EXECUTION_LINK_TEMPLATE" in variables:  # no console here: the twin's trace page instead
+            from labelwatch.local.trace_pages import trace_link_template
+
+            variables["EXECUTION_LINK_TEMPLATE"] = trace_link_template(self.endpoint)
         function = self.client("lambda").create_function(
             FunctionName=name,
             Runtime=props["Runtime"],
@@ -346,7 +351,7 @@ class Provisioner:
             Code={"ZipFile": _dummy_zip()},
             Timeout=props.get("Timeout", 3),
             MemorySize=props.get("MemorySize", 128),
-            Environment={"Variables": props.get("Environment", {}).get("Variables", {})},
+            Environment={"Variables": variables},
             Architectures=props.get("Architectures", ["x86_64"]),
         )
         if props.get("ReservedConcurrentExecutions") is not None:

@@ -145,7 +145,7 @@ def test_a_view_link_answers_the_page_with_a_policy_that_allows_no_request(s3):
         s3,
         "/i/" + token(id_),
         query="view",
-        execution_link=lambda arn: f"https://console.example/executions/{arn}",
+        execution_link=lambda arn, key: f"https://console.example/executions/{arn}",
     )
     assert reply.status == 200 and reply.headers["Content-Type"] == "text/html; charset=utf-8"
     assert reply.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY

@@ -9,7 +9,8 @@ from labelwatch.trace_html import render_trace_page
 from statemachine.export import ASL_PATH
 
 ARN = "arn:aws:states:us-east-1:123456789012:execution:labelwatch-Workflow:pipe-1"
-HOSTILE = 'field-7/<script>alert("x")</script>.jpg'
+HOSTILE = 'field 7/<script>alert("x")</script>.jpg'
+HOSTILE_IN_THE_EVENT = "field+7/%3Cscript%3Ealert%28%22x%22%29%3C%2Fscript%3E.jpg"  # as S3's event has it
 
 
 def events(*specs: tuple) -> list[dict]:
@@ -37,7 +38,11 @@ def two_images_one_caught() -> list[dict]:
         (2, "MapIterationStarted", {"name": "ProcessBatch", "index": 1}),
         (3, "PassStateEntered", {"name": "ParseEvent", "input": "{}"}),
         (4, "PassStateEntered", {"name": "ParseEvent", "input": "{}"}),
-        (5, "PassStateExited", {"name": "ParseEvent", "output": json.dumps({"key": HOSTILE, "bucket": "b"})}),
+        (
+            5,
+            "PassStateExited",
+            {"name": "ParseEvent", "output": json.dumps({"key": HOSTILE_IN_THE_EVENT, "bucket": "b"})},
+        ),
         (6, "PassStateExited", {"name": "ParseEvent", "output": json.dumps({"key": "field-7/ok.jpg"})}),
         (7, "TaskStateEntered", {"name": "DetectLabels"}),
         (8, "TaskStateEntered", {"name": "DetectLabels"}),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import urllib.request
+from html import unescape
 
 import pytest
 from PIL import Image
@@ -51,3 +52,11 @@ def test_a_hostile_key_and_a_polyglot_upload_give_a_plain_alert_and_an_inline_im
         assert response.headers["Content-Type"].startswith("text/html")
     assert "leaf-smut" in html and "URGENT: your account is locked" in html
     assert 'href="https://evil.example' not in html, "the key is text on the page, never a link"
+
+    # the page's execution link opens the twin's trace page of this image (the console's on AWS)
+    (trace_link,) = re.findall(r'href="([^"]*/_labelwatch/trace\?[^"]*)"', html)
+    with urllib.request.urlopen(unescape(trace_link), timeout=30) as response:
+        trace_page = response.read().decode()
+        assert response.headers["Content-Type"].startswith("text/html")
+    assert 'id="state-PublishAlert"' in trace_page and "<svg" in trace_page
+    assert "URGENT: your account is locked" in trace_page and "<script>" not in trace_page
