@@ -408,6 +408,7 @@ class _Parser:
         ints = {rule.attribute: self._int(key, rule) for key, rule in _INT_RULES.items()}
         self._check_visibility_timeout(ints)
         self._check_inference_units(ints)
+        self._check_link_days(ints)
         values = dict(
             model_arn=model_arn,
             subscribers=subscribers,
@@ -451,6 +452,18 @@ class _Parser:
                 "maxInferenceUnits",
                 f"{high} is below minInferenceUnits={low}; it must be at least minInferenceUnits "
                 "(or 0 for no auto-scaling)",
+            )
+
+    def _check_link_days(self, ints: dict[str, int]) -> None:
+        """A link opens the exact version it was sent for: once an image is overwritten, its old
+        version expires after noncurrentVersionDays, so a longer-lived link would answer 403 before
+        the date its alert gives."""
+        days, kept = ints["image_link_days"], ints["noncurrent_version_days"]
+        if days > kept:
+            self.problem(
+                "imageLinkDays",
+                f"{days} is more than noncurrentVersionDays={kept}; a link opens the version it was "
+                "sent for, which an overwrite leaves for noncurrentVersionDays only",
             )
 
     # -- individual parameters -------------------------------------------------------------

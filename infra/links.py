@@ -5,7 +5,7 @@ secret's current key and the link function checks, answering with a redirect to 
 version presigned for 5 minutes, or the image's view page (``?view``).
 
 Why a function URL and not API Gateway or CloudFront: one GET per click, no stage, no custom domain
-to manage, and it is free beyond the function's own cost. Throttling is the function's reserved
+to manage, and nothing to pay beyond the function's invocations (and the secret's $0.40 a month). Throttling is the function's reserved
 concurrency (``linkConcurrency``): a flood of clicks is answered 429 beyond it and cannot take the
 account's concurrency from the detect function.
 

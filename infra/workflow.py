@@ -79,7 +79,7 @@ class Workflow(Construct):
         )
         definition = build_definition(self, resources)
         # Level ALL with execution data (the default, which the console's Express view needs): the
-        # alert text and its presigned link (masked there). ERROR, FATAL or OFF cost less.
+        # alert text and its image links (their tokens masked there). ERROR, FATAL or OFF cost less.
         self.log_group = protected_log_group(self, "ExecutionLogs", name="executions", key=logs_key)
         self.state_machine = sfn.StateMachine(
             self,

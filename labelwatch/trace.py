@@ -9,6 +9,7 @@ its chain leads back to, which is how one image's states are told from its batch
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,8 +50,8 @@ class StateVisit:
 
     @property
     def retries(self) -> int:
-        """Tries after a failure (a failure the Catch took is not retried)."""
-        return len(self.failures) - (1 if self.caught else 0)
+        """Tries after a failure (the last one, caught or not, was not retried)."""
+        return len(self.failures) - (1 if self.last_try_failed else 0)
 
 
 @dataclass
@@ -74,8 +75,9 @@ class ExecutionTrace:
     arn: str
     started_ms: int | None = None
     ended_ms: int | None = None
-    status: str = "RUNNING"
+    status: str = "UNKNOWN"  # without an end event (a log level that leaves it out, or still running)
     visits: list[StateVisit] = field(default_factory=list)  # the states outside the Map's iterations
+    unplaced: list[Attempt] = field(default_factory=list)  # failures logged without their state (ERROR)
     images: list[ImageTrace] = field(default_factory=list)
     has_data: bool = False
 
@@ -87,6 +89,14 @@ class ExecutionTrace:
 
     def image(self, key: str) -> ImageTrace | None:
         return next((image for image in self.images if image.key == key), None)
+
+
+EXECUTION_ARN = re.compile(r"^arn:[\w-]+:states:[\w-]+:\d{12}:(execution|express):[^:]+:.+$")
+
+
+def is_execution_arn(text: str) -> bool:
+    """A Standard (``:execution:``) or Express (``:express:``) execution's ARN."""
+    return EXECUTION_ARN.match(text) is not None
 
 
 def parse_events(messages: Iterable[str | dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -165,9 +175,12 @@ def trace_execution(arn: str, events: list[dict[str, Any]]) -> ExecutionTrace:
                     _name_the_image(images[where], visit.output)
         elif kind.endswith(FAILURE_EVENTS) and not kind.startswith(("Map", "Execution")):
             visit = open_visit.get(where)
+            attempt = Attempt(details.get("error", ""), details.get("cause", ""))
             if visit is not None:
-                visit.failures.append(Attempt(details.get("error", ""), details.get("cause", "")))
+                visit.failures.append(attempt)
                 visit.last_try_failed = True
+            else:  # at level ERROR the state it failed in was not logged
+                trace.unplaced.append(attempt)
         elif kind.endswith("Succeeded") and not kind.startswith(("Map", "Execution")):
             visit = open_visit.get(where)
             if visit is not None:
@@ -213,6 +226,8 @@ def render_image(trace: ExecutionTrace, image: ImageTrace) -> list[str]:
         f"outcome:   {image.outcome} (iteration {image.status.lower()})",
         "",
     ]
+    if not image.visits:
+        lines.append("  (no states logged: the log level leaves them out)")
     for visit in image.visits:
         note = ""
         if visit.retries:
@@ -231,6 +246,8 @@ def render_execution(trace: ExecutionTrace) -> list[str]:
         f"           {trace.status}, {_ms(trace.duration_ms)}, {len(trace.images)} image(s)",
         "",
     ]
+    for attempt in trace.unplaced:
+        lines.append(f"  failed (state not logged): {attempt.error}: {_cause(attempt.cause)}")
     for image in trace.images:
         retried = sum(visit.retries for visit in image.visits)
         key = image.key if image.key is not None else f"#{image.index}"

@@ -1,7 +1,7 @@
 """Lambda entry point ``detect.handler.lambda_handler``: Powertools around ``service.process_image``.
 
 Errors propagate so Step Functions sees the exception class name as errorType (docs/contracts.md).
-Nothing here logs the alert message: it may carry a presigned link. The s3 URI identifies the image.
+Nothing here logs the alert message: it carries the image's links (their tokens open the image). The s3 URI identifies the image.
 
 Cold start: importing this module is the function's Init Duration. The X-Ray SDK (Powertools'
 Tracer) is not imported: ``tracing`` sends the handler's subsegment and annotations itself; boto3
@@ -33,7 +33,7 @@ DECODE_MARGIN_S = 8.0  # of the invocation's time, kept for DetectCustomLabels a
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracing.capture_lambda_handler()  # never records the response: it may hold a presigned link
+@tracing.capture_lambda_handler()  # never records the response: it holds the image's links
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Per invocation, not module-wide: Powertools' Metrics() shares one buffer across the process,
     # and invocations running at once in one process (the local stack) then flush each other's

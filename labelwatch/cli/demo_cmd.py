@@ -66,7 +66,12 @@ def show_one_alerts_links(mails: list[Mail]) -> bool:
         return True
     photo, page = links[:2]
     photo_answer, page_answer = opened(photo), opened(page)
-    ok = photo_answer[0] == 200 and photo_answer[1].startswith("image/") and page_answer[0] == 200
+    ok = (
+        photo_answer[0] == 200
+        and photo_answer[1].startswith("image/")
+        and page_answer[0] == 200
+        and page_answer[1].startswith("text/html")
+    )
     verdict = (
         f"checked: the photo opens as {photo_answer[1]} ({photo_answer[2]:,} bytes), its page as "
         f"{page_answer[1].split(';')[0]}"

@@ -15,9 +15,9 @@ import typer
 
 from labelwatch.cli.analytics_cmd import FormatOption, check_format, render_rows
 from labelwatch.cli.console import console
-from labelwatch.cli.errors import BAD_INPUT, NO_STACK, CliError
+from labelwatch.cli.errors import BAD_INPUT, NO_STACK, USAGE, CliError
 
-STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "RUNNING")
+STATUSES = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED", "UNKNOWN")
 
 
 def _log_group(target: Any) -> str:
@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
 
         check_format(fmt)
         if status is not None and status.upper() not in STATUSES:
-            raise CliError(f"--status {status!r}: expected one of {', '.join(STATUSES)}", BAD_INPUT)
+            raise CliError(f"--status {status!r}: expected one of {', '.join(STATUSES)}", USAGE)
         target = ctx.obj.target()
         since_ms = int((time.time() - since * 3600) * 1000)
         messages = _recent_events(target.client("logs"), _log_group(target), since_ms, limit=100_000)
@@ -98,8 +98,7 @@ def register(app: typer.Typer) -> None:
                 else "-"
             )
             outcomes = "; ".join(f"{i.key or f'#{i.index}'}: {i.outcome}" for i in trace.images)
-            duration = "" if trace.duration_ms is None else str(trace.duration_ms)
-            rows.append((started, duration, trace.status, str(len(trace.images)), outcomes, trace.arn))
+            rows.append((started, trace.duration_ms, trace.status, len(trace.images), outcomes, trace.arn))
         if not rows and fmt == "table":
             console.print(f"no executions logged in the last {since:g} h ({target.description})")
             return
@@ -123,13 +122,21 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Each state an image entered, its duration, every failed try with its error, the Catch taken
         and the outcome (from the execution log group; an execution ARN shows its whole batch)."""
-        from labelwatch.trace import fetch_events, render_execution, render_image, trace_execution
+        from labelwatch.trace import (
+            fetch_events,
+            is_execution_arn,
+            render_execution,
+            render_image,
+            trace_execution,
+        )
 
         target = ctx.obj.target()
         group = _log_group(target)
-        is_arn = which.startswith("arn:") and ":execution:" in which
+        is_arn = is_execution_arn(which)
         if is_arn and html is not None:
-            raise CliError("--html draws one image's path: give its KEY", BAD_INPUT)
+            raise CliError("--html draws one image's path: give its KEY", USAGE)
+        if html is not None and not html.parent.is_dir():
+            raise CliError(f"--html {html}: no folder {html.parent}", BAD_INPUT)
         arn = which if is_arn else _execution_of_key(target, which)
         events = fetch_events(target.client("logs"), group, arn)
         if not events:

@@ -123,7 +123,7 @@ class Emulator:
         self.transport = InProcessTransport(lambda: self._requests if self.running else None)
         self.task_clients = sfn_clients.TaskClients(host=self.host, prepare=self.transport.attach)
         # each ended execution's events into its state machine's log group, as Step Functions writes them
-        self.execution_logs = ExecutionLogs(lambda service: self.internal_client(service))
+        self.execution_logs = ExecutionLogs(self._logs_backend)
         self.execution_ends.listeners.append(self.execution_logs.write)
         self.patches.add(sfn_clients.patches(self.task_clients))
         self.patches.add(server_fixes.patches())
@@ -275,6 +275,12 @@ class Emulator:
             # moto's interpreter signs every task call with one key: the state machine's role
             authorizer.alias(self.task_clients.credentials.access_key, properties["RoleArn"])
             self.execution_logs.configure(arn, properties.get("LoggingConfiguration") or {})
+        for resource in stack.provisioned.resources.values():
+            if resource.type == "AWS::Logs::LogGroup" and resource.properties.get("DataProtectionPolicy"):
+                self.execution_logs.mask(
+                    str(resource.properties.get("LogGroupName", resource.ref)),
+                    resource.properties["DataProtectionPolicy"],
+                )
         self.authorizer = authorizer
         self._provisioned = stack.provisioned
         if self._requests is not None:
@@ -342,6 +348,11 @@ class Emulator:
         )
 
     # --- internals -------------------------------------------------------------------------
+    def _logs_backend(self) -> Any:
+        from moto.logs.models import logs_backends
+
+        return logs_backends[ACCOUNT_ID][self.region]
+
     def _functions(self) -> FunctionRuntimes:
         if self.functions is None:
             raise RuntimeError("the embedded AWS is not running: nothing can invoke a function")
@@ -364,8 +375,8 @@ class Emulator:
         )
 
     def _invoke_by_url(self, function_name: str, event: dict[str, Any]) -> Any:
-        """A function URL's invocation: the event in, the function's answer out (its error as an
-        ``errorMessage`` dict)."""
+        """A function URL's invocation: the event in, the function's answer out (``FunctionFailed``
+        when it raised)."""
         lambda_client = self.internal_client("lambda")
         try:
             answer = lambda_client.invoke(FunctionName=function_name, Payload=json.dumps(event))
@@ -373,7 +384,7 @@ class Emulator:
             raise FunctionUrls.Throttled() from None
         payload = json.loads(answer["Payload"].read() or b"null")
         if answer.get("FunctionError"):
-            return {"errorMessage": str(payload)}
+            raise FunctionUrls.FunctionFailed(str(payload))
         return payload
 
     def _post(self, path: str, body: dict[str, Any]) -> None:

@@ -19,12 +19,11 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote
 
 from labelwatch.local.provision import FUNCTION_URL_PATH, FunctionUrlSpec, PermissionSpec
-
-_REASONS = {200: "OK", 302: "Found", 403: "Forbidden", 404: "Not Found", 429: "Too Many Requests"}
 
 
 def public_url_refusal(url: FunctionUrlSpec, permissions: Iterable[PermissionSpec]) -> str | None:
@@ -81,6 +80,9 @@ class FunctionUrls:
     class Throttled(Exception):
         pass
 
+    class FunctionFailed(Exception):
+        """The function raised (Lambda answers 502 for it)."""
+
     def __init__(
         self,
         app: Any,
@@ -118,13 +120,22 @@ class FunctionUrls:
             answer = self.invoke(url.function_name, event)
         except self.Throttled:
             return _plain(start_response, 429, "Rate Exceeded.")
+        except self.FunctionFailed:
+            return _plain(start_response, 502, "Internal Server Error")
         return _respond(start_response, answer)
+
+
+def _status_line(status: int) -> str:
+    try:
+        return f"{status} {HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
 
 
 def _plain(start_response: Any, status: int, message: str) -> list[bytes]:
     body = json.dumps({"Message": message}).encode()
     start_response(
-        f"{status} {_REASONS.get(status, '')}".strip(),
+        _status_line(status),
         [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
     )
     return [body]
@@ -132,10 +143,8 @@ def _plain(start_response: Any, status: int, message: str) -> list[bytes]:
 
 def _respond(start_response: Any, answer: Any) -> list[bytes]:
     """A function's answer as Lambda's URL front end gives it: a dict with ``statusCode`` as is; any
-    other JSON value as a 200 ``application/json`` body; an error as 502."""
+    other JSON value as a 200 ``application/json`` body."""
     if not isinstance(answer, dict) or "statusCode" not in answer:
-        if isinstance(answer, dict) and "errorMessage" in answer:
-            return _plain(start_response, 502, "Internal Server Error")
         body = json.dumps(answer).encode()
         headers = [("Content-Type", "application/json")]
     else:
@@ -147,5 +156,5 @@ def _respond(start_response: Any, answer: Any) -> list[bytes]:
     status = int(answer.get("statusCode", 200)) if isinstance(answer, dict) else 200
     headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
     headers.append(("Content-Length", str(len(body))))
-    start_response(f"{status} {_REASONS.get(status, 'Status')}", headers)
+    start_response(_status_line(status), headers)
     return [body]

@@ -116,14 +116,23 @@ def _dummy_zip() -> bytes:
 
 
 def _generated_secret_string(spec: dict[str, Any]) -> str:
-    """What CloudFormation's ``GenerateSecretString`` makes: a random password, alone or under
-    ``GenerateStringKey`` in the ``SecretStringTemplate`` JSON object."""
+    """What CloudFormation's ``GenerateSecretString`` makes: a random password of its character
+    classes, alone or under ``GenerateStringKey`` in the ``SecretStringTemplate`` JSON object
+    (``RequireEachIncludedType`` is not enforced)."""
     import secrets
     import string
 
-    alphabet = string.ascii_letters + string.digits
-    if not spec.get("ExcludePunctuation"):
-        alphabet += "!#$%&()*+,-.:;<=>?@[]^_{|}~"
+    alphabet = ""
+    for chars, excluded in (
+        (string.ascii_uppercase, "ExcludeUppercase"),
+        (string.ascii_lowercase, "ExcludeLowercase"),
+        (string.digits, "ExcludeNumbers"),
+        (string.punctuation, "ExcludePunctuation"),  # Secrets Manager's: !"#$%&'()*+,-./:;<=>?@[\]^_`{|}~
+    ):
+        if not spec.get(excluded):
+            alphabet += chars
+    if spec.get("IncludeSpace"):
+        alphabet += " "
     alphabet = "".join(c for c in alphabet if c not in spec.get("ExcludeCharacters", ""))
     password = "".join(secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32))))
     if "GenerateStringKey" not in spec:

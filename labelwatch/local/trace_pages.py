@@ -47,12 +47,12 @@ class TracePages:
         return [body]
 
     def page(self, arn: str, key: str) -> tuple[str, str]:
-        from labelwatch.trace import fetch_events, trace_execution
+        from labelwatch.trace import fetch_events, is_execution_arn, trace_execution
         from labelwatch.trace_html import render_trace_page
 
         outputs = self.outputs()
         group, machine = outputs.get("ExecutionLogGroupName"), outputs.get("StateMachineArn")
-        if not group or not machine or ":execution:" not in arn:
+        if not group or not machine or not is_execution_arn(arn):
             return "404 Not Found", "no such execution on this stack\n"
         events = fetch_events(self.client("logs"), group, arn)
         trace = trace_execution(arn, events)

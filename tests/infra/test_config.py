@@ -613,3 +613,9 @@ def test_the_backlog_alarm_fires_before_the_queue_drops_an_image():
     assert message.startswith("maxWaitMinutes: 20160 is out of range; must be between 1 and 20159")
     assert "14-day retention" in message
     assert only_problem(modelIdleMinutes=0).startswith("modelIdleMinutes: 0 is out of range")
+
+
+def test_links_may_not_outlive_the_versions_they_open():
+    assert only_problem(imageLinkDays=30, noncurrentVersionDays=14).startswith(
+        "imageLinkDays: 30 is more than noncurrentVersionDays=14; a link opens the version it was sent for"
+    )

@@ -37,7 +37,6 @@ def function_env(monkeypatch):
         "MODEL_ARN": MODEL_ARN,
         "LABEL_RULES": RULES,
         "IMAGE_LINKS": "false",
-        "IMAGE_LINK_EXPIRY_SECONDS": "3600",
         "RESULTS_PREFIX": "results/",
         "CLAIM_RETENTION_DAYS": "7",
     }

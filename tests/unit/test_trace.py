@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from labelwatch.trace import parse_events, render_image, trace_execution
+from labelwatch.trace import is_execution_arn, parse_events, render_execution, render_image, trace_execution
 from labelwatch.trace_html import render_trace_page
 from statemachine.export import ASL_PATH
 
@@ -102,3 +102,57 @@ def test_the_page_draws_the_path_and_escapes_what_the_image_brought():
     assert 'id="state-PublishAlert"' not in page, "only the states it entered have a section"
     # DetectLabels -> ReleaseClaim, the Catch it took: bold, and dashed as every Catch edge
     assert page.count('stroke="#1b6b3a" stroke-width="3" stroke-dasharray="4 3"') == 1
+
+
+def test_a_last_try_that_fails_uncaught_is_not_a_retry_and_error_level_failures_are_kept():
+    uncaught = events(
+        (0, "ExecutionStarted", {}),
+        (1, "MapIterationStarted", {"index": 0}),
+        (2, "TaskStateEntered", {"name": "DetectLabels"}),
+        (3, "LambdaFunctionFailed", {"error": "Sandbox.Timedout", "cause": "killed"}),
+        (4, "MapIterationFailed", {"index": 0}),
+        (5, "ExecutionFailed", {"error": "States.Runtime"}),
+    )
+    trace = trace_execution(ARN, uncaught)
+    (detect,) = trace.images[0].visits
+    assert (len(detect.failures), detect.retries, detect.caught) == (1, 0, None)
+    assert trace.status == "FAILED" and trace.images[0].status == "FAILED"
+
+    # level ERROR: the failures only, whose states were not logged; no end event either
+    error_level = events(
+        (7, "LambdaFunctionFailed", {"error": "DetectorThrottled", "cause": "slow down"}),
+        (11, "LambdaFunctionFailed", {"error": "States.Runtime", "cause": "broken"}),
+    )
+    trace = trace_execution(ARN, error_level)
+    assert trace.status == "UNKNOWN" and trace.images == []
+    assert [attempt.error for attempt in trace.unplaced] == ["DetectorThrottled", "States.Runtime"]
+    assert "  failed (state not logged): DetectorThrottled: slow down" in render_execution(trace)
+
+
+def test_standard_and_express_execution_arns_are_told_from_keys():
+    assert is_execution_arn(ARN)
+    assert is_execution_arn("arn:aws:states:eu-west-1:111122223333:express:Workflow:pipe-1:9c1b2d")
+    assert not is_execution_arn("arn:aws:s3:::bucket/key.jpg")
+    assert not is_execution_arn("field-7/arn:aws:states:leaf.jpg")
+
+
+def test_the_log_leaves_out_data_unless_included():
+    from datetime import UTC, datetime
+
+    from labelwatch.local.execution_logs import LogTarget, log_events
+
+    history = [
+        {
+            "timestamp": datetime(2026, 12, 1, tzinfo=UTC),
+            "type": "TaskStateEntered",
+            "id": 3,
+            "previousEventId": 2,
+            "stateEnteredEventDetails": {"name": "DetectLabels", "input": '{"key": "a.jpg"}'},
+        }
+    ]
+    with_data = log_events(history, ARN, LogTarget("g", "ALL", include_data=True))
+    without = log_events(history, ARN, LogTarget("g", "ALL", include_data=False))
+    assert with_data[0]["details"] == {"name": "DetectLabels", "input": '{"key": "a.jpg"}'}
+    assert without[0]["details"] == {"name": "DetectLabels"}
+    assert (without[0]["event_timestamp"], without[0]["previous_event_id"]) == ("1796083200000", "2")
+    assert log_events(history, ARN, LogTarget("g", "ERROR")) == [], "a state entered is no error"

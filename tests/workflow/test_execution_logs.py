@@ -44,6 +44,9 @@ def test_every_event_of_an_execution_is_logged_in_order_with_its_data(stack, mod
         e for e in events if e["type"] == "TaskStateEntered" and e["details"]["name"] == "DetectLabels"
     ]
     assert "field-7/leaf.jpg" in detect["details"]["input"], "level ALL with execution data"
+    # the alert's link tokens are masked by the log group's data protection policy, as on AWS
+    logged_text = json.dumps(events)
+    assert "****?view" in logged_text and not re.search(r"/i/[A-Za-z0-9_-]{54}", logged_text)
 
 
 def test_at_level_error_only_failures_are_logged_and_without_data(tuned_template):

@@ -154,9 +154,13 @@ def _alert_links(inbox) -> list[str]:
 
 
 def _status_of(url: str) -> int:
+    """The status a GET of ``url`` ends with (redirects followed); a 200 is of the kind the link
+    names: the photo as an image, its page (``?view``) as HTML."""
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
             response.read()
+            kind = response.headers["Content-Type"]
+            assert kind.startswith("text/html" if url.endswith("?view") else "image/"), (url, kind)
             return response.status
     except urllib.error.HTTPError as error:
         return error.code
