@@ -15,26 +15,22 @@ function, and only EventBridge Scheduler for this account's schedule may assume 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.bundling import python_function_code
 from infra.config import LabelwatchConfig
 from infra.handlers import AUTOPILOT_HANDLER
 from infra.log_groups import protected_log_group
-from infra.monitoring import METRICS_NAMESPACE, METRICS_SERVICE
 from infra.nag import acknowledge
+from infra.python_function import python_function
 from infra.service_roles import role_for_one_resource
 
-FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 SCHEDULE = "rate(1 minute)"
 # The schedule hands its own time to the function: the decision's "now" (handler.scheduled_time)
 SCHEDULE_INPUT = json.dumps({"time": "<aws.scheduler.scheduled-time>"})
@@ -72,8 +68,6 @@ class ModelAutopilot(Construct):
             ),
             removal_policy=RemovalPolicy.DESTROY,
         )
-        runtime = lambda_.Runtime.PYTHON_3_13
-        architecture = lambda_.Architecture.ARM_64
         log_group = protected_log_group(self, "Logs", name="autopilot", key=logs_key)
         role = iam.Role(
             self,
@@ -81,19 +75,11 @@ class ModelAutopilot(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="labelwatch autopilot: start and stop the model and the Pipe as images wait",
         )
-        self.function = lambda_.Function(
+        self.function = python_function(
             self,
             "Function",
             description="labelwatch: run the Custom Labels model only while images wait (once a minute)",
-            runtime=runtime,
-            architecture=architecture,
             handler=AUTOPILOT_HANDLER,
-            code=python_function_code(
-                FUNCTIONS_DIR,
-                FUNCTIONS_DIR / "detect" / "requirements.txt",
-                architecture=architecture,
-                runtime=runtime,
-            ),
             memory_size=256,
             timeout=AUTOPILOT_TIMEOUT,
             role=role,
@@ -107,9 +93,6 @@ class ModelAutopilot(Construct):
                 "PIPE_NAME": pipe_name,
                 "INGEST_QUEUE_URL": ingest_queue.queue_url,
                 "STATE_TABLE": self.state_table.table_name,
-                "POWERTOOLS_SERVICE_NAME": METRICS_SERVICE,
-                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                "POWERTOOLS_LOG_LEVEL": "INFO",
             },
         )
         log_group.grant_write(role)

@@ -5,9 +5,9 @@ secret's current key and the link function checks, answering with a redirect to 
 version presigned for 5 minutes, or the image's view page (``?view``).
 
 Why a function URL and not API Gateway or CloudFront: one GET per click, no stage, no custom domain
-to manage, and nothing to pay beyond the function's invocations (and the secret's $0.40 a month). Throttling is the function's reserved
-concurrency (``linkConcurrency``): a flood of clicks is answered 429 beyond it and cannot take the
-account's concurrency from the detect function.
+to manage, and nothing to pay beyond the function's invocations (and the secret's $0.40 a month).
+Throttling is the function's reserved concurrency (``linkConcurrency``): a flood of clicks is
+answered 429 beyond it and cannot take the account's concurrency from the detect function.
 
 Least privilege: the link function reads the secret, the result objects (``results/*``) and the
 input bucket's objects and their versions under the key prefix, nothing else. The secret is
@@ -17,8 +17,6 @@ stack's roles, so a customer-managed key would add a grant and $1 a month and ke
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -27,14 +25,12 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.bundling import python_function_code
 from infra.config import LabelwatchConfig
 from infra.handlers import LINKS_HANDLER
 from infra.log_groups import protected_log_group
-from infra.monitoring import METRICS_NAMESPACE, METRICS_SERVICE
 from infra.nag import acknowledge, logical_id
+from infra.python_function import python_function
 
-FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 SECRET_TEMPLATE = '{"current": "1"}'  # functions/links/keys.py: k1 is generated next to it
 LINK_TIMEOUT = Duration.seconds(10)  # a view page reads one result object and one photo (≤ 15 MB)
 
@@ -64,8 +60,6 @@ class LinkService(Construct):
                 exclude_punctuation=True,
             ),
         )
-        runtime = lambda_.Runtime.PYTHON_3_13
-        architecture = lambda_.Architecture.ARM_64
         log_group = protected_log_group(self, "Logs", name="links", key=logs_key)
         role = iam.Role(
             self,
@@ -77,25 +71,14 @@ class LinkService(Construct):
             "LINK_SECRET_ARN": self.secret.secret_arn,
             "RESULTS_BUCKET": results_bucket.bucket_name,
             "RESULTS_PREFIX": results_prefix,
-            "POWERTOOLS_SERVICE_NAME": METRICS_SERVICE,
-            "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-            "POWERTOOLS_LOG_LEVEL": "INFO",
         }
         if execution_link_template:
             environment["EXECUTION_LINK_TEMPLATE"] = execution_link_template
-        self.function = lambda_.Function(
+        self.function = python_function(
             self,
             "Function",
             description="labelwatch: answer image links from alerts (a redirect, or the view page)",
-            runtime=runtime,
-            architecture=architecture,
             handler=LINKS_HANDLER,
-            code=python_function_code(
-                FUNCTIONS_DIR,
-                FUNCTIONS_DIR / "detect" / "requirements.txt",
-                architecture=architecture,
-                runtime=runtime,
-            ),
             memory_size=512,  # a view page decodes a photo of up to 16 megapixels at 1/8 scale
             timeout=LINK_TIMEOUT,
             reserved_concurrent_executions=config.link_concurrency or None,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -16,18 +15,16 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.batch_budget import DETECT_TIMEOUT_SECONDS, check_batch_fits
-from infra.bundling import python_function_code
 from infra.config import LabelwatchConfig
 from infra.handlers import DETECT_HANDLER
 from infra.links import LinkService
 from infra.log_groups import protected_log_group
-from infra.monitoring import METRICS_NAMESPACE, METRICS_SERVICE
 from infra.nag import acknowledge, logical_id
+from infra.python_function import python_function
 from infra.queues import DLQ_RETENTION, secure_queue
 from statemachine.definition import RESULTS_PREFIX, WorkflowResources, build_definition, task_permissions
 from statemachine.export import definition_of
 
-FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 DETECT_TIMEOUT = Duration.seconds(DETECT_TIMEOUT_SECONDS)
 # Express executions may run 5 minutes at most; the retry budget is designed to fit inside.
 WORKFLOW_TIMEOUT = Duration.minutes(5)
@@ -115,8 +112,6 @@ class Workflow(Construct):
         logs_key: kms.IKey,
         links: LinkService | None,
     ) -> lambda_.Function:
-        runtime = lambda_.Runtime.PYTHON_3_13
-        architecture = lambda_.Architecture.ARM_64
         log_group = protected_log_group(self, "DetectLogs", name="detect", key=logs_key)
         role = iam.Role(
             self,
@@ -124,19 +119,11 @@ class Workflow(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="labelwatch detect: read input images, run the Custom Labels model",
         )
-        function = lambda_.Function(
+        function = python_function(
             self,
             "Detect",
             description="labelwatch: check an uploaded image and run the Custom Labels model on it",
-            runtime=runtime,
-            architecture=architecture,
             handler=DETECT_HANDLER,
-            code=python_function_code(
-                FUNCTIONS_DIR,
-                FUNCTIONS_DIR / "detect" / "requirements.txt",
-                architecture=architecture,
-                runtime=runtime,
-            ),
             memory_size=1024,
             timeout=DETECT_TIMEOUT,
             # Back-pressure across all executions (Pipes have no concurrency setting for SQS): calls
@@ -161,9 +148,6 @@ class Workflow(Construct):
                 "RESULTS_PREFIX": RESULTS_PREFIX,
                 "CLAIM_RETENTION_DAYS": str(config.claim_retention_days),
                 "MAX_LABELS": str(config.max_labels_per_image),
-                "POWERTOOLS_SERVICE_NAME": METRICS_SERVICE,
-                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
-                "POWERTOOLS_LOG_LEVEL": "INFO",
             },
         )
         # Least privilege: its own log group, the input images, the one model version, the link keys.
