@@ -196,10 +196,15 @@ def _now() -> str:
 
 
 def print_mail(mail: Mail) -> None:
+    """One line per alert e-mail, and the image's page (its labels, boxes, rule and photo), which
+    opens while the stack runs: the link is printed whole, never wrapped or cut."""
     console.print(
         f"[dim]{_now()}[/] [bold magenta]✉ alert[/] to {escape(mail.recipient)}: {escape(mail.subject)}",
         highlight=False,
     )
+    pages = [line for line in mail.body.splitlines() if line.startswith("http") and line.endswith("?view")]
+    if pages:
+        console.print(f"         page: {pages[0]}", soft_wrap=True, highlight=False, markup=False)
 
 
 def batch_line(outcome: BatchOutcome, images: dict[str, int] | None) -> tuple[str, str]:

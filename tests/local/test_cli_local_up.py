@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import time
+import urllib.request
 from urllib.parse import urlparse
 
 import pytest
@@ -109,6 +110,12 @@ def test_every_command_works_against_the_running_local_stack(
     assert "<svg" in html and "leaf" in html
     if alerting:
         assert "data:image/jpeg;base64," in html, "latest alerts show thumbnails"
+        # local up prints each alert's page link whole; it opens while the stack runs
+        printed = (home.root / "local-up.out").read_text()
+        page = re.search(r"^ +page: (http://\S+\?view)$", printed, flags=re.MULTILINE)
+        assert page, printed[-2000:]
+        with urllib.request.urlopen(page.group(1), timeout=30) as response:
+            assert response.status == 200 and response.headers["Content-Type"].startswith("text/html")
 
     code, out = cli(monkeypatch, capsys, home, "dlq", "list")
     assert code == 0 and "both dead-letter queues are empty" in out, out
