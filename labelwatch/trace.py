@@ -258,12 +258,19 @@ def render_execution(trace: ExecutionTrace) -> list[str]:
 
 def fetch_events(logs: Any, group: str, execution_arn: str) -> list[dict[str, Any]]:
     """One execution's log events from ``group`` (a quoted-term filter on its ARN), in order."""
+    messages = log_messages(logs, group, filterPattern=f'"{execution_arn}"')
+    return parse_events(messages).get(execution_arn, [])
+
+
+def log_messages(logs: Any, group: str, limit: int | None = None, **filters: Any) -> list[str]:
+    """The messages of ``group``'s events matching ``filters`` (FilterLogEvents' own), every page
+    of them, or until ``limit`` are read."""
     messages: list[str] = []
-    kwargs: dict[str, Any] = {"logGroupName": group, "filterPattern": f'"{execution_arn}"'}
-    while True:
+    kwargs: dict[str, Any] = {"logGroupName": group, **filters}
+    while limit is None or len(messages) < limit:
         page = logs.filter_log_events(**kwargs)
         messages += [event["message"] for event in page.get("events", [])]
         if not page.get("nextToken"):
             break
         kwargs["nextToken"] = page["nextToken"]
-    return parse_events(messages).get(execution_arn, [])
+    return messages

@@ -30,18 +30,6 @@ def _log_group(target: Any) -> str:
     return group
 
 
-def _recent_events(logs: Any, group: str, since_ms: int, limit: int) -> list[str]:
-    messages: list[str] = []
-    kwargs: dict[str, Any] = {"logGroupName": group, "startTime": since_ms}
-    while len(messages) < limit:
-        page = logs.filter_log_events(**kwargs)
-        messages += [event["message"] for event in page.get("events", [])]
-        if not page.get("nextToken"):
-            break
-        kwargs["nextToken"] = page["nextToken"]
-    return messages
-
-
 def _execution_of_key(target: Any, key: str) -> str:
     """The execution that last recorded ``key``'s result, or that sent it to the failure DLQ."""
     from labelwatch.dlq import list_dead_letters
@@ -76,14 +64,14 @@ def register(app: typer.Typer) -> None:
         fmt: FormatOption = "table",
     ) -> None:
         """List the workflow's recent executions from its execution log group."""
-        from labelwatch.trace import parse_events, trace_execution
+        from labelwatch.trace import log_messages, parse_events, trace_execution
 
         check_format(fmt)
         if status is not None and status.upper() not in STATUSES:
             raise CliError(f"--status {status!r}: expected one of {', '.join(STATUSES)}", USAGE)
         target = ctx.obj.target()
         since_ms = int((time.time() - since * 3600) * 1000)
-        messages = _recent_events(target.client("logs"), _log_group(target), since_ms, limit=100_000)
+        messages = log_messages(target.client("logs"), _log_group(target), limit=100_000, startTime=since_ms)
         traces = [trace_execution(arn, events) for arn, events in parse_events(messages).items()]
         traces.sort(key=lambda trace: trace.started_ms or 0, reverse=True)
         rows = []
