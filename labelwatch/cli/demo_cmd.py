@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import shutil
 import time
 import urllib.error
@@ -43,11 +42,6 @@ def _step(text: str) -> None:
     console.print(Rule(f"[bold]{text}", align="left"))
 
 
-def alert_links(mail: Mail) -> list[str]:
-    """The links of an alert e-mail (the photo's, then its page's)."""
-    return re.findall(r"^https?://\S+$", mail.body, flags=re.MULTILINE)
-
-
 def opened(url: str) -> tuple[int, str, int]:
     """(status, content type, bytes) of a GET of ``url``, its redirect followed."""
     try:
@@ -60,7 +54,7 @@ def opened(url: str) -> tuple[int, str, int]:
 def show_one_alerts_links(mails: list[Mail]) -> bool:
     """Open the first alert's links, as a reader would, and print them with what they gave; False
     only when they did not open."""
-    links = alert_links(mails[0]) if mails else []
+    links = mails[0].links if mails else []
     if len(links) < 2:
         console.print("no alert with links to open", highlight=False)
         return True

@@ -202,7 +202,7 @@ def print_mail(mail: Mail) -> None:
         f"[dim]{_now()}[/] [bold magenta]✉ alert[/] to {escape(mail.recipient)}: {escape(mail.subject)}",
         highlight=False,
     )
-    pages = [line for line in mail.body.splitlines() if line.startswith("http") and line.endswith("?view")]
+    pages = [link for link in mail.links if link.endswith("?view")]
     if pages:
         console.print(f"         page: {pages[0]}", soft_wrap=True, highlight=False, markup=False)
 

@@ -41,6 +41,11 @@ class Mail:
     sent_at: datetime
     topic_arn: str
 
+    @property
+    def links(self) -> list[str]:
+        """The alert's links, each on a line of its own: the photo's, then its page's (``?view``)."""
+        return re.findall(r"^https?://\S+$", self.body, flags=re.MULTILINE)
+
 
 @dataclass
 class Outbox:
