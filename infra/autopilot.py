@@ -151,11 +151,6 @@ class ModelAutopilot(Construct):
         self._acknowledge_findings(config.model_arn)
 
     def _acknowledge_findings(self, model_arn: str) -> None:
-        acknowledge(
-            self.function,
-            "AwsSolutions-L1",
-            "Python 3.13, as the detect function: the bundled wheels are built and tested for it.",
-        )
         policy = self.function.role.node.find_child("DefaultPolicy")
         acknowledge(
             policy,

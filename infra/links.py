@@ -115,11 +115,6 @@ class LinkService(Construct):
             "Link keys are rotated by adding one and moving 'current' (docs/links.md), so that links "
             "already sent keep working for imageLinkDays; a rotation Lambda would replace the value.",
         )
-        acknowledge(
-            self.function,
-            "AwsSolutions-L1",
-            "Python 3.13, as the detect function: the bundled wheels are built and tested for it.",
-        )
         policy = self.function.role.node.find_child("DefaultPolicy")
         acknowledge(
             policy,

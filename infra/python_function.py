@@ -17,6 +17,7 @@ from constructs import Construct
 
 from infra.bundling import python_function_code
 from infra.monitoring import METRICS_NAMESPACE, METRICS_SERVICE
+from infra.nag import acknowledge
 
 FUNCTIONS_DIR = Path(__file__).resolve().parent.parent / "functions"
 RUNTIME = lambda_.Runtime.PYTHON_3_13
@@ -38,7 +39,7 @@ def python_function(
 ) -> lambda_.Function:
     """A function of the bundle; ``environment`` gets Powertools' service, namespace and log level,
     ``options`` go to ``lambda_.Function`` as they are (reserved concurrency, tracing)."""
-    return lambda_.Function(
+    function = lambda_.Function(
         scope,
         construct_id,
         description=description,
@@ -63,3 +64,10 @@ def python_function(
         },
         **options,
     )
+    acknowledge(
+        function,
+        "AwsSolutions-L1",
+        "Python 3.13 is the newest runtime the bundled wheels (Pillow, Powertools) are built and "
+        "tested for; every function runs that one bundle.",
+    )
+    return function

@@ -44,8 +44,8 @@ class Workflow(Construct):
         links: LinkService | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self._logical_id_of_input_bucket = self._logical_id(input_bucket)
-        self._logical_id_of_results_bucket = self._logical_id(results_bucket)
+        self._logical_id_of_input_bucket = logical_id(input_bucket)
+        self._logical_id_of_results_bucket = logical_id(results_bucket)
 
         self.failure_dlq = secure_queue(self, "FailureDlq", retention_period=DLQ_RETENTION)
 
@@ -180,12 +180,6 @@ class Workflow(Construct):
             "AwsSolutions-SQS3",
             "This queue is the failure DLQ itself: RecordFailure sends failed images here for redrive.",
         )
-        acknowledge(
-            self.detect_function,
-            "AwsSolutions-L1",
-            "Python 3.13 is the newest runtime the bundled wheels (Pillow, Powertools) "
-            "are built and tested for.",
-        )
         detect_policy = self.detect_function.role.node.find_child("DefaultPolicy")
         acknowledge(
             detect_policy,
@@ -205,7 +199,7 @@ class Workflow(Construct):
         )
         acknowledge(
             machine_policy,
-            f"AwsSolutions-IAM5[Resource::<{self._logical_id(self.detect_function)}.Arn>:*]",
+            f"AwsSolutions-IAM5[Resource::<{logical_id(self.detect_function)}.Arn>:*]",
             "CDK's LambdaInvoke grant covers the detect function's versions and aliases; one function only.",
         )
         acknowledge(
@@ -219,7 +213,3 @@ class Workflow(Construct):
             f"AwsSolutions-IAM5[Resource::<{self._logical_id_of_results_bucket}.Arn>/results/*]",
             "WriteResult writes one object per image under results/ only.",
         )
-
-    @staticmethod
-    def _logical_id(construct) -> str:
-        return logical_id(construct)

@@ -1,7 +1,8 @@
 """Lambda entry point ``detect.handler.lambda_handler``: Powertools around ``service.process_image``.
 
 Errors propagate so Step Functions sees the exception class name as errorType (docs/contracts.md).
-Nothing here logs the alert message: it carries the image's links (their tokens open the image). The s3 URI identifies the image.
+Nothing here logs the alert message: it carries the image's links (their tokens open the image).
+The s3 URI identifies the image.
 
 Cold start: importing this module is the function's Init Duration. The X-Ray SDK (Powertools'
 Tracer) is not imported: ``tracing`` sends the handler's subsegment and annotations itself; boto3
