@@ -193,6 +193,31 @@ def test_without_the_link_roles_read_of_image_versions_a_link_redirects_to_a_ref
     assert any("s3:GetObject" in denial for denial in map(str, emulator.authorizer.denials))
 
 
+@pytest.mark.parametrize(
+    ("removed", "status", "action"),
+    [
+        # the keys unreadable: the function fails, and Lambda's URL front end answers 502
+        ("secretsmanager:GetSecretValue", 502, "secretsmanager:GetSecretValue"),
+        # the result object unreadable: the link function refuses the link (its plain 403)
+        ("s3:GetObject", 403, "s3:GetObject"),
+    ],
+)
+def test_without_the_link_roles_secret_or_results_read_no_link_opens(
+    emulator, template, removed, status, action
+):
+    def matches(statement: Statement) -> bool:
+        if removed == "s3:GetObject":  # the results grant alone, not the input images' one
+            return actions(statement) == ["s3:GetObject"]
+        return removed in actions(statement)
+
+    changed = without(template, "AWS::IAM::Policy", "LinksRole", matches)
+    stack, inbox, _ = deploy_and_upload(emulator, changed)
+
+    photo, page = _alert_links(inbox)
+    assert (_status_of(photo), _status_of(page)) == (status, status)
+    assert any(action in denial for denial in map(str, emulator.authorizer.denials))
+
+
 @pytest.mark.parametrize("action", ["lambda:InvokeFunctionUrl", "lambda:InvokeFunction"])
 def test_without_either_public_permission_the_link_url_answers_forbidden(emulator, template, action):
     changed = copy.deepcopy(template)
