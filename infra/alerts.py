@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
@@ -49,3 +51,20 @@ class Alerts(Construct):
             self.topic.add_subscription(
                 subscriptions.EmailSubscription(subscriber.email, filter_policy=filter_policy)
             )
+
+
+def publish_with_topic_key(scope: Construct, topic: sns.ITopic, sid: str) -> list[iam.PolicyStatement]:
+    """What publishing to ``topic`` takes beyond ``sns:Publish`` when it is encrypted with a
+    customer-managed key: SNS refuses a publish whose caller may not use that key to encrypt
+    (``KMSAccessDenied``), so ``kms:GenerateDataKey*`` and ``kms:Decrypt`` on it, through SNS only."""
+    key = topic.master_key
+    if key is None:
+        return []
+    return [
+        iam.PolicyStatement(
+            sid=sid,
+            actions=["kms:GenerateDataKey*", "kms:Decrypt"],
+            resources=[key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"sns.{Stack.of(scope).region}.amazonaws.com"}},
+        )
+    ]

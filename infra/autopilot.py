@@ -14,13 +14,10 @@ function, and only EventBridge Scheduler for this account's schedule may assume 
 
 from __future__ import annotations
 
-import json
-
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
@@ -29,11 +26,8 @@ from infra.handlers import AUTOPILOT_HANDLER
 from infra.log_groups import protected_log_group
 from infra.nag import acknowledge
 from infra.python_function import python_function
-from infra.service_roles import role_for_one_resource
+from infra.schedules import every_minute
 
-SCHEDULE = "rate(1 minute)"
-# The schedule hands its own time to the function: the decision's "now" (handler.scheduled_time)
-SCHEDULE_INPUT = json.dumps({"time": "<aws.scheduler.scheduled-time>"})
 AUTOPILOT_TIMEOUT = Duration.seconds(50)  # under the minute: two runs never overlap for long
 
 
@@ -56,7 +50,6 @@ class ModelAutopilot(Construct):
         logs_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
         self.state_table = dynamodb.Table(
             self,
             "State",
@@ -117,36 +110,11 @@ class ModelAutopilot(Construct):
         for statement in statements:
             role.add_to_policy(statement)
 
-        schedule_name = f"{stack.stack_name}-model-autopilot"[:64]
-        schedule_arn = (
-            f"arn:{stack.partition}:scheduler:{stack.region}:{stack.account}:schedule/default/{schedule_name}"
-        )
-        schedule_role = role_for_one_resource(
+        self.schedule = every_minute(
             self,
-            "ScheduleRole",
-            service="scheduler.amazonaws.com",
-            source_arn=schedule_arn,
-            description="labelwatch autopilot schedule: invoke the autopilot function",
-        )
-        schedule_role.add_to_policy(
-            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[self.function.function_arn])
-        )
-        self.schedule = scheduler.CfnSchedule(
-            self,
-            "Schedule",
-            name=schedule_name,
+            name_suffix="model-autopilot",
+            function=self.function,
             description="labelwatch: one autopilot decision a minute",
-            schedule_expression=SCHEDULE,
-            flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
-            target=scheduler.CfnSchedule.TargetProperty(
-                arn=self.function.function_arn,
-                role_arn=schedule_role.role_arn,
-                input=SCHEDULE_INPUT,
-                # a missed minute is not made up: the next one observes afresh
-                retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
-                    maximum_retry_attempts=0, maximum_event_age_in_seconds=60
-                ),
-            ),
         )
         self._acknowledge_findings(config.model_arn)
 

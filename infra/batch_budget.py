@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.config import EXPRESS_LIMIT_SECONDS, ConfigError
+from infra.config import EXPRESS_LIMIT_SECONDS, MAX_LABELS, ConfigError
 from statemachine import budget
 
-DETECT_TIMEOUT_SECONDS = 30  # the detect function's timeout (infra.workflow.DETECT_TIMEOUT)
+# The detect function's timeout (infra.workflow.DETECT_TIMEOUT): a download of up to 15 MB, a decode
+# with its own deadline and one model call; its six attempts are most of an image's worst case.
+DETECT_TIMEOUT_SECONDS = 25
 
 
 def lambda_attempt_limit(lambda_timeout_seconds: float) -> budget.AttemptLimit:
     """A Task that names a Lambda function (not a ``states:::`` integration) lasts at most the
-    function's timeout; the detect function is the workflow's one function."""
+    function's timeout; the detect function is the one a Task calls without a TimeoutSeconds of its
+    own (ApplyCooldown has one)."""
 
     def limit(_name: str, state: dict[str, Any]) -> float | None:
         return None if ":states:::" in str(state.get("Resource", "")) else float(lambda_timeout_seconds)
@@ -32,9 +35,13 @@ def check_batch_fits(
     5 minutes: past them the execution stops with every image in it, and no Catch runs. The Map's
     MaxConcurrency is the ``mapConcurrency`` parameter."""
     attempt_limit = lambda_attempt_limit(lambda_timeout_seconds)
-    image = budget.map_items(definition, attempt_limit=attempt_limit)
+    # an image's own Maps (its alerts) get at most one item per label of interest
+    nested = MAX_LABELS
+    image = budget.map_items(definition, attempt_limit=attempt_limit, nested_items_per_map=nested)
     map_concurrency = budget.map_state(definition).get("MaxConcurrency", 0) or batch_size
-    batch = budget.worst_case(definition, attempt_limit=attempt_limit, items_per_map=batch_size)
+    batch = budget.worst_case(
+        definition, attempt_limit=attempt_limit, items_per_map=batch_size, nested_items_per_map=nested
+    )
     limit = execution_limit_seconds
     if batch.seconds > limit:
         rounds = -(-batch_size // map_concurrency)

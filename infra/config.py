@@ -97,6 +97,14 @@ _INT_RULES: dict[str, _IntRule] = {
         "it is the link function's reserved concurrency, which throttles a flood of clicks (0 leaves "
         "it unreserved, for accounts whose concurrency quota is still 10)",
     ),
+    "alertCooldownMinutes": _IntRule(
+        "alert_cooldown_minutes",
+        0,
+        1440,
+        60,
+        "at most one alert per label per folder per window this long (0 turns flood control off); "
+        "further matches go into one digest at the window's end (docs/flood-control.md)",
+    ),
     "batchSize": _IntRule(
         "batch_size", 1, 50, 10, "the Pipe hands Step Functions at most 262,144 characters per batch"
     ),
@@ -250,6 +258,7 @@ class LabelwatchConfig:
     image_links: bool = True
     image_link_days: int = 7
     link_concurrency: int = 5
+    alert_cooldown_minutes: int = 60
     key_prefix: str = ""
     batch_size: int = 10
     batch_window_seconds: int = 2

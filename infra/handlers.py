@@ -3,3 +3,5 @@
 DETECT_HANDLER = "detect.handler.lambda_handler"
 AUTOPILOT_HANDLER = "autopilot.handler.lambda_handler"
 LINKS_HANDLER = "links.handler.lambda_handler"
+COOLDOWN_HANDLER = "cooldown.handler.lambda_handler"
+DIGEST_HANDLER = "digest.handler.lambda_handler"

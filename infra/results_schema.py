@@ -18,6 +18,11 @@ RESULT_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("label", "string", "detected label; null when none was detected or the image was rejected"),
     ("confidence", "double", "0-100"),
     ("alert", "boolean", "this label matched a rule and was alerted"),
+    (
+        "suppressed",
+        "boolean",
+        "this label matched a rule within its cooldown: no alert, counted in the window's digest",
+    ),
     ("rule_threshold", "double", "the threshold of the rule for this label (alerted or not); null when none"),
     ("status", "string", "ok | rejected"),
     ("reason", "string", "why the image was rejected"),

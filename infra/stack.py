@@ -13,6 +13,7 @@ from infra.analytics import Analytics
 from infra.autopilot import ModelAutopilot
 from infra.buckets import secure_bucket
 from infra.config import LabelwatchConfig
+from infra.flood_control import FloodControl
 from infra.ingestion import Ingestion
 from infra.keys import alerts_key, logs_key
 from infra.links import LinkService
@@ -69,6 +70,17 @@ class LabelwatchStack(Stack):
                 logs_key=self.logs_key,
                 execution_link_template=self._execution_link_template(),
             )
+        self.flood_control = None
+        if config.alert_cooldown_minutes:
+            self.flood_control = FloodControl(
+                self,
+                "FloodControl",
+                config=config,
+                alerts_topic=self.alerts.topic,
+                logs_key=self.logs_key,
+                athena_workgroup=self.analytics.workgroup.ref,
+                query_console_url=self._athena_console_url() or "",
+            )
         self.workflow = Workflow(
             self,
             "Workflow",
@@ -78,6 +90,7 @@ class LabelwatchStack(Stack):
             alerts_topic=self.alerts.topic,
             logs_key=self.logs_key,
             links=self.links,
+            flood_control=self.flood_control,
         )
         self.ingestion.connect(self.workflow.state_machine)
         self.autopilot = None
@@ -170,6 +183,10 @@ class LabelwatchStack(Stack):
         if self.autopilot is not None:
             outputs["AutopilotStateTableName"] = self.autopilot.state_table.table_name
             outputs["AutopilotFunctionName"] = self.autopilot.function.function_name
+        if self.flood_control is not None:
+            # `labelwatch` reads the cooldown windows (which alert held each, what each digest counted)
+            outputs["CooldownsTableName"] = self.flood_control.table.table_name
+            outputs["DigestFunctionName"] = self.flood_control.digest_function.function_name
         if self.links is not None:
             # where alert links point (the function URL); `labelwatch` opens a link's view with it
             outputs["LinkServiceUrl"] = self.links.url.url
@@ -189,6 +206,14 @@ class LabelwatchStack(Stack):
             f"https://{host.format(region=self.region)}/states/home?region={self.region}"
             "#/express-executions/details/{arn}"
         )
+
+    def _athena_console_url(self) -> str | None:
+        """The Athena query editor of the stack's region (a digest's "list them" link); None in a
+        partition without a public console."""
+        host = CONSOLE_HOSTS.get(self.config.model_partition)
+        if host is None:
+            return None
+        return f"https://{host.format(region=self.region)}/athena/home?region={self.region}#/query-editor"
 
     def _executions_console_url(self) -> str | None:
         """The state machine's executions in the console of the model's partition (the stack's, by the

@@ -16,6 +16,7 @@ from constructs import Construct
 
 from infra.batch_budget import DETECT_TIMEOUT_SECONDS, check_batch_fits
 from infra.config import LabelwatchConfig
+from infra.flood_control import FloodControl
 from infra.handlers import DETECT_HANDLER
 from infra.links import LinkService
 from infra.log_groups import protected_log_group
@@ -42,6 +43,7 @@ class Workflow(Construct):
         alerts_topic: sns.ITopic,
         logs_key: kms.IKey,
         links: LinkService | None = None,
+        flood_control: FloodControl | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._logical_id_of_input_bucket = logical_id(input_bucket)
@@ -71,6 +73,8 @@ class Workflow(Construct):
             results_bucket=results_bucket,
             failure_dlq=self.failure_dlq,
             map_concurrency=config.map_concurrency,
+            cooldowns_table=flood_control.table if flood_control else None,
+            cooldown_function=flood_control.apply_function if flood_control else None,
             # a claim's lease is its message's visibility timeout (docs/contracts.md, "Claims")
             claim_lease_seconds=config.visibility_timeout_seconds,
         )
@@ -99,7 +103,7 @@ class Workflow(Construct):
             lambda_timeout_seconds=DETECT_TIMEOUT.to_seconds(),
             execution_limit_seconds=WORKFLOW_TIMEOUT.to_seconds(),
         )
-        self._acknowledge_findings()
+        self._acknowledge_findings(flood_control)
 
     def _definition_json(self) -> dict:
         """The state machine's ASL as synthesized, references to other resources left as ``${…}``."""
@@ -148,6 +152,7 @@ class Workflow(Construct):
                 "RESULTS_PREFIX": RESULTS_PREFIX,
                 "CLAIM_RETENTION_DAYS": str(config.claim_retention_days),
                 "MAX_LABELS": str(config.max_labels_per_image),
+                "ALERT_COOLDOWN_MINUTES": str(config.alert_cooldown_minutes),
             },
         )
         # Least privilege: its own log group, the input images, the one model version, the link keys.
@@ -174,7 +179,7 @@ class Workflow(Construct):
         )
         return function
 
-    def _acknowledge_findings(self) -> None:
+    def _acknowledge_findings(self, flood_control: FloodControl | None) -> None:
         acknowledge(
             self.failure_dlq,
             "AwsSolutions-SQS3",
@@ -202,6 +207,13 @@ class Workflow(Construct):
             f"AwsSolutions-IAM5[Resource::<{logical_id(self.detect_function)}.Arn>:*]",
             "CDK's LambdaInvoke grant covers the detect function's versions and aliases; one function only.",
         )
+        if flood_control is not None:
+            acknowledge(
+                machine_policy,
+                f"AwsSolutions-IAM5[Resource::<{logical_id(flood_control.apply_function)}.Arn>:*]",
+                "CDK's LambdaInvoke grant covers the ApplyCooldown function's versions and aliases; one "
+                "function only.",
+            )
         acknowledge(
             machine_policy,
             "AwsSolutions-IAM5[Action::kms:GenerateDataKey*]",

@@ -114,67 +114,74 @@ def trace_execution(arn: str, events: list[dict[str, Any]]) -> ExecutionTrace:
     """The trace of one execution from its log events (any level; what was not logged is missing)."""
     trace = ExecutionTrace(arn=arn)
     by_id = {int(event["id"]): event for event in events}
-    iteration_of: dict[int, int | None] = {}
-    images: dict[int, ImageTrace] = {}
-    open_visit: dict[int | None, StateVisit] = {}
+    # The innermost Map iteration each event is in (its MapIterationStarted event's id), read in id
+    # order: an event is in its previous event's iteration, unless that one started an iteration
+    # (then in it) or ended one (then in the iteration around that one: nested Maps, an image's
+    # alerts). An image is an iteration of the outermost Map.
+    scope_of: dict[int, int | None] = {}
+    parent_of: dict[int, int | None] = {}
+    for event_id in sorted(by_id):
+        event = by_id[event_id]
+        previous = int(event.get("previous_event_id") or 0)
+        before = by_id.get(previous)
+        outer = scope_of.get(previous) if before is not None else None
+        if before is not None and before["type"] in ITERATION_ENDS and outer is not None:
+            outer = parent_of.get(outer)
+        elif before is not None and before["type"] == "MapIterationStarted":
+            outer = previous
+        if event["type"] == "MapIterationStarted":
+            parent_of[event_id] = outer
+            scope_of[event_id] = event_id
+        else:
+            scope_of[event_id] = outer
 
-    def iteration(event_id: int) -> int | None:
-        """The Map iteration (index) an event belongs to, by its chain of previous events."""
-        chain = []
-        current: int | None = event_id
-        found: int | None = None
-        while current is not None and current in by_id:
-            event = by_id[current]
-            if current != event_id and event["type"] in ITERATION_ENDS:
-                found = None  # after an iteration's end: the Map state's own events (one Map level)
-                break
-            if current in iteration_of:
-                found = iteration_of[current]
-                break
-            chain.append(current)
-            if event["type"] == "MapIterationStarted":
-                found = int(event["details"].get("index", 0))
-                break
-            previous = int(event.get("previous_event_id") or 0)
-            current = previous if previous else None
-        for seen in chain:
-            iteration_of[seen] = found
-        return found
+    def image_index(scope: int | None) -> int | None:
+        """The outermost Map iteration around ``scope``: the image's index in its batch."""
+        if scope is None:
+            return None
+        while parent_of.get(scope) is not None:
+            scope = parent_of[scope]
+        return int(by_id[scope]["details"].get("index", 0))
+
+    images: dict[int, ImageTrace] = {}
+    open_visit: dict[int | None, StateVisit] = {}  # by innermost iteration: alerts run side by side
 
     for event in events:
         event_id, kind, details = int(event["id"]), event["type"], event.get("details") or {}
         at = int(event["event_timestamp"])
-        where = iteration(event_id)
+        scope = scope_of.get(event_id)
+        where = image_index(scope)
+        top_level_iteration = scope is not None and parent_of.get(scope) is None
         if kind == "ExecutionStarted":
             trace.started_ms = at
         elif kind in ENDS:
             trace.ended_ms, trace.status = at, ENDS[kind]
-        if kind == "MapIterationStarted":
-            images.setdefault(int(details.get("index", 0)), ImageTrace(index=int(details.get("index", 0))))
-            continue
-        if kind.startswith("MapIteration") and where is not None:
-            ended = images.setdefault(where, ImageTrace(index=where))
-            ended.status = kind.removeprefix("MapIteration").upper()
+        if kind.startswith("MapIteration"):
+            if kind == "MapIterationStarted" and top_level_iteration:
+                images.setdefault(where, ImageTrace(index=where))
+            elif top_level_iteration:
+                ended = images.setdefault(where, ImageTrace(index=where))
+                ended.status = kind.removeprefix("MapIteration").upper()
             continue
         visits = trace.visits if where is None else images.setdefault(where, ImageTrace(index=where)).visits
         if kind.endswith("StateEntered"):
             visit = StateVisit(name=details.get("name", "?"), entered_ms=at, input=details.get("input"))
-            previous = open_visit.get(where)
+            previous = open_visit.get(scope)
             if previous is not None and previous.exited_ms is None:
                 previous.exited_ms = at  # left without an exit event: a Catch
             if previous is not None and previous.last_try_failed and previous.caught is None:
                 previous.caught = previous.failures[-1].error
             visits.append(visit)
-            open_visit[where] = visit
+            open_visit[scope] = visit
             trace.has_data = trace.has_data or "input" in details
         elif kind.endswith("StateExited"):
-            visit = open_visit.get(where)
+            visit = open_visit.get(scope)
             if visit is not None:
                 visit.exited_ms, visit.output = at, details.get("output")
                 if where is not None and visit.name == "ParseEvent" and visit.output:
                     _name_the_image(images[where], visit.output)
         elif kind.endswith(FAILURE_EVENTS) and not kind.startswith(("Map", "Execution")):
-            visit = open_visit.get(where)
+            visit = open_visit.get(scope)
             attempt = Attempt(details.get("error", ""), details.get("cause", ""))
             if visit is not None:
                 visit.failures.append(attempt)
@@ -182,7 +189,7 @@ def trace_execution(arn: str, events: list[dict[str, Any]]) -> ExecutionTrace:
             else:  # at level ERROR the state it failed in was not logged
                 trace.unplaced.append(attempt)
         elif kind.endswith("Succeeded") and not kind.startswith(("Map", "Execution")):
-            visit = open_visit.get(where)
+            visit = open_visit.get(scope)
             if visit is not None:
                 visit.last_try_failed = False
     trace.images = [images[index] for index in sorted(images)]

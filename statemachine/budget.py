@@ -12,7 +12,9 @@ definition that deploys, not from a second description of it that could drift:
   ``min(IntervalSeconds × BackoffRate^k, MaxDelaySeconds)`` (full jitter waits less, never more);
   a Task's retriers count separately, so the worst case takes every one of them to its end;
 - the slowest path follows ``Next``, a Choice's branches and the Catches (taken after the retries);
-- a Map state runs ``ceil(items / MaxConcurrency)`` rounds of its item processor's worst case.
+- a Map state runs ``ceil(items / MaxConcurrency)`` rounds of its item processor's worst case; the
+  caller says how many items the top-level Map gets (a batch) and how many a Map nested in its item
+  processor gets (an image's alerts: its labels of interest).
 """
 
 from __future__ import annotations
@@ -66,7 +68,13 @@ def _next_states(state: dict[str, Any]) -> list[str]:
     return following
 
 
-def worst_case(machine: dict[str, Any], *, attempt_limit: AttemptLimit, items_per_map: int = 1) -> WorstCase:
+def worst_case(
+    machine: dict[str, Any],
+    *,
+    attempt_limit: AttemptLimit,
+    items_per_map: int = 1,
+    nested_items_per_map: int = 1,
+) -> WorstCase:
     """The slowest path of ``machine`` (a definition or a Map's item processor) from its StartAt."""
     states: dict[str, dict[str, Any]] = machine["States"]
     known: dict[str, WorstCase] = {}
@@ -77,7 +85,12 @@ def worst_case(machine: dict[str, Any], *, attempt_limit: AttemptLimit, items_pe
         kind = state.get("Type")
         if kind == "Map":
             processor = state.get("ItemProcessor") or state.get("Iterator")
-            inner = worst_case(processor, attempt_limit=attempt_limit, items_per_map=items_per_map)
+            inner = worst_case(
+                processor,
+                attempt_limit=attempt_limit,
+                items_per_map=nested_items_per_map,
+                nested_items_per_map=nested_items_per_map,
+            )
             concurrency = state.get("MaxConcurrency", 0) or items_per_map  # 0: no limit
             return math.ceil(items_per_map / concurrency) * inner.seconds
         if kind == "Task":
@@ -118,7 +131,14 @@ def map_state(machine: dict[str, Any]) -> dict[str, Any]:
     raise ValueError("the definition has no Map state")
 
 
-def map_items(machine: dict[str, Any], *, attempt_limit: AttemptLimit) -> WorstCase:
+def map_items(
+    machine: dict[str, Any], *, attempt_limit: AttemptLimit, nested_items_per_map: int = 1
+) -> WorstCase:
     """The worst case of one item of the definition's Map state: one image of a batch."""
     state = map_state(machine)
-    return worst_case(state.get("ItemProcessor") or state.get("Iterator"), attempt_limit=attempt_limit)
+    return worst_case(
+        state.get("ItemProcessor") or state.get("Iterator"),
+        attempt_limit=attempt_limit,
+        items_per_map=nested_items_per_map,
+        nested_items_per_map=nested_items_per_map,
+    )

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -32,6 +32,9 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
+
+from infra.alerts import publish_with_topic_key
+from infra.config import MAX_LABELS
 
 RESULTS_PREFIX = "results/"
 
@@ -68,6 +71,10 @@ DYNAMODB_TRANSIENT_ERRORS = [
     "DynamoDB.AmazonDynamoDBException",  # an error without a name of its own (a 5xx the SDK does not model)
 ]
 CONDITION_FAILED = "DynamoDB.ConditionalCheckFailedException"
+# DynamoDB's answer to an update that would make its item over 400 KB
+ITEM_TOO_LARGE = "DynamoDB.ValidationException"
+# A cooldown window owes a digest while its ``digest`` attribute is this (the digest index's key).
+DIGEST_PENDING = "pending"
 # Throttling of the model, or of the detect function by its reserved concurrency, that outlasts the
 # retries: the image goes back to the queue instead of failing.
 DETECTOR_BUSY = [DETECTOR_THROTTLED, "Lambda.TooManyRequestsException"]
@@ -103,9 +110,16 @@ class RetryPolicy:
 DETECTOR_RETRY = RetryPolicy(interval_seconds=2, max_attempts=2)
 SERVICE_RETRY = RetryPolicy(interval_seconds=1, max_attempts=2)
 TIMEOUT_RETRY = RetryPolicy(interval_seconds=1, max_attempts=1)
+# Flood control's states (CheckCooldown, RecordSuppressed, ApplyCooldown) lie on the alert path, the
+# budget's slowest: one retry each. What still fails goes to the failure DLQ, whence a redrive is
+# idempotent (the same window, the same image).
+COOLDOWN_RETRY = RetryPolicy(interval_seconds=1, max_attempts=1)
 # Each call of DynamoDB, S3, SNS and SQS answers in milliseconds; without a limit a hung one would
 # hold its image (and its batch) until the execution's 5 minutes.
 SERVICE_TASK_TIMEOUT = sfn.Timeout.duration(Duration.seconds(5))
+# ApplyCooldown rewrites a few lines of JSON (milliseconds; its function's timeout is 5 s): the
+# state's limit leaves room for a cold start.
+APPLY_COOLDOWN_TASK_TIMEOUT = sfn.Timeout.duration(Duration.seconds(6))
 # How long a claim is one receive's after that receive's message was first received (ClaimImage):
 # the ingest queue's visibility timeout, the lease SQS itself gives a receive (cdk.json's default).
 DEFAULT_CLAIM_LEASE_SECONDS = 360
@@ -119,6 +133,9 @@ class WorkflowResources:
     results_bucket: s3.IBucket
     failure_dlq: sqs.IQueue
     map_concurrency: int
+    # flood control (alertCooldownMinutes > 0): the windows' table and the ApplyCooldown function
+    cooldowns_table: dynamodb.ITable | None = None
+    cooldown_function: lambda_.IFunction | None = None
     # the ingest queue's visibility timeout (see _claim_image); it must outlast an execution's worst
     # case from its message's first receive: batching window + 5 minutes + a margin
     claim_lease_seconds: int = DEFAULT_CLAIM_LEASE_SECONDS
@@ -200,22 +217,7 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
         scope, "EvaluateLabels", comment="Did any label of interest reach its threshold?"
     )
 
-    publish_alert = tasks.SnsPublish(
-        scope,
-        "PublishAlert",
-        task_timeout=SERVICE_TASK_TIMEOUT,
-        comment="E-mail the subscribers; the 'labels' attribute lets each filter by label.",
-        topic=res.alerts_topic,
-        subject=sfn.JsonPath.string_at("$.detection.alertSubject"),
-        message=sfn.TaskInput.from_json_path_at("$.detection.alertMessage"),
-        message_attributes={
-            "labels": tasks.MessageAttribute(
-                value=sfn.JsonPath.string_at("$.detection.alertLabels"),
-                data_type=tasks.MessageAttributeDataType.STRING_ARRAY,
-            )
-        },
-        result_path=sfn.JsonPath.DISCARD,
-    )
+    publish_alerts = _publish_alerts(scope, res)
 
     complete_claim = tasks.DynamoUpdateItem(
         scope,
@@ -328,8 +330,7 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
     # either: a timed-out claim goes to the failure DLQ with its context. (A retry would now be
     # safe: the same receive of the same execution takes back a claim it wrote, see _claim_image.)
     write_result.add_retry(**SERVICE_RETRY.on(["States.TaskFailed", "States.Timeout"]))
-    publish_alert.add_retry(**SERVICE_RETRY.on(["States.TaskFailed"]))
-    for task in (write_result, publish_alert):
+    for task in (write_result, publish_alerts):
         task.add_catch(release_after_failure, errors=["States.ALL"], result_path="$.error")
 
     complete_claim.add_retry(**SERVICE_RETRY.on(DYNAMODB_TRANSIENT_ERRORS))
@@ -337,14 +338,38 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
     complete_claim.add_catch(done, errors=["States.ALL"], result_path="$.completeError")
 
     alert_matched = sfn.Condition.boolean_equals("$.detection.alert", True)
-    per_image = (
-        parse_event.next(claim_image)
-        .next(detect_labels)
-        .next(write_result)
-        .next(
-            evaluate_labels.when(alert_matched, publish_alert.next(complete_claim)).otherwise(complete_claim)
+    if res.cooldowns_table is None:
+        per_image = (
+            parse_event.next(claim_image)
+            .next(detect_labels)
+            .next(write_result)
+            .next(
+                evaluate_labels.when(alert_matched, publish_alerts.next(complete_claim)).otherwise(
+                    complete_claim
+                )
+            )
         )
-    )
+    else:
+        # Flood control decides before the result is written: a held-back label's records say so.
+        check_cooldowns = _check_cooldowns(scope, res)
+        apply_cooldown = _apply_cooldown(scope, res)
+        for task in (check_cooldowns, apply_cooldown):
+            task.add_catch(release_after_failure, errors=["States.ALL"], result_path="$.error")
+        any_alert_left = (
+            sfn.Choice(scope, "AnyAlertToSend", comment="Is any matched label outside its cooldown?")
+            .when(alert_matched, publish_alerts.next(complete_claim))
+            .otherwise(complete_claim)
+        )
+        write_result.next(any_alert_left)
+        per_image = (
+            parse_event.next(claim_image)
+            .next(detect_labels)
+            .next(
+                evaluate_labels.when(
+                    alert_matched, check_cooldowns.next(apply_cooldown).next(write_result)
+                ).otherwise(write_result)
+            )
+        )
     complete_claim.next(done)
 
     process_batch = sfn.Map(
@@ -393,6 +418,169 @@ def build_definition(scope: Construct, res: WorkflowResources) -> sfn.IChainable
         .otherwise(report_done)
     )
     return process_batch.next(check_retries).next(any_retry)
+
+
+def _publish_alerts(scope: Construct, res: WorkflowResources) -> sfn.Map:
+    """One e-mail per label of interest that matched (and, with flood control, is not held back).
+
+    Retried on States.TaskFailed, in practice SNS's own error answer (throttled, failing: nothing was
+    published), accepting that an answer lost after SNS took the message e-mails twice; not on
+    States.Timeout (its 5 s passed), which says nothing of whether it went out. What fails after
+    the retries fails the Map, whose Catch releases the claim and sends the image to the failure
+    DLQ, where a person decides whether to redrive it (docs/contracts.md, "Alerts: at least once").
+    """
+    publish_alert = tasks.SnsPublish(
+        scope,
+        "PublishAlert",
+        task_timeout=SERVICE_TASK_TIMEOUT,
+        comment="E-mail the subscribers; the 'labels' attribute lets each filter by label.",
+        topic=res.alerts_topic,
+        subject=sfn.JsonPath.string_at("$.subject"),
+        message=sfn.TaskInput.from_json_path_at("$.message"),
+        message_attributes={
+            "labels": tasks.MessageAttribute(
+                value=sfn.JsonPath.string_at("$.labels"),
+                data_type=tasks.MessageAttributeDataType.STRING_ARRAY,
+            )
+        },
+        result_path=sfn.JsonPath.DISCARD,
+    )
+    publish_alert.add_retry(**SERVICE_RETRY.on(["States.TaskFailed"]))
+    publish_alerts = sfn.Map(
+        scope,
+        "PublishAlerts",
+        comment="One alert per matched label of interest.",
+        items_path="$.detection.alerts",
+        max_concurrency=MAX_LABELS,  # every alert at once: one round in the budget
+        item_selector={
+            "subject": sfn.JsonPath.string_at("$$.Map.Item.Value.subject"),
+            "message": sfn.JsonPath.string_at("$$.Map.Item.Value.message"),
+            "labels": sfn.JsonPath.string_at("$$.Map.Item.Value.labels"),
+        },
+        result_path=sfn.JsonPath.DISCARD,
+    )
+    publish_alerts.item_processor(publish_alert)
+    return publish_alerts
+
+
+def _check_cooldowns(scope: Construct, res: WorkflowResources) -> sfn.Map:
+    """Flood control, per matched label: hold the window's one alert, or be held back and counted.
+
+    CheckCooldown claims the (label, folder, window) item for this image; the same image finding
+    its own claim (a redrive, a retry after a lost answer) holds it again, so a redelivery neither
+    opens a second alert nor loses the first. Any other image fails the condition and goes to
+    RecordSuppressed, which adds its id to the window's set (a set: a redelivery counts once) and
+    marks the window as owing a digest, unless that digest has already gone out (then the match is
+    still recorded in the results, not counted; docs/flood-control.md).
+    """
+    key = {"pk": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.cooldown.pk"))}
+    check = tasks.DynamoUpdateItem(
+        scope,
+        "CheckCooldown",
+        task_timeout=SERVICE_TASK_TIMEOUT,
+        comment="Flood control: this image holds the window's one alert for this label and folder, or not.",
+        table=res.cooldowns_table,
+        key=key,
+        update_expression=(
+            "SET alertImage = :imageId, alertImageUri = :imageUri, #label = :label, #folder = :folder,"
+            " #bucket = :bucket, windowStart = :windowStart, windowEnd = :windowEnd, expiresAt = :expiresAt"
+        ),
+        condition_expression="attribute_not_exists(alertImage) OR alertImage = :imageId",
+        expression_attribute_names={"#label": "label", "#folder": "folder", "#bucket": "bucket"},
+        expression_attribute_values={
+            ":imageId": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.imageId")),
+            ":imageUri": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.imageUri")),
+            ":label": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.cooldown.label")),
+            ":folder": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.cooldown.folder")),
+            ":bucket": tasks.DynamoAttributeValue.from_string(sfn.JsonPath.string_at("$.cooldown.bucket")),
+            ":windowStart": tasks.DynamoAttributeValue.from_string(
+                sfn.JsonPath.string_at("$.cooldown.windowStart")
+            ),
+            ":windowEnd": tasks.DynamoAttributeValue.from_string(
+                sfn.JsonPath.string_at("$.cooldown.windowEnd")
+            ),
+            ":expiresAt": tasks.DynamoAttributeValue.number_from_string(
+                sfn.JsonPath.format("{}", sfn.JsonPath.string_at("$.cooldown.expiresAt"))
+            ),
+        },
+        result_path=sfn.JsonPath.DISCARD,
+    )
+    record_suppressed = tasks.DynamoUpdateItem(
+        scope,
+        "RecordSuppressed",
+        task_timeout=SERVICE_TASK_TIMEOUT,
+        comment="Held back: count this image once for the window's digest.",
+        table=res.cooldowns_table,
+        key=key,
+        update_expression="ADD suppressed :imageIds SET digest = :pending, digestDue = :digestDue",
+        condition_expression="attribute_not_exists(digestSentAt)",
+        expression_attribute_values={
+            ":imageIds": tasks.DynamoAttributeValue.from_string_set(sfn.JsonPath.list_at("$.imageIds")),
+            ":pending": tasks.DynamoAttributeValue.from_string(DIGEST_PENDING),
+            ":digestDue": tasks.DynamoAttributeValue.from_string(
+                sfn.JsonPath.string_at("$.cooldown.digestDue")
+            ),
+        },
+        result_path=sfn.JsonPath.DISCARD,
+    )
+    alerted = sfn.Pass(
+        scope,
+        "HoldsTheAlert",
+        parameters={"label": sfn.JsonPath.string_at("$.cooldown.label"), "suppressed": False},
+    )
+    suppressed = sfn.Pass(
+        scope,
+        "HeldBack",
+        parameters={"label": sfn.JsonPath.string_at("$.cooldown.label"), "suppressed": True},
+    )
+    for task in (check, record_suppressed):
+        task.add_retry(**COOLDOWN_RETRY.on(DYNAMODB_TRANSIENT_ERRORS))
+    check.add_catch(record_suppressed, errors=[CONDITION_FAILED], result_path=sfn.JsonPath.DISCARD)
+    # the window's digest went out already, or its item is full (400 KB: ~10,000 ids): the match is
+    # held back and recorded in the results, not counted (docs/flood-control.md)
+    record_suppressed.add_catch(
+        suppressed, errors=[CONDITION_FAILED, ITEM_TOO_LARGE], result_path=sfn.JsonPath.DISCARD
+    )
+    check.next(alerted)
+    record_suppressed.next(suppressed)
+
+    check_cooldowns = sfn.Map(
+        scope,
+        "CheckCooldowns",
+        comment="Flood control: at most one alert per label per folder per window.",
+        items_path="$.detection.alerts",
+        max_concurrency=MAX_LABELS,  # every alert at once: one round in the budget
+        item_selector={
+            "cooldown": sfn.JsonPath.object_at("$$.Map.Item.Value.cooldown"),
+            "imageId": sfn.JsonPath.string_at("$.detection.imageId"),
+            "imageIds": sfn.JsonPath.array(sfn.JsonPath.string_at("$.detection.imageId")),
+            "imageUri": sfn.JsonPath.string_at("$.detection.image"),
+        },
+        result_path="$.cooldownDecisions",
+    )
+    check_cooldowns.item_processor(check)
+    return check_cooldowns
+
+
+def _apply_cooldown(scope: Construct, res: WorkflowResources) -> tasks.LambdaInvoke:
+    apply = tasks.LambdaInvoke(
+        scope,
+        "ApplyCooldown",
+        task_timeout=APPLY_COOLDOWN_TASK_TIMEOUT,
+        comment="Mark held-back labels' records suppressed; keep only the alerts to send.",
+        lambda_function=res.cooldown_function,
+        payload=sfn.TaskInput.from_object(
+            {
+                "detection": sfn.JsonPath.object_at("$.detection"),
+                "decisions": sfn.JsonPath.list_at("$.cooldownDecisions"),
+            }
+        ),
+        payload_response_only=True,
+        result_path="$.detection",
+        retry_on_service_exceptions=False,
+    )
+    apply.add_retry(**COOLDOWN_RETRY.on([*LAMBDA_TRANSIENT_ERRORS, LAMBDA_TIMEOUT, "States.Timeout"]))
+    return apply
 
 
 def _parse_event(scope: Construct) -> sfn.Pass:
@@ -489,22 +677,10 @@ def _claim_image(scope: Construct, res: WorkflowResources) -> tasks.DynamoUpdate
 def task_permissions(scope: Construct, res: WorkflowResources) -> list[iam.PolicyStatement]:
     """What the states' tasks need beyond the grants CDK's task constructs add themselves.
 
-    ``tasks.SnsPublish`` grants ``sns:Publish`` only. The alerts topic is encrypted with a
-    customer-managed key, and SNS refuses a publish whose caller may not use that key to encrypt
-    (``KMSAccessDenied``): PublishAlert also needs ``kms:GenerateDataKey*`` and ``kms:Decrypt`` on
-    it, here only through SNS (``kms:ViaService``).
+    ``tasks.SnsPublish`` grants ``sns:Publish`` only; the alerts topic is encrypted with a
+    customer-managed key, which PublishAlert must be allowed to use too (``publish_with_topic_key``).
     """
-    key = res.alerts_topic.master_key
-    if key is None:
-        return []
-    return [
-        iam.PolicyStatement(
-            sid="PublishAlertToTheEncryptedTopic",
-            actions=["kms:GenerateDataKey*", "kms:Decrypt"],
-            resources=[key.key_arn],
-            conditions={"StringEquals": {"kms:ViaService": f"sns.{Stack.of(scope).region}.amazonaws.com"}},
-        )
-    ]
+    return publish_with_topic_key(scope, res.alerts_topic, "PublishAlertToTheEncryptedTopic")
 
 
 def _release_claim(scope: Construct, state_id: str, res: WorkflowResources) -> tasks.DynamoDeleteItem:

@@ -11,13 +11,12 @@ when ``always-on`` found the model not running; the stack's alarms watch both.
 
 from __future__ import annotations
 
-import time
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
+from schedule_event import scheduled_time
 
 from . import clients
 from .pilot import run_minute
@@ -27,17 +26,6 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 logger = Logger()
-
-
-def scheduled_time(event: Any) -> float:
-    """The invocation's minute: the event's ``time`` (ISO 8601), else the clock."""
-    text = event.get("time") if isinstance(event, dict) else None
-    if not text:
-        return time.time()
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        raise ValueError(f"the schedule's time {text!r} is not an ISO 8601 timestamp") from None
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -12,6 +12,9 @@ from .rules import LabelRules, Match
 
 SUBJECT_MAX = 100  # SNS: at most 100 printable ASCII characters, no line breaks
 ELLIPSIS = "..."
+# An e-mail lists this many of the image's other labels (an object-detection answer can hold 100,
+# and an image alerting on ten labels sends ten e-mails, all carried in one state of 256 KiB).
+MAX_OTHER_LABELS = 15
 
 
 def to_ascii(text: str) -> str:
@@ -115,10 +118,17 @@ def build_message(
     lines += ["", "Other labels seen:"]
     if not others:
         lines.append("  (none)")
-    for label in others:
+    for label in others[:MAX_OTHER_LABELS]:
         rule = rules.rule_for(label.name)
-        note = f" (below your threshold {pct(rule[1])})" if rule else ""
+        note = ""
+        if rule and rules.is_match(label):
+            note = f" (over your threshold {pct(rule[1])}: its own alert)"
+        elif rule:
+            note = f" (below your threshold {pct(rule[1])})"
         lines.append(f"  - {label.name}: {pct(label.confidence)}{note}")
+    if len(others) > MAX_OTHER_LABELS:
+        more = len(others) - MAX_OTHER_LABELS
+        lines.append(f"  ... and {more} more (every label is in the image's result records and its page)")
 
     if link is not None:
         expiry = link.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -112,7 +112,7 @@ def _handle(event: dict[str, Any], metrics: AmazonCloudWatchEMFProvider, deadlin
             "normalised": result.normalised,
             "labels": [vars(label) for label in result.labels],
             "labelsOmitted": result.labels_omitted,
-            "alertLabels": result.alert_labels,
+            "alertLabels": [alert.label for alert in result.alerts],
             "resultKey": result.result_key,
         },
     )

@@ -62,6 +62,7 @@ def build_records(
             "label": label,
             "confidence": confidence,
             "alert": alert,
+            "suppressed": False,  # flood control: the workflow's ApplyCooldown sets it (cooldown.py)
             "rule_threshold": threshold,
             **tail,
             "geometry": geometry,

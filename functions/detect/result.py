@@ -40,6 +40,18 @@ class MatchSeen:
     threshold: float
 
 
+@dataclass(frozen=True)
+class AlertOut:
+    """One label's alert: the workflow publishes one per label of interest that matched, unless
+    flood control holds it back (``cooldown``: its window, None with ``alertCooldownMinutes`` 0)."""
+
+    label: str  # the rule's label name as configured
+    labels: str  # JSON array string of it: SNS's String.Array attribute, what filter policies name
+    subject: str
+    message: str
+    cooldown: dict[str, Any] | None = None
+
+
 def _key(name: str) -> dict[str, str]:
     return {"key": name}
 
@@ -56,9 +68,7 @@ class Detection:
     labels: tuple[LabelSeen, ...] = field(metadata=_key("labels"))
     matches: tuple[MatchSeen, ...] = field(metadata=_key("matches"))
     alert: bool = field(metadata=_key("alert"))
-    alert_labels: str = field(metadata=_key("alertLabels"))  # JSON array string (SNS String.Array)
-    alert_subject: str = field(metadata=_key("alertSubject"))
-    alert_message: str = field(metadata=_key("alertMessage"))
+    alerts: tuple[AlertOut, ...] = field(metadata=_key("alerts"))  # one per matched label of interest
     result_key: str = field(metadata=_key("resultKey"))
     result_body: str = field(metadata=_key("resultBody"))  # NDJSON result records
     claim_expires_at: int = field(metadata=_key("claimExpiresAt"))

@@ -12,6 +12,7 @@ from typing import Any
 from links.keys import LinkKeys
 
 from .alert import alert_labels, build_message, build_subject
+from .cooldown import cooldown_window
 from .detector import detect_labels
 from .errors import ImageRejected
 from .event import parse_event
@@ -20,7 +21,7 @@ from .keys import result_key
 from .labels import Label
 from .links import signed_link
 from .records import build_records, to_ndjson
-from .result import Detection, LabelSeen, MatchSeen, fit_to_budget
+from .result import AlertOut, Detection, LabelSeen, MatchSeen, fit_to_budget
 from .settings import Settings
 
 
@@ -93,7 +94,7 @@ def process_image(
 
     matches = rules.evaluate(labels)
     alert = bool(matches)
-    subject = message = ""
+    alerts: list[AlertOut] = []
     if alert:
         link = None
         if settings.image_links:
@@ -107,18 +108,39 @@ def process_image(
                 now=now,
                 days=settings.image_link_days,
             )
-        subject = build_subject(matches, upload.key)
-        message = build_message(
-            image_uri=upload.uri,
-            uploaded_at=upload.uploaded_at,
-            detected_at=now,
-            matches=matches,
-            labels=labels,
-            rules=rules,
-            model_arn=settings.model_arn,
-            execution=upload.execution,
-            link=link,
-        )
+        # One alert per label of interest (flood control holds back each label on its own).
+        for rule in dict.fromkeys(match.rule for match in matches):
+            of_rule = [match for match in matches if match.rule == rule]
+            window = None
+            if settings.alert_cooldown_minutes:
+                window = cooldown_window(
+                    label=rule,
+                    bucket=upload.bucket,
+                    key=upload.key,
+                    uploaded_at=upload.uploaded_at,
+                    detected_at=now,
+                    minutes=settings.alert_cooldown_minutes,
+                    retention_days=settings.claim_retention_days,
+                ).payload()
+            alerts.append(
+                AlertOut(
+                    label=rule,
+                    labels=alert_labels(of_rule),
+                    subject=build_subject(of_rule, upload.key),
+                    message=build_message(
+                        image_uri=upload.uri,
+                        uploaded_at=upload.uploaded_at,
+                        detected_at=now,
+                        matches=of_rule,
+                        labels=labels,
+                        rules=rules,
+                        model_arn=settings.model_arn,
+                        execution=upload.execution,
+                        link=link,
+                    ),
+                    cooldown=window,
+                )
+            )
 
     records = build_records(
         bucket=upload.bucket,
@@ -148,9 +170,7 @@ def process_image(
         labels=tuple(LabelSeen(label.name, label.confidence) for label in labels),
         matches=tuple(MatchSeen(m.label.name, m.label.confidence, m.threshold) for m in matches),
         alert=alert,
-        alert_labels=alert_labels(matches),
-        alert_subject=subject,
-        alert_message=message,
+        alerts=tuple(alerts),
         result_key=result_key(settings.results_prefix, upload.uploaded_at, image_id),
         result_body=to_ndjson(records),
         claim_expires_at=int((now + timedelta(days=settings.claim_retention_days)).timestamp()),

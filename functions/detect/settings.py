@@ -10,6 +10,7 @@ from .errors import SettingsError
 from .rules import LabelRules, parse_label_rules
 
 MAX_IMAGE_LINK_DAYS = 30  # infra/config.py imageLinkDays
+MAX_COOLDOWN_MINUTES = 1440  # infra/config.py alertCooldownMinutes
 MAX_LABELS_LIMIT = 100  # labels per image; the detection output stays within its budget (result.py)
 
 
@@ -23,6 +24,7 @@ class Settings:
     image_link_days: int = 7
     results_prefix: str = "results/"
     claim_retention_days: int = 14  # as long as the DLQs keep messages (infra/config.py)
+    alert_cooldown_minutes: int = 0  # flood control's window (infra/config.py alertCooldownMinutes); 0: off
     max_labels: int = 50  # per image: DetectCustomLabels' MaxResults (an object-detection model: one per box)
 
 
@@ -82,4 +84,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         results_prefix=prefix,
         claim_retention_days=_int(env, "CLAIM_RETENTION_DAYS", 14, 1, 3650),
         max_labels=_int(env, "MAX_LABELS", 50, 1, MAX_LABELS_LIMIT),
+        alert_cooldown_minutes=_int(env, "ALERT_COOLDOWN_MINUTES", 0, 0, MAX_COOLDOWN_MINUTES),
     )

@@ -47,6 +47,15 @@ class Assumptions:
     autopilot_log_bytes: int = 600
     autopilot_state_reads_per_run: int = 1
     autopilot_state_writes_per_run: int = 1
+    # Flood control (alertCooldownMinutes > 0): the digest function once a minute, ApplyCooldown and
+    # CheckCooldown once per alerting image
+    digest_per_minute: float = 1.0
+    digest_memory_mb: int = 256
+    digest_seconds: float = 0.2
+    apply_cooldown_memory_mb: int = 256
+    apply_cooldown_seconds: float = 0.05
+    cooldown_writes_per_alert: int = 2
+    flood_control_log_bytes: int = 400  # per digest run and per ApplyCooldown invocation
     # Fixed parts of the stack
     alarm_metrics: int = 9
     autopilot_alarm_metrics: int = 3
@@ -107,6 +116,13 @@ EXPLAINED: dict[str, str] = {
     "and always-on; manual deploys no autopilot)",
     "autopilot_memory_mb": "the autopilot function's memory (infra/autopilot.py; Arm)",
     "autopilot_seconds": "its billed duration per run",
+    "digest_per_minute": "flood control's digest function runs once a minute (EventBridge Scheduler)",
+    "digest_memory_mb": "the digest function's memory (infra/flood_control.py)",
+    "digest_seconds": "its billed duration per run: one index query, nothing due most minutes",
+    "apply_cooldown_memory_mb": "the ApplyCooldown function's memory (infra/flood_control.py)",
+    "apply_cooldown_seconds": "its billed duration per alerting image: a few lines of JSON rewritten",
+    "flood_control_log_bytes": "the digest function's log line per run, ApplyCooldown's per invocation",
+    "cooldown_writes_per_alert": "CheckCooldown, and RecordSuppressed when held back (conservatively both)",
     "autopilot_log_bytes": "its log lines per run",
     "autopilot_state_reads_per_run": "GetItem of its state table per run",
     "autopilot_state_writes_per_run": "PutItem of its state table per run (conservatively every run)",
@@ -118,7 +134,8 @@ EXPLAINED: dict[str, str] = {
     "custom_metrics": "the detect function's 8 EMF counters",
     "autopilot_custom_metrics": "the autopilot's ModelStartFailed and ModelFoundStopped metrics",
     "kms_keys": "the topics key and the logs key",
-    "log_groups": "executions, detect and pipe log groups (the logs key), and the autopilot's when deployed",
+    "log_groups": "executions, detect and pipe log groups (the logs key), and the autopilot's and flood "
+    "control's two when deployed",
     "kms_requests_per_log_group_hour": "data-key requests CloudWatch Logs makes per encrypted log group; SNS "
     "is assumed to ask once per publish and once per delivery",
     "original_detect_memory_mb": "the original design's detect function: console/SAM default memory (x86)",

@@ -30,6 +30,7 @@ STEP_FUNCTIONS = "Step Functions Express"
 LAMBDA_DETECT = "Lambda: detect"
 LAMBDA_RESULTS = "Lambda: results"
 LAMBDA_AUTOPILOT = "Lambda: autopilot"
+LAMBDA_FLOOD_CONTROL = "Lambda: flood control"
 PIPES = "EventBridge Pipes"
 SQS = "SQS"
 DYNAMODB = "DynamoDB tables"
@@ -282,28 +283,33 @@ def _labelwatch_estimate(
     autopilot = config.model_control != "manual"  # manual deploys no autopilot, and the Pipe runs
     autopilot_runs = a.autopilot_per_minute * MINUTES_PER_DAY * MONTH_DAYS if autopilot else 0.0
     pipe_hours = run.hours_per_day if config.model_control == "on-demand" else 24.0
+    flood_control = config.alert_cooldown_minutes > 0
+    digest_runs = a.digest_per_minute * MINUTES_PER_DAY * MONTH_DAYS if flood_control else 0.0
+    scheduled = autopilot_runs + digest_runs
     lines = [
         _custom_labels_line(run, prices),
         _step_functions_line(executions, batch, config, prices, a),
         _detect_function_line(images, prices, a),
         *([_autopilot_line(autopilot_runs, prices, a)] if autopilot else []),
+        *([_flood_control_line(workload, digest_runs, prices, a)] if flood_control else []),
         _pipes_line(executions, batch, prices, a),
         _sqs_line(images, executions, batch, pipe_hours, autopilot_runs, prices, a),
-        _dynamodb_line(workload, config, autopilot_runs, prices, a),
+        _dynamodb_line(workload, config, autopilot_runs, digest_runs, prices, a),
         s3_line(images, a.s3_gets_per_image, prices, a),
         sns_line(workload, prices),
         _execution_logs_line(workload, config.execution_log_level, batch, prices, a),
-        _function_logs_line(images, autopilot_runs, prices, a),
+        _function_logs_line(images, autopilot_runs, flood_runs(workload, digest_runs), prices, a),
         _xray_line(workload, executions, run, prices, a),
         *(
             [
                 Line(
                     SCHEDULER,
-                    prices["scheduler_invocations"].cost(autopilot_runs),
-                    f"{autopilot_runs:,.0f} invocations (1 a minute)",
+                    prices["scheduler_invocations"].cost(scheduled),
+                    f"{scheduled:,.0f} invocations "
+                    f"(1 a minute: {_scheduled_functions(autopilot, flood_control)})",
                 )
             ]
-            if autopilot
+            if scheduled
             else []
         ),
         Line(
@@ -312,7 +318,7 @@ def _labelwatch_estimate(
             f"{images:,.0f} S3 events: AWS service events are free",
         ),
         _cloudwatch_line(autopilot, prices, a),
-        _kms_line(workload, autopilot, prices, a),
+        _kms_line(workload, autopilot, flood_control, prices, a),
     ]
     notes = []
     if run.shortfall:
@@ -397,12 +403,43 @@ def _sqs_line(
     )
 
 
+def _scheduled_functions(autopilot: bool, flood_control: bool) -> str:
+    return " and ".join(name for name, on in (("autopilot", autopilot), ("digests", flood_control)) if on)
+
+
+def _flood_control_line(workload: Workload, digest_runs: float, prices: PriceList, a: Assumptions) -> Line:
+    """The digest function once a minute; ApplyCooldown once per alerting image."""
+    applies = workload.images_per_month * workload.alert_share
+    gb_seconds = (
+        digest_runs * a.digest_seconds * a.digest_memory_mb
+        + applies * a.apply_cooldown_seconds * a.apply_cooldown_memory_mb
+    ) / 1024
+    cost = prices["lambda_requests"].cost(digest_runs + applies) + prices["lambda_arm_duration"].cost(
+        gb_seconds
+    )
+    return Line(
+        LAMBDA_FLOOD_CONTROL,
+        cost,
+        f"{digest_runs:,.0f} digest runs x {a.digest_seconds} s, {applies:,.0f} ApplyCooldown x "
+        f"{a.apply_cooldown_seconds} s, {a.digest_memory_mb} MB Arm",
+    )
+
+
 def _dynamodb_line(
-    workload: Workload, config: LabelwatchConfig, autopilot_runs: float, prices: PriceList, a: Assumptions
+    workload: Workload,
+    config: LabelwatchConfig,
+    autopilot_runs: float,
+    digest_runs: float,
+    prices: PriceList,
+    a: Assumptions,
 ) -> Line:
-    """The claims table (and the autopilot's state table: a read and a write a run, a tiny item)."""
-    writes = 2 * workload.images_per_month + autopilot_runs * a.autopilot_state_writes_per_run
-    reads = autopilot_runs * a.autopilot_state_reads_per_run
+    """The claims table (and the autopilot's state table: a read and a write a run, a tiny item; and
+    flood control's windows: a write or two per alerting image, an index query a minute)."""
+    cooldown_writes = workload.images_per_month * workload.alert_share * a.cooldown_writes_per_alert
+    writes = (2 * workload.images_per_month + autopilot_runs * a.autopilot_state_writes_per_run) + (
+        cooldown_writes if digest_runs else 0.0
+    )
+    reads = autopilot_runs * a.autopilot_state_reads_per_run + digest_runs
     stored_gb = workload.images_per_day * config.claim_retention_days * a.claim_item_bytes / GIB
     cost = prices["dynamodb_on_demand_writes"].cost(writes) + prices["dynamodb_on_demand_reads"].cost(reads)
     cost += prices["dynamodb_storage"].cost(stored_gb) + prices["dynamodb_point_in_time_recovery"].cost(
@@ -411,7 +448,8 @@ def _dynamodb_line(
     return Line(
         DYNAMODB,
         cost,
-        f"{writes:,.0f} writes (claim, completion, autopilot state), {reads:,.0f} reads, {stored_gb:,.2f} GB "
+        f"{writes:,.0f} writes (claim, completion, autopilot state, cooldowns), {reads:,.0f} reads, "
+        f"{stored_gb:,.2f} GB "
         f"of claims kept {config.claim_retention_days} days with point-in-time recovery",
     )
 
@@ -463,12 +501,24 @@ def _execution_logs_line(
     )
 
 
-def _function_logs_line(images: float, autopilot_runs: float, prices: PriceList, a: Assumptions) -> Line:
-    gb = (images * a.detect_log_bytes_per_image + autopilot_runs * a.autopilot_log_bytes) / GIB
+def flood_runs(workload: Workload, digest_runs: float) -> float:
+    """Flood control's invocations: the digest's runs and, when deployed, one ApplyCooldown per
+    alerting image."""
+    return digest_runs + (workload.images_per_month * workload.alert_share if digest_runs else 0.0)
+
+
+def _function_logs_line(
+    images: float, autopilot_runs: float, flood_control_runs: float, prices: PriceList, a: Assumptions
+) -> Line:
+    gb = (
+        images * a.detect_log_bytes_per_image
+        + autopilot_runs * a.autopilot_log_bytes
+        + flood_control_runs * a.flood_control_log_bytes
+    ) / GIB
     return Line(
         FUNCTION_LOGS,
         log_costs(gb, prices, a, ingestion="logs_standard_ingestion", scanned=True),
-        f"{gb:,.2f} GB (detect and autopilot functions)",
+        f"{gb:,.2f} GB (detect, autopilot and flood control functions)",
     )
 
 
@@ -493,9 +543,11 @@ def _cloudwatch_line(autopilot: bool, prices: PriceList, a: Assumptions) -> Line
     )
 
 
-def _kms_line(workload: Workload, autopilot: bool, prices: PriceList, a: Assumptions) -> Line:
+def _kms_line(
+    workload: Workload, autopilot: bool, flood_control: bool, prices: PriceList, a: Assumptions
+) -> Line:
     publishes = workload.images_per_month * workload.alert_share
-    log_groups = a.log_groups + (1 if autopilot else 0)
+    log_groups = a.log_groups + (1 if autopilot else 0) + (2 if flood_control else 0)
     requests = publishes * (1 + workload.subscribers)
     requests += log_groups * a.kms_requests_per_log_group_hour * 24 * MONTH_DAYS
     cost = prices["kms_keys"].cost(a.kms_keys) + prices["kms_requests"].cost(requests)

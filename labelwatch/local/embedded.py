@@ -72,8 +72,18 @@ class EmbeddedStack:
             ),
         )
 
-    def scheduler(self, clock: TwinClock) -> LocalScheduler:
-        """EventBridge Scheduler's part: the template's schedules fired on ``clock`` (not started)."""
+    def schedule_of(self, function_output: str) -> ScheduleSpec | None:
+        """The template's schedule whose target is the function an output names (e.g.
+        ``AutopilotFunctionName``, ``DigestFunctionName``); None when the stack has none."""
+        name = self.outputs.get(function_output)
+        for spec in self.provisioned.schedules:
+            if name and spec.target_arn.rsplit(":", 1)[-1] == name:
+                return spec
+        return None
+
+    def scheduler(self, clock: TwinClock, specs: list[ScheduleSpec] | None = None) -> LocalScheduler:
+        """EventBridge Scheduler's part: the template's schedules (or ``specs``) fired on ``clock``
+        (not started)."""
         emulator = self.emulator
 
         def refused(spec: ScheduleSpec) -> str | None:
@@ -91,7 +101,8 @@ class EmbeddedStack:
             answer = emulator.internal_client("lambda").invoke(FunctionName=spec.target_arn, Payload=payload)
             return answer["Payload"].read().decode(), answer.get("FunctionError")
 
-        return LocalScheduler(self.provisioned.schedules, clock, invoke=invoke, refused=refused)
+        chosen = self.provisioned.schedules if specs is None else specs
+        return LocalScheduler(chosen, clock, invoke=invoke, refused=refused)
 
     def detect_function(self) -> str:
         """The name of the detect Lambda, as deployed."""

@@ -294,11 +294,22 @@ class Provisioner:
     def _AWS_DynamoDB_Table(self, lid: str, props: dict, state: Provisioned) -> None:
         name = props.get("TableName") or _physical_name(self.stack_name, lid, max_length=255)
         dynamodb = self.client("dynamodb")
+        indexes = {}
+        if props.get("GlobalSecondaryIndexes"):
+            indexes["GlobalSecondaryIndexes"] = [
+                {
+                    "IndexName": index["IndexName"],
+                    "KeySchema": index["KeySchema"],
+                    "Projection": index["Projection"],
+                }
+                for index in props["GlobalSecondaryIndexes"]
+            ]
         dynamodb.create_table(
             TableName=name,
             KeySchema=props["KeySchema"],
             AttributeDefinitions=props["AttributeDefinitions"],
             BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+            **indexes,
         )
         ttl = props.get("TimeToLiveSpecification")
         if ttl and ttl.get("Enabled"):

@@ -64,7 +64,8 @@ class LocalStack:
     stack: EmbeddedStack | None = None
     pipe: LocalPipe | None = None
     clock: TwinClock | None = None
-    scheduler: LocalScheduler | None = None
+    scheduler: LocalScheduler | None = None  # the autopilot's minute, on ``clock``
+    digests: LocalScheduler | None = None  # flood control's digests, on real time (upload times are)
     _home_lock: HomeLock | None = None
     _stopping: threading.Event = field(default_factory=threading.Event)
     _pipe_threads: list[threading.Thread] = field(default_factory=list)
@@ -111,8 +112,14 @@ class LocalStack:
                 thread = threading.Thread(target=self._pipe_loop, name=f"local-pipe-{index}", daemon=True)
                 thread.start()
                 self._pipe_threads.append(thread)
-        if self.run_autopilot and self.stack.provisioned.schedules:
-            self.scheduler = self.stack.scheduler(self.clock).start()
+        autopilot = self.stack.schedule_of("AutopilotFunctionName")
+        if self.run_autopilot and autopilot is not None:
+            self.scheduler = self.stack.scheduler(self.clock, [autopilot]).start()
+        digest = self.stack.schedule_of("DigestFunctionName")
+        if self.run_pipe and digest is not None:
+            from labelwatch.local.clock import TwinClock as RealTime  # no moto: imported here as it runs
+
+            self.digests = self.stack.scheduler(RealTime(), [digest]).start()
         self.home.write_stack(self.describe())
         self._write_usage()
         return self
@@ -122,6 +129,8 @@ class LocalStack:
         self._stopping.set()
         if self.scheduler is not None:
             self.scheduler.stop(timeout)  # no further autopilot minute
+        if self.digests is not None:
+            self.digests.stop(timeout)
         if self.emulator is not None:
             self.emulator.queue_waits.end()  # a Pipe waiting for messages returns now
         deadline = time.monotonic() + timeout

@@ -40,7 +40,9 @@ def print_report(report: SoakReport) -> None:
         "outcomes: " + ", ".join(f"{n} {o}" for o, n in report.outcomes.most_common()), highlight=False
     )
     console.print(
-        f"alert e-mails: {report.alerts}; records the Pipe delivered: {report.deliveries_received}; "
+        f"alert e-mails: {report.alerts}; held back by flood control: {report.suppressed} records, "
+        f"counted by {report.digests} digest e-mails ({report.digests_counted}); "
+        f"records the Pipe delivered: {report.deliveries_received}; "
         f"executions: {report.executions}, {report.batches_with_retries} "
         f"with records left for a retry ({report.records_left_for_retry} records); calls the stopped model "
         f"refused: {report.model_refusals}; throttled calls absorbed: {report.throttled_calls}; "
@@ -58,7 +60,8 @@ def print_report(report: SoakReport) -> None:
     if report.passed:
         console.print(
             "[bold green]invariants hold[/]: one outcome per upload, the expected one for its kind, "
-            "no duplicate alert or result, every alert matches a rule and every match was alerted"
+            "no duplicate alert or result, every alert matches a rule and every match was alerted or "
+            "held back (one alert per label, folder and window; one digest per window that held any)"
         )
     else:
         console.print(f"[bold red]{len(report.violations)} invariant violation(s)[/]:")

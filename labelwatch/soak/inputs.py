@@ -20,6 +20,7 @@ from PIL import Image
 from labelwatch.demo.leaves import LABELS, leaf_photo
 
 OK = "ok"
+UPLOADS_PER_FOLDER = 3
 
 
 @dataclass(frozen=True)
@@ -153,7 +154,7 @@ def plan(
 ) -> list[PlannedUpload]:
     """``count`` uploads: every kind at least once, then good, normalised and bad ones in the shares given.
 
-    Keys are unique (``soak/<index>-<kind><suffix>``), so each upload's outcome can be found by key.
+    Keys are unique (``soak/<folder>/<index>-<kind><suffix>``), so each upload's outcome can be found by key.
     """
     rng = random.Random(seed)
     kinds: list[InputKind] = list(KINDS)[:count]
@@ -168,11 +169,11 @@ def plan(
     uploads = []
     for index, kind in enumerate(kinds):
         label = rng.choice(LABELS) if kind.has_leaf else None
-        key = (
-            f"soak/{index:05d}-{kind.name}{kind.suffix}"
-            if kind.suffix != "/"
-            else f"soak/{index:05d}-folder/"
-        )
+        # three uploads a folder: flood control alerts the first match of a label in each and holds
+        # the others back (alertCooldownMinutes), so both paths, and the digests, are soaked
+        folder = f"soak/{index // UPLOADS_PER_FOLDER:04d}/"
+        name = f"{index:05d}-{kind.name}{kind.suffix}" if kind.suffix != "/" else f"{index:05d}-folder/"
+        key = folder + name
         uploads.append(PlannedUpload(index, key, kind, label))
     return uploads
 

@@ -10,12 +10,15 @@ settle, the dead-letter queues are redriven once (what an operator does after an
 - the outcome is the expected one for its kind (ok, or the precise rejection reason);
 - no duplicate alert (per recipient and image), no duplicate result line or result object;
 - every alert matches a rule (label and threshold) and the recipient's label filter, and every
-  match was alerted.
+  match was alerted or held back by flood control: one alerted upload per label, folder and window,
+  each other match suppressed, and each window that held matches back has one digest counting at
+  most those (the digest schedule run once every window is due).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import resource
 import tempfile
 import time
@@ -28,6 +31,8 @@ from pathlib import Path
 from labelwatch.soak.inputs import OK, PlannedUpload, body_of, plan
 
 Progress = Callable[[str, int, int], None]
+# A digest's subject (functions/digest/message.py): "labelwatch: 37 more leaf-smut in field-7/ (...)"
+DIGEST_SUBJECT = re.compile(r"^labelwatch: (?P<count>\d+) more (?P<label>.+?) in (?P<folder>.*) \(")
 
 
 @dataclass
@@ -65,6 +70,9 @@ class SoakReport:
     by_kind: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     violations: list[str] = field(default_factory=list)
     alerts: int = 0
+    suppressed: int = 0  # result records flood control held back
+    digests: int = 0  # digest e-mails (the final digest run's included)
+    digests_counted: int = 0  # the matches they count
     executions: int = 0
     batches_with_retries: int = 0
     records_left_for_retry: int = 0
@@ -131,6 +139,7 @@ def run_soak(settings: SoakSettings, *, progress: Progress | None = None) -> Soa
             _wait_until_settled(stack, reader, uploads, settings.timeout, note)
             report.seconds_to_settle = time.monotonic() - upload_done
             _check(stack, reader, uploads, report)
+            _check_digests(stack, reader, report)
             report.executions = len(stack.pipe.batches)
             report.batches_with_retries = sum(1 for batch in stack.pipe.batches if batch.left_on_queue)
             report.records_left_for_retry = sum(len(batch.left_on_queue) for batch in stack.pipe.batches)
@@ -221,7 +230,7 @@ def _publish_attempts_and_map_concurrency(stack) -> tuple[int, int]:
     walk(definition["States"])
     publish = found["PublishAlert"]
     attempts = 1 + max((retry.get("MaxAttempts", 3) for retry in publish.get("Retry", [])), default=0)
-    (batch_map,) = [state for state in found.values() if state["Type"] == "Map"]
+    (batch_map,) = [state for state in definition["States"].values() if state["Type"] == "Map"]
     return attempts, int(batch_map.get("MaxConcurrency") or 40)
 
 
@@ -305,29 +314,94 @@ def _check(stack, reader, uploads: list[PlannedUpload], report: SoakReport) -> N
             violations.append(f"{object_key}: duplicate result lines")
 
     rules = json.loads(stack.stack.detect_environment()["LABEL_RULES"])
+    cooldown = int(stack.stack.detect_environment().get("ALERT_COOLDOWN_MINUTES") or 0)
     filters = _subscriber_filters(stack)
-    expected_mails: set[tuple[str, str]] = set()
+    expected_mails: Counter[tuple[str, str]] = Counter()  # (recipient, key) -> alerts (one per label)
+    every_record = [record for records in objects.values() for record in records]
     for records in objects.values():
         key = records[0]["key"]
-        matched = {
-            r["label"] for r in records if r["label"] in rules and (r["confidence"] or 0) >= rules[r["label"]]
-        }
-        if any(r["alert"] for r in records) != bool(matched):
-            violations.append(f"{key}: alert flag disagrees with the rules {rules}")
+        for record in records:
+            matched = record["label"] in rules and (record["confidence"] or 0) >= rules[record["label"]]
+            if matched != bool(record["alert"] or record.get("suppressed")) or (
+                record["alert"] and record.get("suppressed")
+            ):
+                violations.append(f"{key}: {record['label']} is alerted/suppressed against the rules {rules}")
+            if record.get("suppressed") and not cooldown:
+                violations.append(f"{key}: {record['label']} suppressed with flood control off")
+        alerted = {r["label"] for r in records if r["alert"]}
         for recipient, labels in filters.items():
-            if matched and (labels is None or matched & labels):
-                expected_mails.add((recipient, key))
+            for label in alerted:
+                if labels is None or label in labels:
+                    expected_mails[(recipient, key)] += 1
+    if cooldown:
+        from labelwatch.flood import flood_problems
+
+        violations.extend(f"flood control: {problem}" for problem in flood_problems(every_record, cooldown))
+        report.suppressed = sum(1 for record in every_record if record.get("suppressed"))
 
     mails = [read_mail(path) for path in sorted(stack.home.outbox.glob("*.eml"))]
-    report.alerts = len(mails)
-    sent = Counter((mail["to"], mail["subject"].split(" in ", 1)[1]) for mail in mails)
+    alerts = [mail for mail in mails if not DIGEST_SUBJECT.match(mail["subject"])]
+    report.alerts = len(alerts)
+    report.digests = len(mails) - len(alerts)
+    sent = Counter((mail["to"], mail["subject"].split(" in ", 1)[1]) for mail in alerts)
     for (recipient, key), count in sent.items():
-        if count > 1:
-            violations.append(f"{recipient} got {count} alerts for {key}")
-        if (recipient, key) not in expected_mails:
-            violations.append(f"{recipient} got an alert for {key} that matches no rule or filter")
-    for recipient, key in expected_mails - set(sent):
-        violations.append(f"{recipient} got no alert for {key}, which matched a rule")
+        if count > expected_mails[(recipient, key)]:
+            violations.append(
+                f"{recipient} got {count} alerts for {key}, expected {expected_mails[(recipient, key)]}"
+            )
+    for (recipient, key), count in expected_mails.items():
+        if sent[(recipient, key)] < count:
+            violations.append(f"{recipient} got {sent[(recipient, key)]} alerts for {key}, expected {count}")
+
+
+def _check_digests(stack, reader, report: SoakReport) -> None:
+    """Every window that held matches back gets exactly one digest, counting at most those matches:
+    the digest schedule run at a time when every window is due, twice (the second sends nothing)."""
+    from labelwatch.flood import matched_by_window
+    from labelwatch.local.clock import TwinClock
+    from labelwatch.local.outbox import read_mail
+
+    cooldown = int(stack.stack.detect_environment().get("ALERT_COOLDOWN_MINUTES") or 0)
+    spec = stack.stack.schedule_of("DigestFunctionName")
+    if not cooldown or spec is None:
+        return
+    later = TwinClock(start=time.time() + (cooldown + 10) * 60)
+    scheduler = stack.stack.scheduler(later, [spec])
+    for _ in range(2):
+        run = scheduler.run_now(spec)
+        if run.refused or run.error:
+            report.violations.append(f"the digest run failed: {run.refused or run.error} {run.payload}")
+    records = [record for records in reader.refresh().values() for record in records]
+    held: Counter[tuple[str, str]] = Counter()  # (label, folder) -> suppressed uploads, all windows
+    windows: Counter[tuple[str, str]] = Counter()  # (label, folder) -> windows that held any back
+    for (label, folder, _start), matched in matched_by_window(records, cooldown).items():
+        count = len({(r["image"], r.get("version_id")) for r in matched if r.get("suppressed")})
+        held[(label, folder)] += count
+        windows[(label, folder)] += 1 if count else 0
+    counted: Counter[tuple[str, str, str]] = Counter()  # (recipient, label, folder) -> matches counted
+    mails: Counter[tuple[str, str, str]] = Counter()
+    for path in sorted(stack.home.outbox.glob("*.eml")):
+        mail = read_mail(path)
+        match = DIGEST_SUBJECT.match(mail["subject"])
+        if match:
+            where = (mail["to"], match["label"].casefold(), match["folder"])
+            counted[where] += int(match["count"])
+            mails[where] += 1
+    report.digests_counted = sum(counted.values())
+    for (recipient, label, folder), count in counted.items():
+        if count > held[(label, folder)]:
+            report.violations.append(
+                f"{recipient}'s digests of {label} in {folder} count {count}, "
+                f"{held[(label, folder)]} held back"
+            )
+    for recipient, labels in _subscriber_filters(stack).items():
+        wanted = None if labels is None else {name.casefold() for name in labels}
+        for (label, folder), expected in windows.items():
+            got = mails[(recipient, label, folder)]
+            if (wanted is None or label in wanted) and got != expected:
+                report.violations.append(
+                    f"{recipient} got {got} digests of {label} in {folder}, expected {expected}"
+                )
 
 
 def _subscriber_filters(stack) -> dict[str, set[str] | None]:

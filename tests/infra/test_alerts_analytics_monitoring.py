@@ -238,6 +238,7 @@ def test_glue_table_matches_the_result_record(built):
         ("label", "string"),
         ("confidence", "double"),
         ("alert", "boolean"),
+        ("suppressed", "boolean"),
         ("rule_threshold", "double"),
         ("status", "string"),
         ("reason", "string"),
@@ -252,7 +253,7 @@ def test_glue_table_matches_the_result_record(built):
         ("version_id", "string"),
         ("image_format", "string"),
     ]
-    assert len(RESULT_COLUMNS) == 19
+    assert len(RESULT_COLUMNS) == 20
     assert storage["SerdeInfo"]["SerializationLibrary"] == "org.openx.data.jsonserde.JsonSerDe"
     assert [(k["Name"], k["Type"]) for k in table_input["PartitionKeys"]] == [("dt", "string")]
 

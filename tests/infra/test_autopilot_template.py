@@ -21,7 +21,9 @@ def only(template: dict, resource_type: str) -> tuple[str, dict]:
 
 
 def test_the_schedule_invokes_the_autopilot_every_minute_with_its_own_time(template):
-    _, schedule = only(template, "AWS::Scheduler::Schedule")
+    schedule = resources(template, "AWS::Scheduler::Schedule")[
+        logical_id(template, "AWS::Scheduler::Schedule", "ModelAutopilotSchedule")
+    ]
     props = schedule["Properties"]
     assert props["ScheduleExpression"] == "rate(1 minute)"
     assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}

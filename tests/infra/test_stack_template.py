@@ -74,21 +74,32 @@ def test_state_machine_is_express_with_full_logging_and_tracing(assertions):
     )
 
 
+def nested_states(state: dict) -> dict[str, dict]:
+    """The states of a Map's item processor (an empty dict for any other state)."""
+    return (state.get("ItemProcessor") or {}).get("States", {})
+
+
 def test_definition_has_the_contract_state_names_and_a_bounded_map(template):
     definition = json.loads(render(template))
     batch = definition["States"]["ProcessBatch"]
     assert batch["Type"] == "Map" and batch["MaxConcurrency"] == 10
     states = batch["ItemProcessor"]["States"]
+    nested = {
+        name: state for map_state in states.values() for name, state in nested_states(map_state).items()
+    }
     for name, kind in {
         "ParseEvent": "Pass",
         "ClaimImage": "Task",
         "DetectLabels": "Task",
         "EvaluateLabels": "Choice",
-        "PublishAlert": "Task",
+        "CheckCooldowns": "Map",
+        "ApplyCooldown": "Task",
         "WriteResult": "Task",
+        "PublishAlerts": "Map",
         "RecordFailure": "Task",
     }.items():
         assert states[name]["Type"] == kind, name
+    assert (nested["CheckCooldown"]["Type"], nested["PublishAlert"]["Type"]) == ("Task", "Task")
     detect_retry = {tuple(r["ErrorEquals"]): r for r in states["DetectLabels"]["Retry"]}
     throttled = detect_retry[("DetectorThrottled",)]
     assert throttled["BackoffRate"] == 2 and throttled["JitterStrategy"] == "FULL"
@@ -329,13 +340,14 @@ def test_the_state_machine_may_encrypt_alerts_with_the_topic_key_through_sns_onl
     topic = resources(template, "AWS::SNS::Topic")[logical_id(template, "AWS::SNS::Topic", "AlertsTopic")]
     assert topic["Properties"]["KmsMasterKeyId"] == {"Fn::GetAtt": [key, "Arn"]}
     role = logical_id(template, "AWS::IAM::Role", "StateMachineRole")
-    grants = [
-        statement
+    grants = {
+        lid: statement
         for lid, statement in statements(template)
         if any(a.startswith("kms:") for a in as_list(statement["Action"]))
-    ]
-    assert len(grants) == 1
-    (grant,) = grants
+    }
+    # the state machine's (PublishAlert) and the digest function's, the same grant
+    assert sorted(lid.split("Role")[0] for lid in grants) == ["FloodControlDigest", "WorkflowStateMachine"]
+    (grant,) = [statement for lid, statement in grants.items() if lid.startswith("WorkflowStateMachine")]
     (policy,) = [
         lid
         for lid, p in resources(template, "AWS::IAM::Policy").items()
@@ -576,7 +588,8 @@ def test_log_groups_are_encrypted_with_a_key_only_cloudwatch_logs_may_use_for_th
     import fnmatch
 
     log_groups = resources(template, "AWS::Logs::LogGroup")
-    assert len(log_groups) == 5  # the executions, the detect, link and autopilot functions, the Pipe
+    # the executions, the Pipe, the detect, link, autopilot, apply-cooldown and digest functions
+    assert len(log_groups) == 7
     for lid, log_group in log_groups.items():
         props = log_group["Properties"]
         (key_id, attribute) = props["KmsKeyId"]["Fn::GetAtt"]

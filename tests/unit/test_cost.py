@@ -78,8 +78,10 @@ def hand(
     m = n * DAYS
     e = executions_per_day * DAYS
     runs = 1440 * DAYS  # the autopilot, once a minute
+    digests = 1440 * DAYS  # flood control's digest function, once a minute
+    applies = 0.1 * m  # ApplyCooldown, once per alerting image
     exec_gb = m * all_level_bytes(0.1, batch) / GIB
-    fn_gb = (m * 1500 + runs * 600) / GIB
+    fn_gb = (m * 1500 + runs * 600 + (digests + applies) * 400) / GIB
     logs_rate = p("logs_data_protection") + 0.2 * p("logs_storage")
     publishes = 0.1 * m
     lines = {
@@ -88,10 +90,12 @@ def hand(
         + e * 0.7 * 64 / 1024 / 3600 * p("step_functions_express_duration"),
         "detect": m * p("lambda_requests") + m * 0.4 * 1024 / 1024 * p("lambda_arm_duration"),
         "autopilot": runs * p("lambda_requests") + runs * 0.3 * 256 / 1024 * p("lambda_arm_duration"),
+        "flood control": (digests + applies) * p("lambda_requests")
+        + (digests * 0.2 + applies * 0.05) * 256 / 1024 * p("lambda_arm_duration"),
         "pipes": e * p("pipes_requests"),
         "sqs": (m + e + pipe_hours * 3600 * 5 / 20 * DAYS + e + runs) * p("sqs_standard_requests"),
-        "dynamodb": (2 * m + runs) * p("dynamodb_on_demand_writes")
-        + runs * p("dynamodb_on_demand_reads")
+        "dynamodb": (2 * m + runs + 2 * 0.1 * m) * p("dynamodb_on_demand_writes")
+        + (runs + digests) * p("dynamodb_on_demand_reads")
         + n * 14 * 600 / GIB * (p("dynamodb_storage") + p("dynamodb_point_in_time_recovery")),
         "s3": 3 * m * p("s3_get_requests")
         + m * p("s3_put_requests")
@@ -100,11 +104,11 @@ def hand(
         "execution logs": exec_gb * (p("logs_vended_ingestion") + logs_rate),
         "function logs": fn_gb * (p("logs_standard_ingestion") + logs_rate),
         "xray": traces_per_day * DAYS * p("xray_traces_recorded"),
-        "scheduler": runs * p("scheduler_invocations"),
+        "scheduler": (runs + digests) * p("scheduler_invocations"),
         "cloudwatch": 12 * p("cloudwatch_alarm_metrics")
         + p("cloudwatch_dashboards")
         + 10 * p("cloudwatch_custom_metrics"),
-        "kms": 2 * p("kms_keys") + (3 * publishes + 4 * 12 * 24 * DAYS) * p("kms_requests"),
+        "kms": 2 * p("kms_keys") + (3 * publishes + 6 * 12 * 24 * DAYS) * p("kms_requests"),
     }
     return lines
 
@@ -357,6 +361,8 @@ def test_the_assumed_functions_are_the_stacks():
     for path, memory in (
         ("workflow.py", Assumptions().detect_memory_mb),
         ("autopilot.py", Assumptions().autopilot_memory_mb),
+        ("flood_control.py", Assumptions().digest_memory_mb),
+        ("flood_control.py", Assumptions().apply_cooldown_memory_mb),
     ):
         source = (ROOT / "infra" / path).read_text()
         assert f"memory_size={memory}," in source and "python_function(" in source, path
@@ -366,8 +372,9 @@ def test_the_assumed_functions_are_the_stacks():
 
 def test_manual_deploys_no_autopilot(prices, config):
     manual = estimate(Workload(2_000, 2), config, prices, design="manual", manual_hours_per_day=1)
-    components = [line.component for line in manual.lines]
-    assert "Lambda: autopilot" not in components and "EventBridge Scheduler" not in components
+    lines = {line.component: line for line in manual.lines}
+    assert "Lambda: autopilot" not in lines
+    assert lines["EventBridge Scheduler"].basis.endswith("(1 a minute: digests)")  # flood control's only
 
 
 def test_every_assumption_is_explained():

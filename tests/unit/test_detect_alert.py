@@ -168,3 +168,33 @@ def test_presigned_link_serves_the_detected_image_type_inline_whatever_the_objec
 def test_an_unknown_image_type_is_served_as_bytes_never_as_a_page():
     link = presigned("x", image_format="exotic", expiry=60)
     assert parse_qs(urlparse(link.url).query)["response-content-type"] == ["application/octet-stream"]
+
+
+def one_label_message(matches, labels) -> str:
+    return build_message(
+        image_uri=f"s3://{BUCKET}/leaves/a.jpg",
+        uploaded_at=NOW,
+        detected_at=NOW,
+        matches=matches,
+        labels=labels,
+        rules=RULES,
+        model_arn=MODEL_ARN,
+        execution=EXECUTION,
+        link=None,
+    )
+
+
+def test_an_alert_names_its_label_and_says_another_matched_label_has_its_own_alert():
+    """One e-mail per label of interest (flood control holds back each on its own)."""
+    labels = [Label("leaf-smut", 93.0), Label("bacterial-leaf-blight", 90.0)]
+    smut = [m for m in RULES.evaluate(labels) if m.rule == "Leaf-Smut"]
+    text = one_label_message(smut, labels)
+    assert "leaf-smut: 93% (threshold 80%)" in text
+    assert "bacterial-leaf-blight: 90% (over your threshold 70.5%: its own alert)" in text
+
+
+def test_an_alert_lists_at_most_fifteen_other_labels_and_says_how_many_more():
+    labels = [Label("leaf-smut", 99.0)] + [Label(f"spot-{n}", 50.0 - n) for n in range(40)]
+    text = one_label_message(RULES.evaluate(labels)[:1], labels)
+    assert "spot-14: 36%" in text and "spot-15" not in text
+    assert "... and 25 more (every label is in the image's result records and its page)" in text

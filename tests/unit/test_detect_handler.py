@@ -86,10 +86,12 @@ def test_ok_with_alert(s3, wired, lambda_context, capsys):
         {"name": "healthy", "confidence": 20.0},
     ]
     assert result["matches"] == [{"name": "leaf-smut", "confidence": 93.1, "threshold": 80.0}]
-    assert json.loads(result["alertLabels"]) == ["leaf-smut"]
-    assert result["alertSubject"] == "labelwatch: leaf-smut 93.1% in leaves/my photoe.jpg"
-    assert f"s3://{BUCKET}/{KEY}" in result["alertMessage"] and EXECUTION in result["alertMessage"]
-    assert "http" not in result["alertMessage"]  # IMAGE_LINKS is false
+    (alert,) = result["alerts"]
+    assert (alert["label"], json.loads(alert["labels"])) == ("leaf-smut", ["leaf-smut"])
+    assert alert["subject"] == "labelwatch: leaf-smut 93.1% in leaves/my photoe.jpg"
+    assert f"s3://{BUCKET}/{KEY}" in alert["message"] and EXECUTION in alert["message"]
+    assert "http" not in alert["message"]  # IMAGE_LINKS is false
+    assert alert["cooldown"] is None  # ALERT_COOLDOWN_MINUTES unset: flood control off
     assert result["resultKey"] == f"results/dt=2026-11-25/{result['imageId']}.json"
     rows = [json.loads(line) for line in result["resultBody"].splitlines()]
     assert [(r["label"], r["alert"], r["width"], r["height"]) for r in rows] == [
@@ -120,7 +122,7 @@ def test_ok_without_alert(s3, wired, lambda_context, capsys):
 
     assert set(result) == CONTRACT_KEYS
     assert (result["status"], result["alert"], result["matches"]) == ("ok", False, [])
-    assert (result["alertLabels"], result["alertSubject"], result["alertMessage"]) == ("[]", "", "")
+    assert result["alerts"] == []
     (row,) = [json.loads(line) for line in result["resultBody"].splitlines()]
     assert (row["label"], row["confidence"], row["alert"]) == ("leaf-smut", 79.99, False)
     assert emitted(capsys)[1]["AlertsRaised"] == 0
@@ -147,12 +149,7 @@ def test_rejected_image_is_a_result_not_an_error(s3, wired, lambda_context, caps
         False,
         None,
     )
-    assert (result["labels"], result["matches"], result["alertLabels"], result["alertSubject"]) == (
-        [],
-        [],
-        "[]",
-        "",
-    )
+    assert (result["labels"], result["matches"], result["alerts"]) == ([], [], [])
     (row,) = [json.loads(line) for line in result["resultBody"].splitlines()]
     assert (row["status"], row["reason"], row["label"]) == ("rejected", "too-small", None)
     assert (row["width"], row["height"]) == (40, 30)
@@ -217,7 +214,8 @@ def test_image_link_is_short_signed_by_the_current_key_and_never_logged(
 
     result = lambda_handler(make_event(ENCODED_KEY), lambda_context)
 
-    urls = [line for line in result["alertMessage"].splitlines() if line.startswith("http")]
+    (alert,) = result["alerts"]
+    urls = [line for line in alert["message"].splitlines() if line.startswith("http")]
     assert len(urls) == 2 and urls[1] == urls[0] + "?view"
     assert all(len(url) <= 200 for url in urls)
     assert urls[0].startswith(LINK_BASE + "i/")

@@ -55,6 +55,7 @@ def test_one_line_per_label_with_every_field():
         "label": "leaf-smut",
         "confidence": 93.1,
         "alert": True,
+        "suppressed": False,  # the workflow's ApplyCooldown decides (tests/unit/test_apply_cooldown.py)
         "rule_threshold": 80.0,
         "status": "ok",
         "reason": None,

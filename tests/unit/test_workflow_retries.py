@@ -11,11 +11,14 @@ from statemachine.export import ASL_PATH
 
 
 def states() -> dict[str, dict]:
-    definition = json.loads(ASL_PATH.read_text())
-    found = dict(definition["States"])
-    for state in definition["States"].values():
-        if state["Type"] == "Map":
-            found |= state["ItemProcessor"]["States"]
+    """Every state of the definition, those of Maps (and Maps in them) included."""
+    found: dict[str, dict] = {}
+    waiting = [json.loads(ASL_PATH.read_text())["States"]]
+    while waiting:
+        for name, state in waiting.pop().items():
+            found[name] = state
+            if state["Type"] == "Map":
+                waiting.append(state["ItemProcessor"]["States"])
     return found
 
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
+from labelwatch.flood import flood_problems, matched_by_window
 from labelwatch.local.embedded import EmbeddedStack
+
+COOLDOWN_MINUTES = 60  # cdk.json's alertCooldownMinutes
 
 
 def upload(stack: EmbeddedStack, key: str, body: bytes) -> str | None:
@@ -72,3 +75,11 @@ def with_detect_timeout(template: dict, seconds: int) -> dict:
         if resource["Type"] == "AWS::Lambda::Function" and properties["Handler"].startswith("detect."):
             properties["Timeout"] = seconds
     return changed
+
+
+def alert_windows(records: list[dict], minutes: int = COOLDOWN_MINUTES) -> int:
+    """How many alerts flood control lets through for these records: one per label per folder per
+    window (checked: exactly one upload alerted in each, every other match suppressed), whichever
+    windows the test's uploads happened to fall in."""
+    assert flood_problems(records, minutes) == []
+    return len(matched_by_window(records, minutes))

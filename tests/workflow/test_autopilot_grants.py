@@ -26,7 +26,7 @@ def one_minute(emulator, template: dict):
     stack.emulator.models.register(stack.detect_environment()["MODEL_ARN"], scripted_predictor, running=True)
     upload(stack, "leaf.jpg", leaf_image("leaf-smut"))
     scheduler = stack.scheduler(TwinClock())
-    (spec,) = stack.provisioned.schedules
+    spec = stack.schedule_of("AutopilotFunctionName")
     return stack, scheduler.run_now(spec)
 
 
@@ -59,7 +59,7 @@ def test_a_schedule_role_trusting_another_schedule_is_not_assumed(emulator, temp
     (role,) = [
         resource
         for logical_id, resource in changed["Resources"].items()
-        if resource["Type"] == "AWS::IAM::Role" and "ScheduleRole" in logical_id
+        if resource["Type"] == "AWS::IAM::Role" and logical_id.startswith("ModelAutopilotScheduleRole")
     ]
     (trust,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     trust["Condition"]["ArnEquals"]["aws:SourceArn"] = (

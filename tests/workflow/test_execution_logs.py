@@ -72,15 +72,15 @@ def test_at_level_error_only_failures_are_logged_and_without_data(tuned_template
 def test_the_trace_of_a_throttled_image_shows_each_try_and_its_error(emulator, stack, model):
     """`labelwatch trace`'s reading of the log: the second detection is throttled, retried and done."""
     emulator.inject(Faults(throttle_every=2))
-    for name in ("a.jpg", "b.jpg"):
-        upload(stack, f"field-7/{name}", leaf_image("leaf-smut"))
+    for key in ("field-7/a.jpg", "field-8/b.jpg"):  # two folders: flood control alerts both
+        upload(stack, key, leaf_image("leaf-smut"))
     (outcome,) = stack.pipe().drain()
 
     events = fetch_events(stack.client("logs"), stack.outputs["ExecutionLogGroupName"], outcome.execution_arn)
     trace = trace_execution(outcome.execution_arn, events)
     assert trace.status == "SUCCEEDED" and sorted(image.key for image in trace.images) == [
         "field-7/a.jpg",
-        "field-7/b.jpg",
+        "field-8/b.jpg",
     ]
     (throttled,) = [image for image in trace.images if any(v.failures for v in image.visits)]
     text = "\n".join(render_image(trace, throttled))

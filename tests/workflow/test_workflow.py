@@ -8,6 +8,7 @@ import pytest
 
 from tests.workflow.conftest import leaf_image, scripted_predictor, subscribe_queue
 from tests.workflow.helpers import (
+    alert_windows,
     drain_queue,
     execution_history_states,
     queue_depth,
@@ -121,9 +122,11 @@ def test_keys_reach_the_right_object_end_to_end(stack, model, inbox, keys):
 
     stack.pipe().drain()
 
-    recorded = {r["key"] for r in result_records(stack) if r["label"] == "leaf-smut"}
+    records = result_records(stack)
+    recorded = {r["key"] for r in records if r["label"] == "leaf-smut"}
     assert recorded == set(keys)
-    assert len(inbox.messages()) == len(keys)
+    # one alert per folder (and hour: flood control), whatever the key's characters
+    assert len(inbox.messages()) == alert_windows(records) >= len({key[: key.rfind("/") + 1] for key in keys})
 
 
 def test_a_detection_over_the_functions_timeout_is_killed_and_retried(emulator, template, inbox_for):
@@ -336,8 +339,11 @@ def test_a_new_upload_of_the_same_key_is_a_new_event(stack, model, inbox):
     upload(stack, "same-key.jpg", leaf_image("leaf-smut"))
     stack.pipe().drain()
 
-    assert len(inbox.messages()) == 2
     assert len(result_objects(stack)) == 2
+    records = [r for r in result_records(stack) if r["label"] == "leaf-smut"]
+    assert len({r["version_id"] for r in records}) == 2  # two uploads, each recorded
+    # within the hour the second is held back by flood control (suppressed), else alerted too
+    assert len(inbox.messages()) == alert_windows(records)
 
 
 def _make_all_visible(stack, queue_url: str) -> None:
@@ -388,7 +394,9 @@ def test_reserved_concurrency_bounds_model_calls_and_the_excess_waits_on_the_que
     assert stack.emulator.functions.stats()[detect].peak_concurrency == 1, "never more at once than reserved"
     assert throttled() > 0, "the burst was throttled"
     assert len(result_objects(stack)) == 4, "and still every image was processed"
-    assert len(inbox.messages()) == 3, "one alert per matching image, none twice"
+    # two leaf-smut in burst/ (one alert, the other held back unless an hour began between them) and
+    # one blight: no image alerted twice
+    assert len(inbox.messages()) == alert_windows(result_records(stack)) in (2, 3)
     assert drain_queue(stack, "FailureDlqUrl") == []
 
 
