@@ -14,8 +14,7 @@ function, and only EventBridge Scheduler for this account's schedule may assume 
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
-from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
@@ -27,6 +26,7 @@ from infra.log_groups import protected_log_group
 from infra.nag import acknowledge
 from infra.python_function import python_function
 from infra.schedules import every_minute
+from infra.tables import on_demand_table
 
 AUTOPILOT_TIMEOUT = Duration.seconds(50)  # under the minute: two runs never overlap for long
 
@@ -50,17 +50,7 @@ class ModelAutopilot(Construct):
         logs_key: kms.IKey,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.state_table = dynamodb.Table(
-            self,
-            "State",
-            partition_key=dynamodb.Attribute(name="model", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=RemovalPolicy.DESTROY,
-        )
+        self.state_table = on_demand_table(self, "State", partition_key="model")
         log_group = protected_log_group(self, "Logs", name="autopilot", key=logs_key)
         role = iam.Role(
             self,

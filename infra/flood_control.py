@@ -12,7 +12,7 @@ the table's items, and publish to the alerts topic (with its key, through SNS on
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -27,6 +27,7 @@ from infra.nag import acknowledge
 from infra.python_function import python_function
 from infra.results_schema import TABLE_NAME
 from infra.schedules import every_minute
+from infra.tables import on_demand_table
 
 DIGEST_INDEX = "DigestsDue"
 
@@ -44,17 +45,8 @@ class FloodControl(Construct):
         query_console_url: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.table = dynamodb.Table(
-            self,
-            "Cooldowns",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            time_to_live_attribute="expiresAt",
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=RemovalPolicy.DESTROY,
+        self.table = on_demand_table(
+            self, "Cooldowns", partition_key="pk", time_to_live_attribute="expiresAt"
         )
         # Sparse: a window is in it only while it owes a digest. Keys only: the digest's claim
         # returns the whole item, so a flood's growing set of image ids is not copied twice per write.

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from aws_cdk import Duration, RemovalPolicy, Stack
-from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -23,6 +22,7 @@ from infra.log_groups import protected_log_group
 from infra.nag import acknowledge, logical_id
 from infra.python_function import python_function
 from infra.queues import DLQ_RETENTION, secure_queue
+from infra.tables import on_demand_table
 from statemachine.definition import RESULTS_PREFIX, WorkflowResources, build_definition, task_permissions
 from statemachine.export import definition_of
 
@@ -51,17 +51,8 @@ class Workflow(Construct):
 
         self.failure_dlq = secure_queue(self, "FailureDlq", retention_period=DLQ_RETENTION)
 
-        self.claims_table = dynamodb.Table(
-            self,
-            "Claims",
-            partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            time_to_live_attribute="expiresAt",
-            encryption=dynamodb.TableEncryption.AWS_MANAGED,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            removal_policy=RemovalPolicy.DESTROY,
+        self.claims_table = on_demand_table(
+            self, "Claims", partition_key="pk", time_to_live_attribute="expiresAt"
         )
 
         self.detect_function = self._detect_function(config, input_bucket, logs_key, links)

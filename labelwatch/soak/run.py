@@ -313,8 +313,9 @@ def _check(stack, reader, uploads: list[PlannedUpload], report: SoakReport) -> N
         if len(lines) != len(set(lines)):
             violations.append(f"{object_key}: duplicate result lines")
 
-    rules = json.loads(stack.stack.detect_environment()["LABEL_RULES"])
-    cooldown = int(stack.stack.detect_environment().get("ALERT_COOLDOWN_MINUTES") or 0)
+    environment = stack.stack.detect_environment()
+    rules = json.loads(environment["LABEL_RULES"])
+    cooldown = int(environment.get("ALERT_COOLDOWN_MINUTES") or 0)
     filters = _subscriber_filters(stack)
     expected_mails: Counter[tuple[str, str]] = Counter()  # (recipient, key) -> alerts (one per label)
     every_record = [record for records in objects.values() for record in records]

@@ -63,8 +63,10 @@ def test_alert_labels_are_the_configured_names_once_each():
     assert json.loads(alert_labels(RULES.evaluate(labels))) == ["Leaf-Smut", "bacterial-leaf-blight"]
 
 
-def message(link=None, *, key: str = "leaves/my photoé.jpg"):
-    labels, matches = labels_and_matches()
+def message(link=None, *, key: str = "leaves/my photoé.jpg", matches=None, labels=None):
+    """The alert text for ``labels_and_matches()``, or for the ``matches`` and ``labels`` given."""
+    if matches is None:
+        labels, matches = labels_and_matches()
     return build_message(
         image_uri=f"s3://{BUCKET}/{key}",
         uploaded_at=datetime(2026, 11, 25, 9, 59, 58, tzinfo=UTC),
@@ -170,31 +172,17 @@ def test_an_unknown_image_type_is_served_as_bytes_never_as_a_page():
     assert parse_qs(urlparse(link.url).query)["response-content-type"] == ["application/octet-stream"]
 
 
-def one_label_message(matches, labels) -> str:
-    return build_message(
-        image_uri=f"s3://{BUCKET}/leaves/a.jpg",
-        uploaded_at=NOW,
-        detected_at=NOW,
-        matches=matches,
-        labels=labels,
-        rules=RULES,
-        model_arn=MODEL_ARN,
-        execution=EXECUTION,
-        link=None,
-    )
-
-
 def test_an_alert_names_its_label_and_says_another_matched_label_has_its_own_alert():
     """One e-mail per label of interest (flood control holds back each on its own)."""
     labels = [Label("leaf-smut", 93.0), Label("bacterial-leaf-blight", 90.0)]
     smut = [m for m in RULES.evaluate(labels) if m.rule == "Leaf-Smut"]
-    text = one_label_message(smut, labels)
+    text = message(matches=smut, labels=labels)
     assert "leaf-smut: 93% (threshold 80%)" in text
     assert "bacterial-leaf-blight: 90% (over your threshold 70.5%: its own alert)" in text
 
 
 def test_an_alert_lists_at_most_fifteen_other_labels_and_says_how_many_more():
     labels = [Label("leaf-smut", 99.0)] + [Label(f"spot-{n}", 50.0 - n) for n in range(40)]
-    text = one_label_message(RULES.evaluate(labels)[:1], labels)
+    text = message(matches=RULES.evaluate(labels)[:1], labels=labels)
     assert "spot-14: 36%" in text and "spot-15" not in text
     assert "... and 25 more (every label is in the image's result records and its page)" in text
